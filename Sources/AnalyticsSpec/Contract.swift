@@ -1,0 +1,41 @@
+import JSONSchemaValidation
+
+/// The compiled contract: the validators for every document in spec/.
+public struct Contract: Sendable {
+    /// The base URI of the schema documents' `$id`s.
+    public static let baseURI = "https://analytics.example/spec/"
+
+    public let event: JSONSchemaValidator
+    public let batch: JSONSchemaValidator
+    public let statsQuery: JSONSchemaValidator
+    public let statsResponse: JSONSchemaValidator
+    public let error: JSONSchemaValidator
+    /// The registry holding every contract document, for compiling client schemas that refer to them.
+    public let registry: SchemaRegistry
+
+    /// The contract embedded in this binary, compiled once per process.
+    public static let embedded: Contract = {
+        do {
+            return try Contract(documents: embeddedDocuments)
+        } catch {
+            fatalError("the embedded contract does not compile: \(error)")
+        }
+    }()
+
+    /// The schema documents built into this binary, by file name; byte-identical to spec/.
+    public static var embeddedDocuments: [(name: String, text: String)] { EmbeddedSpec.documents }
+
+    /// Compiles a contract from schema documents given by file name and text.
+    public init(documents: [(name: String, text: String)]) throws(SchemaError) {
+        var registry = SchemaRegistry()
+        for document in documents {
+            try registry.add(json: document.text, uri: Self.baseURI + document.name)
+        }
+        self.registry = registry
+        event = try registry.validator(for: Self.baseURI + "event.schema.json")
+        batch = try registry.validator(for: Self.baseURI + "batch.schema.json")
+        statsQuery = try registry.validator(for: Self.baseURI + "stats-query.schema.json")
+        statsResponse = try registry.validator(for: Self.baseURI + "stats-response.schema.json")
+        error = try registry.validator(for: Self.baseURI + "error.schema.json")
+    }
+}

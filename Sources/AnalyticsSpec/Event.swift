@@ -1,0 +1,48 @@
+import JSONSchemaValidation
+
+/// One validated analytics event, as the queue carries it and the store keeps it.
+public struct Event: Sendable, Hashable {
+    public var id: EventID
+    public var siteID: String
+    public var eventType: String
+    public var path: String
+    /// Nil when the client sent none, null or an empty string.
+    public var userID: String?
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    public var timestamp: Int64
+
+    public init(id: EventID, siteID: String, eventType: String, path: String, userID: String?, timestamp: Int64) {
+        self.id = id
+        self.siteID = siteID
+        self.eventType = eventType
+        self.path = path
+        self.userID = userID
+        self.timestamp = timestamp
+    }
+
+    /// The UTC day the event happened on.
+    public var utcDate: CalendarDate {
+        let days = timestamp >= 0 ? timestamp / 86_400_000_000 : (timestamp - 86_399_999_999) / 86_400_000_000
+        return CalendarDate(daysSinceEpoch: Int(days))
+    }
+
+    /// The timestamp in RFC 3339 UTC form with microseconds, such as `2025-11-14T10:00:00.000000Z`.
+    public var timestampText: String { RFC3339Formatter.utc(microseconds: timestamp) }
+}
+
+/// Formats instants as RFC 3339 in UTC.
+public enum RFC3339Formatter {
+    public static func utc(microseconds: Int64) -> String {
+        let days = microseconds >= 0 ? microseconds / 86_400_000_000 : (microseconds - 86_399_999_999) / 86_400_000_000
+        let remainder = microseconds - days * 86_400_000_000
+        let date = CalendarDate(daysSinceEpoch: Int(days))
+        let seconds = remainder / 1_000_000
+        let fraction = remainder % 1_000_000
+        return "\(date)T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))Z"
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}

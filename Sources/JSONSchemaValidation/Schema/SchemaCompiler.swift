@@ -1,0 +1,246 @@
+/// Turns schema JSON into `SchemaNode`s. Each location is compiled once; `$ref`s share the node
+/// of the location they point to, which is how recursive schemas become cycles in the graph.
+struct SchemaCompiler {
+    private let registry: SchemaRegistry
+    private var nodes: [String: SchemaNode] = [:]
+    private var pending: [(SchemaNode, SchemaRegistry.Resource)] = []
+
+    /// 2020-12 keywords this validator does not implement. A schema using one is refused, because
+    /// ignoring it would silently accept instances the schema's author meant to reject.
+    static let unsupportedKeywords: Set<String> = [
+        "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef",
+    ]
+
+    init(registry: SchemaRegistry) { self.registry = registry }
+
+    mutating func compile(reference: String, base: String, at location: String) throws(SchemaError) -> SchemaNode {
+        let absolute = URIReference.resolve(reference, against: base)
+        guard let resource = registry.locate(absolute) else {
+            throw SchemaError(location: location, reason: "cannot resolve reference \"\(reference)\" (\(absolute))")
+        }
+        return try node(for: resource, at: location)
+    }
+
+    /// Compiles everything reachable that is still pending.
+    mutating func finish() throws(SchemaError) {
+        while let (node, resource) = pending.popLast() {
+            node.body = try body(of: resource, location: node.location)
+        }
+    }
+
+    private mutating func node(for resource: SchemaRegistry.Resource, at location: String) throws(SchemaError) -> SchemaNode {
+        let key = SchemaRegistry.key(resource.documentURI, resource.pointer)
+        if let existing = nodes[key] { return existing }
+        guard let document = registry.documents[resource.documentURI], resource.pointer.resolve(in: document) != nil else {
+            throw SchemaError(location: location, reason: "reference points to nothing: \(key)")
+        }
+        let node = SchemaNode(location: key)
+        nodes[key] = node
+        pending.append((node, resource))
+        return node
+    }
+
+    private mutating func subschema(
+        _ resource: SchemaRegistry.Resource, _ tokens: JSONPointer.Token...
+    ) throws(SchemaError) -> SchemaNode {
+        var pointer = resource.pointer
+        for token in tokens { pointer.append(token) }
+        let child = SchemaRegistry.Resource(documentURI: resource.documentURI, pointer: pointer)
+        return try node(for: child, at: SchemaRegistry.key(resource.documentURI, pointer))
+    }
+
+    private mutating func body(of resource: SchemaRegistry.Resource, location: String) throws(SchemaError) -> SchemaNode.Body {
+        let schema = resource.pointer.resolve(in: registry.documents[resource.documentURI]!)!
+        switch schema {
+        case .bool(true): return .accept
+        case .bool(false): return .reject
+        case .object: break
+        default: throw SchemaError(location: location, reason: "a schema must be an object or a boolean")
+        }
+        let object = schema.objectValue!
+        let base = registry.baseURI(documentURI: resource.documentURI, pointer: resource.pointer)
+        let reader = KeywordReader(object: object, location: location)
+        var checks: [Check] = []
+
+        for key in object.keys where Self.unsupportedKeywords.contains(key) {
+            throw SchemaError(location: location, reason: "keyword \(key) is not supported by this validator")
+        }
+        if let ref = try reader.string("$ref") {
+            checks.append(.reference(try compile(reference: ref, base: base, at: location)))
+        }
+        if let type = object["type"] { checks.append(.type(try reader.types(type))) }
+        if let value = object["const"] { checks.append(.constant(value)) }
+        if let values = try reader.array("enum") { checks.append(.oneOfValues(values)) }
+
+        if let n = try reader.count("minLength") { checks.append(.minLength(n)) }
+        if let n = try reader.count("maxLength") { checks.append(.maxLength(n)) }
+        if let pattern = try reader.string("pattern") { checks.append(.pattern(try reader.regex(pattern))) }
+        if let format = try reader.string("format") { checks.append(.format(format)) }
+
+        if let n = try reader.number("minimum") { checks.append(.minimum(n)) }
+        if let n = try reader.number("maximum") { checks.append(.maximum(n)) }
+        if let n = try reader.number("exclusiveMinimum") { checks.append(.exclusiveMinimum(n)) }
+        if let n = try reader.number("exclusiveMaximum") { checks.append(.exclusiveMaximum(n)) }
+        if let n = try reader.number("multipleOf") {
+            guard n > 0 else { throw SchemaError(location: location, reason: "multipleOf must be greater than 0") }
+            checks.append(.multipleOf(n))
+        }
+
+        if let n = try reader.count("minItems") { checks.append(.minItems(n)) }
+        if let n = try reader.count("maxItems") { checks.append(.maxItems(n)) }
+        if try reader.bool("uniqueItems") == true { checks.append(.uniqueItems) }
+        var prefix: [SchemaNode] = []
+        if let prefixItems = try reader.array("prefixItems") {
+            for offset in prefixItems.indices { prefix.append(try subschema(resource, .key("prefixItems"), .index(offset))) }
+        }
+        var rest: SchemaNode?
+        if let items = object["items"] {
+            guard items.objectValue != nil || items.boolValue != nil else {
+                throw SchemaError(location: location, reason: "items must be a schema (use prefixItems for tuples)")
+            }
+            rest = try subschema(resource, .key("items"))
+        }
+        if !prefix.isEmpty || rest != nil { checks.append(.items(prefix: prefix, rest: rest)) }
+        if object["contains"] != nil {
+            let minimum = try reader.count("minContains") ?? 1
+            checks.append(.contains(try subschema(resource, .key("contains")), min: minimum, max: try reader.count("maxContains")))
+        }
+
+        if let n = try reader.count("minProperties") { checks.append(.minProperties(n)) }
+        if let n = try reader.count("maxProperties") { checks.append(.maxProperties(n)) }
+        if let names = try reader.strings("required") { checks.append(.required(names)) }
+        var rules = PropertyRules()
+        var hasPropertyRules = false
+        if let properties = try reader.object("properties") {
+            hasPropertyRules = true
+            for name in properties.keys { rules.properties[name] = try subschema(resource, .key("properties"), .key(name)) }
+        }
+        if let patterns = try reader.object("patternProperties") {
+            hasPropertyRules = true
+            for pattern in patterns.keys {
+                rules.patternProperties.append(
+                    (try reader.regex(pattern), try subschema(resource, .key("patternProperties"), .key(pattern))))
+            }
+        }
+        if object["additionalProperties"] != nil {
+            hasPropertyRules = true
+            rules.additionalProperties = try subschema(resource, .key("additionalProperties"))
+        }
+        if hasPropertyRules { checks.append(.properties(rules)) }
+        if object["propertyNames"] != nil { checks.append(.propertyNames(try subschema(resource, .key("propertyNames")))) }
+        if let dependencies = try reader.object("dependentRequired") {
+            var pairs: [(String, [String])] = []
+            let nested = KeywordReader(object: dependencies, location: location)
+            for name in dependencies.keys {
+                guard let names = try nested.strings(name) else { continue }
+                pairs.append((name, names))
+            }
+            checks.append(.dependentRequired(pairs))
+        }
+        if let dependencies = try reader.object("dependentSchemas") {
+            var pairs: [(String, SchemaNode)] = []
+            for name in dependencies.keys { pairs.append((name, try subschema(resource, .key("dependentSchemas"), .key(name)))) }
+            checks.append(.dependentSchemas(pairs))
+        }
+
+        for keyword in ["allOf", "anyOf", "oneOf"] {
+            guard let members = try reader.array(keyword) else { continue }
+            guard !members.isEmpty else { throw SchemaError(location: location, reason: "\(keyword) must not be empty") }
+            var compiled: [SchemaNode] = []
+            for offset in members.indices { compiled.append(try subschema(resource, .key(keyword), .index(offset))) }
+            switch keyword {
+            case "allOf": checks.append(.allOf(compiled))
+            case "anyOf": checks.append(.anyOf(compiled))
+            default: checks.append(.oneOf(compiled))
+            }
+        }
+        if object["not"] != nil { checks.append(.not(try subschema(resource, .key("not")))) }
+        if object["if"] != nil {
+            checks.append(.conditional(
+                if: try subschema(resource, .key("if")),
+                then: object["then"] != nil ? try subschema(resource, .key("then")) : nil,
+                else: object["else"] != nil ? try subschema(resource, .key("else")) : nil
+            ))
+        }
+        // Subschemas under $defs are compiled when something refers to them.
+        return .checks(checks)
+    }
+}
+
+/// Reads keyword values of one schema object, refusing values of the wrong JSON type.
+private struct KeywordReader {
+    let object: JSONObject
+    let location: String
+
+    private func wrong(_ keyword: String, _ expected: String) -> SchemaError {
+        SchemaError(location: location, reason: "\(keyword) must be \(expected)")
+    }
+
+    func string(_ keyword: String) throws(SchemaError) -> String? {
+        guard let value = object[keyword] else { return nil }
+        guard let string = value.stringValue else { throw wrong(keyword, "a string") }
+        return string
+    }
+
+    func bool(_ keyword: String) throws(SchemaError) -> Bool? {
+        guard let value = object[keyword] else { return nil }
+        guard let flag = value.boolValue else { throw wrong(keyword, "a boolean") }
+        return flag
+    }
+
+    func number(_ keyword: String) throws(SchemaError) -> Double? {
+        guard let value = object[keyword] else { return nil }
+        guard let number = value.numberValue else { throw wrong(keyword, "a number") }
+        return number
+    }
+
+    func count(_ keyword: String) throws(SchemaError) -> Int? {
+        guard let value = object[keyword] else { return nil }
+        guard let number = value.numberValue, number.isIntegral, number >= 0 else {
+            throw wrong(keyword, "a non-negative integer")
+        }
+        return number > Double(Int.max / 2) ? Int.max / 2 : Int(number)
+    }
+
+    func array(_ keyword: String) throws(SchemaError) -> [JSONValue]? {
+        guard let value = object[keyword] else { return nil }
+        guard let array = value.arrayValue else { throw wrong(keyword, "an array") }
+        return array
+    }
+
+    func object(_ keyword: String) throws(SchemaError) -> JSONObject? {
+        guard let value = object[keyword] else { return nil }
+        guard let members = value.objectValue else { throw wrong(keyword, "an object") }
+        return members
+    }
+
+    func strings(_ keyword: String) throws(SchemaError) -> [String]? {
+        guard let values = try array(keyword) else { return nil }
+        var strings: [String] = []
+        for value in values {
+            guard let string = value.stringValue else { throw wrong(keyword, "an array of strings") }
+            strings.append(string)
+        }
+        return strings
+    }
+
+    func types(_ value: JSONValue) throws(SchemaError) -> TypeSet {
+        let names: [JSONValue] = value.arrayValue ?? [value]
+        var set: TypeSet = []
+        for name in names {
+            guard let string = name.stringValue, let type = TypeSet.names.first(where: { $0.0 == string })?.1 else {
+                throw wrong("type", "a type name or an array of type names")
+            }
+            set.insert(type)
+        }
+        return set
+    }
+
+    func regex(_ pattern: String) throws(SchemaError) -> ECMARegex {
+        do {
+            return try ECMARegex(pattern)
+        } catch {
+            throw SchemaError(location: location, reason: error.description)
+        }
+    }
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Independent check of the contract: runs every fixture in fixtures/events through Python's
+jsonschema (Draft202012Validator with format checking) against spec/, and checks every schema
+document and spec/openapi.yaml against their metaschemas.
+
+With --analytics BIN it also runs `BIN validate` on every fixture and expects exactly the fixture's
+verdict and violations (path and keyword).
+
+Exits 1 on any disagreement with a fixture, so anyone's JSON Schema library reaches our verdicts.
+"""
+import argparse
+import collections
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+root = pathlib.Path(__file__).resolve().parent.parent
+spec = root / "spec"
+fixtures = root / "fixtures" / "events"
+
+missing_checkers = {"date-time", "date", "uuid"} - set(Draft202012Validator.FORMAT_CHECKER.checkers)
+if missing_checkers:
+    sys.exit(f"jsonschema cannot check the formats {sorted(missing_checkers)}: install rfc3339-validator")
+
+documents = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in sorted(spec.glob("*.schema.json"))}
+for name, document in documents.items():
+    Draft202012Validator.check_schema(document)
+registry = Registry().with_resources(
+    (document["$id"], Resource.from_contents(document, default_specification=DRAFT202012))
+    for document in documents.values()
+)
+
+
+def validator(name):
+    return Draft202012Validator(
+        documents[name], registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def schema_for(fixture_file):
+    # fixtures/README.md: batch-*.json files hold batches, every other file single events.
+    return "batch.schema.json" if fixture_file.name.startswith("batch") else "event.schema.json"
+
+
+arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+arguments.add_argument("--analytics", help="path of the analytics binary to check as well")
+options = arguments.parse_args()
+
+failures = 0
+cases = 0
+for fixture_file in sorted(fixtures.glob("*.json")):
+    check = validator(schema_for(fixture_file))
+    for case in json.loads(fixture_file.read_text(encoding="utf-8")):
+        cases += 1
+        errors = list(check.iter_errors(case["data"]))
+        if (not errors) != case["valid"]:
+            failures += 1
+            found = "; ".join(f"{'/'.join(map(str, e.absolute_path))}: {e.validator}: {e.message[:120]}" for e in errors)
+            print(f"DISAGREE {fixture_file.name}: {case['description']}: fixture says valid={case['valid']}, "
+                  f"jsonschema says valid={not errors} ({found or 'no errors'})")
+        if case["valid"] and case["errors"]:
+            failures += 1
+            print(f"BAD FIXTURE {fixture_file.name}: {case['description']}: valid but lists errors")
+
+
+
+def check_cli(binary, fixture_file, fixture_cases):
+    """Runs `analytics validate --json` on the fixture's data as NDJSON; returns the disagreements."""
+    with tempfile.NamedTemporaryFile("w", suffix=".ndjson", encoding="utf-8", delete=False) as handle:
+        for case in fixture_cases:
+            handle.write(json.dumps(case["data"], ensure_ascii=False) + "\n")
+    command = [binary, "validate", "--json", handle.name]
+    if schema_for(fixture_file) != "event.schema.json":
+        command[2:2] = ["--schema", str(spec / schema_for(fixture_file))]
+    result = subprocess.run(command, capture_output=True, text=True)
+    pathlib.Path(handle.name).unlink()
+    reported = {}
+    for line in result.stdout.splitlines():
+        item = json.loads(line)
+        reported[item["index"]] = collections.Counter((e["path"], e["keyword"]) for e in item["errors"])
+    problems = []
+    for index, case in enumerate(fixture_cases):
+        expected = collections.Counter((e["path"], e["keyword"]) for e in case["errors"])
+        if reported.get(index, collections.Counter()) != expected:
+            problems.append(f"{case['description']}: expected {sorted(expected.elements())}, "
+                            f"analytics validate said {sorted(reported.get(index, collections.Counter()).elements())}")
+    expected_status = 0 if all(case["valid"] for case in fixture_cases) else 1
+    if result.returncode != expected_status:
+        problems.append(f"exit status {result.returncode}, expected {expected_status}: {result.stderr.strip()}")
+    return problems
+
+
+cli_result = "analytics validate not checked (no --analytics)"
+if options.analytics:
+    cli_failures = 0
+    for fixture_file in sorted(fixtures.glob("*.json")):
+        for problem in check_cli(options.analytics, fixture_file, json.loads(fixture_file.read_text(encoding="utf-8"))):
+            cli_failures += 1
+            print(f"CLI DISAGREES {fixture_file.name}: {problem}")
+    failures += cli_failures
+    cli_result = f"analytics validate agrees on every fixture" if not cli_failures else f"analytics validate: {cli_failures} disagreements"
+
+try:
+    from openapi_spec_validator import validate as validate_openapi
+    from openapi_spec_validator.readers import read_from_filename
+
+    openapi, _ = read_from_filename(str(spec / "openapi.yaml"))
+    validate_openapi(openapi, base_uri=(spec / "openapi.yaml").as_uri())
+    openapi_result = "openapi.yaml valid (OpenAPI 3.1)"
+except ImportError:
+    openapi_result = "openapi.yaml not checked (openapi-spec-validator missing)"
+
+print(f"jsonschema cross-check: {cases} fixtures, {len(documents)} schema documents; {openapi_result}; {cli_result}")
+print(f"crosscheck: {cases - failures} passed, {failures} failed")
+sys.exit(1 if failures else 0)
