@@ -11,10 +11,9 @@ public struct EventDecoder: Sendable {
     /// One event from a JSON body (the POST /event contract). `newID` supplies the ID of an event that has none.
     public func decodeEvent(_ body: UnsafeBufferPointer<UInt8>, newID: () -> EventID) -> Result<Event, ContractViolation> {
         let value: JSONValue
-        do {
-            value = try JSONParser.parse(body)
-        } catch {
-            return .failure(.malformedJSON(error))
+        switch Self.parse(body) {
+        case .success(let parsed): value = parsed
+        case .failure(let violation): return .failure(violation)
         }
         let errors = contract.event.validate(value)
         guard errors.isEmpty else { return .failure(ContractViolation(summary: "invalid event", details: errors)) }
@@ -24,10 +23,9 @@ public struct EventDecoder: Sendable {
     /// A batch from a JSON body (the POST /events contract): every event, or every violation of every item.
     public func decodeBatch(_ body: UnsafeBufferPointer<UInt8>, newID: () -> EventID) -> Result<[Event], ContractViolation> {
         let value: JSONValue
-        do {
-            value = try JSONParser.parse(body)
-        } catch {
-            return .failure(.malformedJSON(error))
+        switch Self.parse(body) {
+        case .success(let parsed): value = parsed
+        case .failure(let violation): return .failure(violation)
         }
         let errors = contract.batch.validate(value)
         guard errors.isEmpty, case .array(let items) = value else {
@@ -42,6 +40,14 @@ public struct EventDecoder: Sendable {
 
     public func decodeBatch(_ body: [UInt8], newID: () -> EventID) -> Result<[Event], ContractViolation> {
         body.withUnsafeBufferPointer { decodeBatch($0, newID: newID) }
+    }
+
+    private static func parse(_ body: UnsafeBufferPointer<UInt8>) -> Result<JSONValue, ContractViolation> {
+        do {
+            return .success(try JSONParser.parse(body))
+        } catch {
+            return .failure(.malformedJSON(error))
+        }
     }
 
     /// Builds the event from a value the event schema has accepted.
