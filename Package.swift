@@ -12,19 +12,77 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
+        // Spec and domain.
         .target(name: "JSONSchemaValidation"),
         .target(name: "AnalyticsSpec", dependencies: ["JSONSchemaValidation"]),
+        .target(
+            name: "AnalyticsCore",
+            dependencies: ["AnalyticsSpec", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Queue and store implementations.
+        .target(
+            name: "AnalyticsInMemory",
+            dependencies: ["AnalyticsCore", .product(name: "DequeModule", package: "swift-collections")]
+        ),
+        // HTTP and worker.
+        .target(
+            name: "AnalyticsHTTP",
+            dependencies: [
+                "AnalyticsCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "AnalyticsWorker",
+            dependencies: [
+                "AnalyticsCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // CLI.
         .executableTarget(
             name: "AnalyticsCLI",
             dependencies: [
-                "AnalyticsSpec",
+                "AnalyticsSpec", "AnalyticsCore", "AnalyticsInMemory", "AnalyticsHTTP", "AnalyticsWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+
+        // Test doubles that inject faults, and the golden scenarios, shared by the suites below.
+        .target(
+            name: "AnalyticsTestSupport",
+            dependencies: ["AnalyticsCore", "AnalyticsInMemory", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/AnalyticsTestSupport"
         ),
         .testTarget(name: "JSONSchemaValidationTests", dependencies: ["JSONSchemaValidation"]),
         .testTarget(name: "AnalyticsSpecTests", dependencies: ["AnalyticsSpec", "AnalyticsCLI"]),
+        .testTarget(
+            name: "AnalyticsConformanceTests",
+            dependencies: ["AnalyticsCore", "AnalyticsInMemory", "AnalyticsTestSupport"]
+        ),
+        .testTarget(
+            name: "AnalyticsPipelineTests",
+            dependencies: [
+                "AnalyticsCore", "AnalyticsInMemory", "AnalyticsHTTP", "AnalyticsWorker", "AnalyticsTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

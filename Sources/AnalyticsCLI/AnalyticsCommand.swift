@@ -9,6 +9,9 @@ struct AnalyticsCommand: AsyncParsableCommand {
             The contract (spec/*.schema.json, embedded in this binary) defines every event, query and \
             answer. `analytics validate` checks events against it without any server.
             """,
-        subcommands: [ValidateCommand.self]
+        subcommands: [
+            ServeCommand.self, IngestCommand.self, WorkerCommand.self, ReportCommand.self,
+            DeadLetterCommand.self, ValidateCommand.self,
+        ]
     )
 }

@@ -39,7 +39,7 @@ enum EmbeddedSpec {
             "type": "string",
             "format": "json-pointer"
           },
-          "keyword": {"description": "The JSON Schema keyword that failed, or `json` for a body that is not JSON.", "type": "string"},
+          "keyword": {"description": "The JSON Schema keyword that failed, or a rule no keyword can state: `json` (the body is not JSON), `duplicate` (a query parameter is given more than once), `order` (`to` is before `from`).", "type": "string"},
           "message": {"type": "string"}
         }
       }
@@ -123,14 +123,14 @@ enum EmbeddedSpec {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://analytics.example/spec/stats-query.schema.json",
   "title": "StatsQuery",
-  "description": "The query parameters of GET /stats, as an object of strings except `limit`, which the server reads as an integer when it is one. Either `date` (one UTC day) or an inclusive `from`/`to` range of UTC days, never both; neither means all time. Parameters not listed here are ignored.",
+  "description": "The query parameters of GET /stats, as an object of strings except `limit`, which the server reads as an integer when it is one. Either `date` (one UTC day) or an inclusive `from`/`to` range of UTC days, never both; neither means all time. Parameters not listed here are ignored; a listed one given twice is refused (keyword `duplicate`).",
   "type": "object",
   "required": ["site_id"],
   "properties": {
     "site_id": {"$ref": "event.schema.json#/properties/site_id"},
     "date": {"description": "One UTC day.", "$ref": "#/$defs/day"},
     "from": {"description": "First UTC day of the range, inclusive.", "$ref": "#/$defs/day"},
-    "to": {"description": "Last UTC day of the range, inclusive; not before `from`.", "$ref": "#/$defs/day"},
+    "to": {"description": "Last UTC day of the range, inclusive; not before `from` (the server answers 400 with keyword `order` otherwise).", "$ref": "#/$defs/day"},
     "event_type": {"description": "Count only events of this type.", "$ref": "event.schema.json#/properties/event_type"},
     "limit": {"description": "How many top paths to return.", "type": "integer", "minimum": 1, "maximum": 100, "default": 10}
   },

@@ -79,7 +79,7 @@ public enum RFC3339 {
         let bytes = Array(text.utf8)
         guard bytes.count == 10 else { return .failure(.invalid("must be a date as YYYY-MM-DD")) }
         var reader = DigitReader(bytes: bytes)
-        return reader.date().flatMap { date in
+        return reader.date(shape: "must be a date as YYYY-MM-DD").flatMap { date in
             reader.atEnd ? .success(date) : .failure(.invalid("must be a date as YYYY-MM-DD"))
         }
     }
@@ -167,8 +167,8 @@ private struct DigitReader {
         return true
     }
 
-    mutating func date() -> Result<CalendarDate, RFC3339.Failure> {
-        let shape = RFC3339.Failure.invalid("must start with a date as YYYY-MM-DD")
+    mutating func date(shape message: String = "must start with a date as YYYY-MM-DD") -> Result<CalendarDate, RFC3339.Failure> {
+        let shape = RFC3339.Failure.invalid(message)
         guard let year = digits(4), take("-"), let month = digits(2), take("-"), let day = digits(2) else {
             return .failure(shape)
         }

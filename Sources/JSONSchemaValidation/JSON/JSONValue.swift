@@ -80,7 +80,7 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     }
 
     /// Builds an object from members already known to have unique keys.
-    init(uniqueMembers: [(key: String, value: JSONValue)]) {
+    public init(uniqueMembers: [(key: String, value: JSONValue)]) {
         members = uniqueMembers
     }
 

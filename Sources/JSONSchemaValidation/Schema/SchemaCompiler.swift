@@ -60,35 +60,37 @@ struct SchemaCompiler {
         let object = schema.objectValue!
         let base = registry.baseURI(documentURI: resource.documentURI, pointer: resource.pointer)
         let reader = KeywordReader(object: object, location: location)
-        var checks: [Check] = []
+        // Each check is placed where its keyword stands, so violations come out in the schema's own order.
+        var placed: [(position: Int, check: Check)] = []
+        func add(_ check: Check) { placed.append((Self.position(of: check, in: object), check)) }
 
         for key in object.keys where Self.unsupportedKeywords.contains(key) {
             throw SchemaError(location: location, reason: "keyword \(key) is not supported by this validator")
         }
         if let ref = try reader.string("$ref") {
-            checks.append(.reference(try compile(reference: ref, base: base, at: location)))
+            add(.reference(try compile(reference: ref, base: base, at: location)))
         }
-        if let type = object["type"] { checks.append(.type(try reader.types(type))) }
-        if let value = object["const"] { checks.append(.constant(value)) }
-        if let values = try reader.array("enum") { checks.append(.oneOfValues(values)) }
+        if let type = object["type"] { add(.type(try reader.types(type))) }
+        if let value = object["const"] { add(.constant(value)) }
+        if let values = try reader.array("enum") { add(.oneOfValues(values)) }
 
-        if let n = try reader.count("minLength") { checks.append(.minLength(n)) }
-        if let n = try reader.count("maxLength") { checks.append(.maxLength(n)) }
-        if let pattern = try reader.string("pattern") { checks.append(.pattern(try reader.regex(pattern))) }
-        if let format = try reader.string("format") { checks.append(.format(format)) }
+        if let n = try reader.count("minLength") { add(.minLength(n)) }
+        if let n = try reader.count("maxLength") { add(.maxLength(n)) }
+        if let pattern = try reader.string("pattern") { add(.pattern(try reader.regex(pattern))) }
+        if let format = try reader.string("format") { add(.format(format)) }
 
-        if let n = try reader.number("minimum") { checks.append(.minimum(n)) }
-        if let n = try reader.number("maximum") { checks.append(.maximum(n)) }
-        if let n = try reader.number("exclusiveMinimum") { checks.append(.exclusiveMinimum(n)) }
-        if let n = try reader.number("exclusiveMaximum") { checks.append(.exclusiveMaximum(n)) }
+        if let n = try reader.number("minimum") { add(.minimum(n)) }
+        if let n = try reader.number("maximum") { add(.maximum(n)) }
+        if let n = try reader.number("exclusiveMinimum") { add(.exclusiveMinimum(n)) }
+        if let n = try reader.number("exclusiveMaximum") { add(.exclusiveMaximum(n)) }
         if let n = try reader.number("multipleOf") {
             guard n > 0 else { throw SchemaError(location: location, reason: "multipleOf must be greater than 0") }
-            checks.append(.multipleOf(n))
+            add(.multipleOf(n))
         }
 
-        if let n = try reader.count("minItems") { checks.append(.minItems(n)) }
-        if let n = try reader.count("maxItems") { checks.append(.maxItems(n)) }
-        if try reader.bool("uniqueItems") == true { checks.append(.uniqueItems) }
+        if let n = try reader.count("minItems") { add(.minItems(n)) }
+        if let n = try reader.count("maxItems") { add(.maxItems(n)) }
+        if try reader.bool("uniqueItems") == true { add(.uniqueItems) }
         var prefix: [SchemaNode] = []
         if let prefixItems = try reader.array("prefixItems") {
             for offset in prefixItems.indices { prefix.append(try subschema(resource, .key("prefixItems"), .index(offset))) }
@@ -100,15 +102,15 @@ struct SchemaCompiler {
             }
             rest = try subschema(resource, .key("items"))
         }
-        if !prefix.isEmpty || rest != nil { checks.append(.items(prefix: prefix, rest: rest)) }
+        if !prefix.isEmpty || rest != nil { add(.items(prefix: prefix, rest: rest)) }
         if object["contains"] != nil {
             let minimum = try reader.count("minContains") ?? 1
-            checks.append(.contains(try subschema(resource, .key("contains")), min: minimum, max: try reader.count("maxContains")))
+            add(.contains(try subschema(resource, .key("contains")), min: minimum, max: try reader.count("maxContains")))
         }
 
-        if let n = try reader.count("minProperties") { checks.append(.minProperties(n)) }
-        if let n = try reader.count("maxProperties") { checks.append(.maxProperties(n)) }
-        if let names = try reader.strings("required") { checks.append(.required(names)) }
+        if let n = try reader.count("minProperties") { add(.minProperties(n)) }
+        if let n = try reader.count("maxProperties") { add(.maxProperties(n)) }
+        if let names = try reader.strings("required") { add(.required(names)) }
         var rules = PropertyRules()
         var hasPropertyRules = false
         if let properties = try reader.object("properties") {
@@ -126,8 +128,8 @@ struct SchemaCompiler {
             hasPropertyRules = true
             rules.additionalProperties = try subschema(resource, .key("additionalProperties"))
         }
-        if hasPropertyRules { checks.append(.properties(rules)) }
-        if object["propertyNames"] != nil { checks.append(.propertyNames(try subschema(resource, .key("propertyNames")))) }
+        if hasPropertyRules { add(.properties(rules)) }
+        if object["propertyNames"] != nil { add(.propertyNames(try subschema(resource, .key("propertyNames")))) }
         if let dependencies = try reader.object("dependentRequired") {
             var pairs: [(String, [String])] = []
             let nested = KeywordReader(object: dependencies, location: location)
@@ -135,12 +137,12 @@ struct SchemaCompiler {
                 guard let names = try nested.strings(name) else { continue }
                 pairs.append((name, names))
             }
-            checks.append(.dependentRequired(pairs))
+            add(.dependentRequired(pairs))
         }
         if let dependencies = try reader.object("dependentSchemas") {
             var pairs: [(String, SchemaNode)] = []
             for name in dependencies.keys { pairs.append((name, try subschema(resource, .key("dependentSchemas"), .key(name)))) }
-            checks.append(.dependentSchemas(pairs))
+            add(.dependentSchemas(pairs))
         }
 
         for keyword in ["allOf", "anyOf", "oneOf"] {
@@ -149,21 +151,60 @@ struct SchemaCompiler {
             var compiled: [SchemaNode] = []
             for offset in members.indices { compiled.append(try subschema(resource, .key(keyword), .index(offset))) }
             switch keyword {
-            case "allOf": checks.append(.allOf(compiled))
-            case "anyOf": checks.append(.anyOf(compiled))
-            default: checks.append(.oneOf(compiled))
+            case "allOf": add(.allOf(compiled))
+            case "anyOf": add(.anyOf(compiled))
+            default: add(.oneOf(compiled))
             }
         }
-        if object["not"] != nil { checks.append(.not(try subschema(resource, .key("not")))) }
+        if object["not"] != nil { add(.not(try subschema(resource, .key("not")))) }
         if object["if"] != nil {
-            checks.append(.conditional(
+            add(.conditional(
                 if: try subschema(resource, .key("if")),
                 then: object["then"] != nil ? try subschema(resource, .key("then")) : nil,
                 else: object["else"] != nil ? try subschema(resource, .key("else")) : nil
             ))
         }
         // Subschemas under $defs are compiled when something refers to them.
-        return .checks(checks)
+        return .checks(placed.enumerated().sorted {
+            ($0.element.position, $0.offset) < ($1.element.position, $1.offset)
+        }.map(\.element.check))
+    }
+
+    private static func position(of check: Check, in object: JSONObject) -> Int {
+        let keywords: [String]
+        switch check {
+        case .type: keywords = ["type"]
+        case .constant: keywords = ["const"]
+        case .oneOfValues: keywords = ["enum"]
+        case .minLength: keywords = ["minLength"]
+        case .maxLength: keywords = ["maxLength"]
+        case .pattern: keywords = ["pattern"]
+        case .format: keywords = ["format"]
+        case .minimum: keywords = ["minimum"]
+        case .maximum: keywords = ["maximum"]
+        case .exclusiveMinimum: keywords = ["exclusiveMinimum"]
+        case .exclusiveMaximum: keywords = ["exclusiveMaximum"]
+        case .multipleOf: keywords = ["multipleOf"]
+        case .minItems: keywords = ["minItems"]
+        case .maxItems: keywords = ["maxItems"]
+        case .uniqueItems: keywords = ["uniqueItems"]
+        case .items: keywords = ["prefixItems", "items"]
+        case .contains: keywords = ["contains"]
+        case .minProperties: keywords = ["minProperties"]
+        case .maxProperties: keywords = ["maxProperties"]
+        case .required: keywords = ["required"]
+        case .properties: keywords = ["properties", "patternProperties", "additionalProperties"]
+        case .propertyNames: keywords = ["propertyNames"]
+        case .dependentRequired: keywords = ["dependentRequired"]
+        case .dependentSchemas: keywords = ["dependentSchemas"]
+        case .allOf: keywords = ["allOf"]
+        case .anyOf: keywords = ["anyOf"]
+        case .oneOf: keywords = ["oneOf"]
+        case .not: keywords = ["not"]
+        case .conditional: keywords = ["if"]
+        case .reference: keywords = ["$ref"]
+        }
+        return keywords.compactMap { object.keys.firstIndex(of: $0) }.min() ?? Int.max
     }
 }
 

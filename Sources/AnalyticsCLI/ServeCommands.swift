@@ -1,0 +1,159 @@
+import AnalyticsCore
+import AnalyticsHTTP
+import AnalyticsInMemory
+import AnalyticsWorker
+import ArgumentParser
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Runs services until SIGINT or SIGTERM, then shuts them down gracefully.
+func runUntilSignalled(_ services: [any Service], logger: Logger) async throws {
+    let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    try await group.run()
+}
+
+/// Prints a backend problem as a one-line error and exits 1, instead of a crash or a stack trace.
+func withBackends<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as BackendUnavailable {
+        Output.error("analytics: \(error.description)")
+        throw ExitCode.failure
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run ingestion, the worker and reporting in one process.",
+        discussion: """
+            Ingestion listens on --ingest-port ($INGEST_PORT, default 3000) and reporting on \
+            --report-port ($REPORT_PORT, default 4000). With --in-memory the queue and the store live in \
+            this process and no server is needed; events are lost when it stops. Otherwise the queue is \
+            Redis ($REDIS_URL) and the store Postgres ($DATABASE_URL).
+            """
+    )
+
+    @Option(help: ArgumentHelp("Port of the ingestion API. Default: $INGEST_PORT or 3000.", valueName: "port"))
+    var ingestPort: Int?
+
+    @Option(help: ArgumentHelp("Port of the reporting API. Default: $REPORT_PORT or 4000.", valueName: "port"))
+    var reportPort: Int?
+
+    @Flag(help: "Keep the queue and the store in memory: nothing to install, nothing kept.")
+    var inMemory = false
+
+    @Option(help: ArgumentHelp("Workers to run. Default: $WORKERS or 1.", valueName: "count"))
+    var workers: Int?
+
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var backends: BackendOptions
+    @OptionGroup var worker: WorkerOptions
+
+    func run() async throws {
+        let logger = Settings.bootstrapLogging()
+        let clock = SystemClock()
+        let (queue, store): (any EventQueue, any EventStore) = try withBackends {
+            if inMemory { return (InMemoryQueue(clock: clock, visibilityTimeout: backends.visibility), InMemoryStore()) }
+            return (try backends.queue(clock: clock), try backends.store())
+        }
+        let ingestPort = Settings.int("ingest.port", flag: self.ingestPort, default: 3000)
+        let reportPort = Settings.int("report.port", flag: self.reportPort, default: 4000)
+        var ingestion = IngestionConfiguration()
+        ingestion.maximumQueueDepth = server.queueDepthLimit
+        var services: [any Service] = [
+            Applications.ingestion(
+                queue: queue, clock: clock, configuration: ingestion,
+                server: ApplicationConfiguration(address: .hostname(server.address, port: ingestPort)),
+                logger: Logger(label: "analytics.ingest")),
+            Applications.reporting(
+                store: store,
+                server: ApplicationConfiguration(address: .hostname(server.address, port: reportPort)),
+                logger: Logger(label: "analytics.report")),
+        ]
+        for index in 0..<max(1, Settings.int("workers", flag: workers, default: 1)) {
+            services.append(EventWorker(
+                queue: queue, store: store, clock: clock, configuration: worker.configuration(index: index),
+                logger: Logger(label: "analytics.worker")))
+        }
+        logger.info("serving", metadata: [
+            "ingest": "http://\(server.address):\(ingestPort)", "report": "http://\(server.address):\(reportPort)",
+            "backends": "\(inMemory ? "in-memory" : "redis + postgres")",
+        ])
+        try await runUntilSignalled(services, logger: logger)
+    }
+}
+
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Run the ingestion API alone (POST /event, POST /events), queueing to Redis.",
+        discussion: "It listens on --port, $PORT, $INGEST_PORT or 3000, in that order."
+    )
+
+    @Option(help: ArgumentHelp("Port to listen on.", valueName: "port"))
+    var port: Int?
+
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var backends: BackendOptions
+
+    func run() async throws {
+        let logger = Settings.bootstrapLogging()
+        let clock = SystemClock()
+        let queue = try withBackends { try backends.queue(clock: clock) }
+        let port = Settings.int("port", flag: self.port, default: Settings.int("ingest.port", flag: nil, default: 3000))
+        var ingestion = IngestionConfiguration()
+        ingestion.maximumQueueDepth = server.queueDepthLimit
+        let app = Applications.ingestion(
+            queue: queue, clock: clock, configuration: ingestion,
+            server: ApplicationConfiguration(address: .hostname(server.address, port: port)), logger: logger)
+        try await runUntilSignalled([app], logger: logger)
+    }
+}
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Run the reporting API alone (GET /stats), answering from Postgres.",
+        discussion: "It listens on --port, $PORT, $REPORT_PORT or 4000, in that order."
+    )
+
+    @Option(help: ArgumentHelp("Port to listen on.", valueName: "port"))
+    var port: Int?
+
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var backends: BackendOptions
+
+    func run() async throws {
+        let logger = Settings.bootstrapLogging()
+        let store = try withBackends { try backends.store() }
+        let port = Settings.int("port", flag: self.port, default: Settings.int("report.port", flag: nil, default: 4000))
+        let app = Applications.reporting(
+            store: store, server: ApplicationConfiguration(address: .hostname(server.address, port: port)), logger: logger)
+        try await runUntilSignalled([app], logger: logger)
+    }
+}
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run one worker: move events from the Redis queue into Postgres.",
+        discussion: """
+            Run as many as you like, on as many machines: each takes its own batches, and takes over \
+            the batches of one that stopped. SIGTERM or SIGINT finishes the batch in hand, then exits.
+            """
+    )
+
+    @OptionGroup var worker: WorkerOptions
+    @OptionGroup var backends: BackendOptions
+
+    func run() async throws {
+        let logger = Settings.bootstrapLogging()
+        let clock = SystemClock()
+        let (queue, store) = try withBackends { (try backends.queue(clock: clock), try backends.store()) }
+        let service = EventWorker(
+            queue: queue, store: store, clock: clock, configuration: worker.configuration(), logger: logger)
+        try await runUntilSignalled([service], logger: logger)
+    }
+}

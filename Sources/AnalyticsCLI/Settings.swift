@@ -1,0 +1,107 @@
+import AnalyticsCore
+import AnalyticsInMemory
+import AnalyticsWorker
+import ArgumentParser
+import Configuration
+import Foundation
+import Logging
+
+/// Settings read from the environment, for anything a flag does not set.
+/// Keys map to variables as swift-configuration does: `ingest.port` is `INGEST_PORT`.
+enum Settings {
+    static let environment = ConfigReader(provider: EnvironmentVariablesProvider(
+        secretsSpecifier: .specific(["DATABASE_URL", "REDIS_URL"])))
+
+    static func int(_ key: String, flag: Int?, default fallback: Int) -> Int {
+        flag ?? environment.int(forKey: ConfigKey(key)) ?? fallback
+    }
+
+    static func string(_ key: String, flag: String?) -> String? {
+        flag ?? environment.string(forKey: ConfigKey(key))
+    }
+
+    /// Sets up logging to standard error at `LOG_LEVEL` (trace, debug, info, notice, warning, error), info by default.
+    static func bootstrapLogging() -> Logger {
+        let level = environment.string(forKey: "log.level").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "analytics")
+    }
+}
+
+/// Where the queue and the store are: flags, then `REDIS_URL` and `DATABASE_URL`.
+struct BackendOptions: ParsableArguments {
+    @Option(name: .customLong("redis-url"), help: ArgumentHelp("The Redis queue, such as redis://127.0.0.1:6379/0. Default: $REDIS_URL.", valueName: "url"))
+    var redisURL: String?
+
+    @Option(name: .customLong("database-url"), help: ArgumentHelp("The Postgres store, such as postgres://analytics@127.0.0.1:5432/analytics. Default: $DATABASE_URL.", valueName: "url"))
+    var databaseURL: String?
+
+    @Option(help: ArgumentHelp("Seconds a reserved event may go unacknowledged before another worker takes it over. Default: $VISIBILITY_TIMEOUT or 30.", valueName: "seconds"))
+    var visibilityTimeout: Int?
+
+    func queue(clock: any WallClock) throws -> any EventQueue {
+        guard let url = Settings.string("redis.url", flag: redisURL) else {
+            throw BackendUnavailable("no queue configured: set REDIS_URL (or --redis-url), or run `analytics serve --in-memory`")
+        }
+        throw BackendUnavailable("the Redis queue (\(Self.redacted(url))) is not supported by this build")
+    }
+
+    func store() throws -> any EventStore {
+        guard let url = Settings.string("database.url", flag: databaseURL) else {
+            throw BackendUnavailable("no store configured: set DATABASE_URL (or --database-url), or run `analytics serve --in-memory`")
+        }
+        throw BackendUnavailable("the Postgres store (\(Self.redacted(url))) is not supported by this build")
+    }
+
+    var visibility: Duration { .seconds(Settings.int("visibility.timeout", flag: visibilityTimeout, default: 30)) }
+
+    /// The URL without its password, for messages.
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? url
+    }
+}
+
+/// A backend that cannot be used; the command prints why and exits 1.
+struct BackendUnavailable: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Flags shared by the commands that run an HTTP server.
+struct ServerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Address to listen on. Default: $HOST or 0.0.0.0.", valueName: "address"))
+    var host: String?
+
+    @Option(help: ArgumentHelp("Ingestion stops accepting (503) above this many queued events. Default: $MAX_QUEUE_DEPTH or 1000000.", valueName: "events"))
+    var maxQueueDepth: Int?
+
+    var address: String { Settings.string("host", flag: host) ?? "0.0.0.0" }
+    var queueDepthLimit: Int { Settings.int("max.queue.depth", flag: maxQueueDepth, default: 1_000_000) }
+}
+
+/// Flags of the worker role.
+struct WorkerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Events per batch. Default: $WORKER_BATCH_SIZE or 500.", valueName: "count"))
+    var batchSize: Int?
+
+    @Option(help: ArgumentHelp("Attempts at an event the store rejects before it is dead-lettered. Default: $WORKER_MAX_ATTEMPTS or 5.", valueName: "count"))
+    var maxAttempts: Int?
+
+    @Option(help: ArgumentHelp("This worker's consumer name; unique per worker. Default: $WORKER_NAME or host-pid.", valueName: "name"))
+    var workerName: String?
+
+    func configuration(index: Int = 0) -> WorkerConfiguration {
+        let base = Settings.string("worker.name", flag: workerName)
+            ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        var configuration = WorkerConfiguration(consumer: index == 0 ? base : "\(base)-\(index)")
+        configuration.batchSize = max(1, Settings.int("worker.batch.size", flag: batchSize, default: 500))
+        configuration.maxAttempts = max(1, Settings.int("worker.max.attempts", flag: maxAttempts, default: 5))
+        return configuration
+    }
+}

@@ -1,0 +1,44 @@
+import AnalyticsSpec
+
+/// What an insert did.
+public struct InsertResult: Sendable, Hashable {
+    /// Events stored by this call.
+    public var inserted: Int
+    /// Events whose `event_id` was already stored, and so were skipped.
+    public var duplicates: Int
+
+    public init(inserted: Int, duplicates: Int) {
+        self.inserted = inserted
+        self.duplicates = duplicates
+    }
+}
+
+/// A store failure, classified so the worker knows what to do.
+public enum StoreFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The store could not be reached or could not finish (connection lost, server down, deadlock,
+    /// serialization failure). Nothing was stored; the same call may succeed later.
+    case unavailable(String)
+    /// The store refused the data itself (a data error). Retrying the same batch will fail again;
+    /// inserting its events one by one finds the ones at fault.
+    case rejected(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let reason): "store unavailable: \(reason)"
+        case .rejected(let reason): "store rejected the data: \(reason)"
+        }
+    }
+}
+
+/// Where events are kept, and what answers `GET /stats`.
+public protocol EventStore: Sendable {
+    /// Stores events in one transaction, skipping any whose `event_id` is already stored
+    /// (including repeats within `events`). Throws `StoreFailure`.
+    func insert(_ events: [Event]) async throws -> InsertResult
+
+    /// Answers a stats query. Throws `StoreFailure`.
+    func stats(_ query: StatsQuery) async throws -> StatsResponse
+
+    /// Succeeds when the store answers.
+    func ping() async throws
+}

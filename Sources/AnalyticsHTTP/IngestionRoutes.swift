@@ -1,0 +1,111 @@
+import AnalyticsCore
+import AnalyticsSpec
+import Hummingbird
+import NIOCore
+
+/// `POST /event` and `POST /events`: validate against the contract, assign missing IDs, and answer
+/// 200 only once the queue holds the events durably.
+struct IngestionRoutes: Sendable {
+    let queue: any EventQueue
+    let clock: any WallClock
+    let decoder: EventDecoder
+    let configuration: IngestionConfiguration
+    let admission: QueueAdmission
+
+    private static let accepted = ByteBuffer(string: #"{"status":"ok"}"#)
+
+    init(queue: any EventQueue, clock: any WallClock, decoder: EventDecoder, configuration: IngestionConfiguration) {
+        self.queue = queue
+        self.clock = clock
+        self.decoder = decoder
+        self.configuration = configuration
+        self.admission = QueueAdmission(queue: queue, clock: clock, maximumDepth: configuration.maximumQueueDepth)
+    }
+
+    func register(on router: Router<some RequestContext>) {
+        router.post("/event") { request, context in
+            try await ingest(request, context: context, limit: configuration.maximumEventBytes) { body in
+                decoder.decodeEvent(body, newID: newID).map { [$0] }
+            }
+        }
+        router.post("/events") { request, context in
+            try await ingest(request, context: context, limit: configuration.maximumBatchBytes) { body in
+                decoder.decodeBatch(body, newID: newID)
+            }
+        }
+        if configuration.allowedOrigin != nil {
+            router.on("/event", method: .options) { _, _ in preflight }
+            router.on("/events", method: .options) { _, _ in preflight }
+        }
+        router.rejectOtherMethods("/event", allowing: allowedMethods)
+        router.rejectOtherMethods("/events", allowing: allowedMethods)
+    }
+
+    private var allowedMethods: [HTTPRequest.Method] {
+        configuration.allowedOrigin == nil ? [.post] : [.post, .options]
+    }
+
+    private func newID() -> EventID {
+        var generator = SystemRandomNumberGenerator()
+        return EventID.version7(unixMilliseconds: clock.unixMilliseconds, using: &generator)
+    }
+
+    private var corsHeaders: HTTPFields {
+        guard let origin = configuration.allowedOrigin else { return [:] }
+        return [.accessControlAllowOrigin: origin]
+    }
+
+    private var preflight: Response {
+        var headers = corsHeaders
+        headers[.accessControlAllowMethods] = "POST, OPTIONS"
+        headers[.accessControlAllowHeaders] = "Content-Type"
+        headers[.accessControlMaxAge] = "86400"
+        return Response(status: .noContent, headers: headers)
+    }
+
+    private func ingest(
+        _ request: Request, context: some RequestContext, limit: Int,
+        decode: (UnsafeBufferPointer<UInt8>) -> Result<[Event], ContractViolation>
+    ) async throws -> Response {
+        guard JSONBody.isJSON(request.headers[.contentType]) else {
+            throw APIError(.unsupportedMediaType, "Content-Type must be application/json", headers: corsHeaders)
+        }
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw tooLarge(limit)
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge(limit)
+        }
+        let decoded = body.withUnsafeReadableBytes { raw in decode(raw.bindMemory(to: UInt8.self)) }
+        let events: [Event]
+        switch decoded {
+        case .success(let valid): events = valid
+        case .failure(let violation):
+            throw APIError(.badRequest, violation.summary, details: violation.details, headers: corsHeaders)
+        }
+        guard await admission.admits() else {
+            throw unavailable("queue is full", retryAfter: configuration.retryAfterWhenFull)
+        }
+        do {
+            try await queue.enqueue(events)
+        } catch {
+            context.logger.warning("enqueue failed", metadata: ["error": "\(error)"])
+            throw unavailable("queue unavailable", retryAfter: configuration.retryAfterWhenUnavailable)
+        }
+        if events.count == 1, request.uri.path == "/event" {
+            return JSONBody.response(Self.accepted, headers: corsHeaders)
+        }
+        return JSONBody.response(["status": "ok", "accepted": .number(Double(events.count))], headers: corsHeaders)
+    }
+
+    private func tooLarge(_ limit: Int) -> APIError {
+        APIError(.contentTooLarge, "body is larger than \(limit / 1024) KiB", headers: corsHeaders)
+    }
+
+    private func unavailable(_ what: String, retryAfter: Int) -> APIError {
+        APIError.unavailable(what, retryAfter: retryAfter, headers: corsHeaders)
+    }
+}

@@ -1,0 +1,158 @@
+import AnalyticsCore
+import AnalyticsSpec
+import AnalyticsTestSupport
+import Testing
+
+/// The behaviour every `EventQueue` must have. Runs against the in-memory queue always, and against
+/// Redis when ANALYTICS_INTEGRATION=1.
+@Suite struct QueueConformanceTests {
+    @Test(arguments: QueueBackend.all)
+    func deliversInOrderAndEachEventOnce(_ backend: QueueBackend) async throws {
+        let queue = try await backend.make(.seconds(30)).queue
+        let events = makeEvents(5)
+        try await queue.enqueue(events)
+        let first = try await queue.reserve(consumer: "a", max: 3, wait: .zero)
+        let second = try await queue.reserve(consumer: "b", max: 10, wait: .zero)
+        #expect(first.map(\.event) == Array(events[0..<3]))
+        #expect(second.map(\.event) == Array(events[3...]))
+        #expect((first + second).allSatisfy { $0.attempt == 1 && $0.lastError == nil })
+        #expect(Set((first + second).map(\.id)).count == 5)
+        #expect(try await queue.reserve(consumer: "c", max: 10, wait: .zero).isEmpty)
+        #expect(try await queue.depth() == QueueDepth(ready: 0, pending: 5, delayed: 0, dead: 0))
+    }
+
+    @Test(arguments: QueueBackend.all)
+    func acknowledgedDeliveriesAreGoneForGood(_ backend: QueueBackend) async throws {
+        let subject = try await backend.make(.seconds(1))
+        let queue = subject.queue
+        try await queue.enqueue(makeEvents(3))
+        let deliveries = try await queue.reserve(consumer: "a", max: 10, wait: .zero)
+        try await queue.ack(deliveries.map(\.id))
+        try await queue.ack(deliveries.map(\.id))
+        try await queue.ack(["0-1"])
+        try await subject.pass(.seconds(2))
+        #expect(try await queue.reclaim(consumer: "b", max: 10).isEmpty)
+        #expect(try await queue.depth() == QueueDepth(ready: 0, pending: 0, delayed: 0, dead: 0))
+    }
+
+    @Test(arguments: QueueBackend.all)
+    func reserveWaitsForWorkThatArrives(_ backend: QueueBackend) async throws {
+        let queue = try await backend.make(.seconds(30)).queue
+        let event = makeEvents(1)[0]
+        async let reserved = queue.reserve(consumer: "a", max: 10, wait: .seconds(5))
+        try await Task.sleep(for: .milliseconds(100))
+        try await queue.enqueue([event])
+        #expect(try await reserved.map(\.event) == [event])
+    }
+
+    @Test(arguments: QueueBackend.all)
+    func unacknowledgedDeliveriesAreReclaimedAfterTheVisibilityTimeout(_ backend: QueueBackend) async throws {
+        let subject = try await backend.make(.seconds(1))
+        let queue = subject.queue
+        let events = makeEvents(4)
+        try await queue.enqueue(events)
+        let taken = try await queue.reserve(consumer: "crashed", max: 4, wait: .zero)
+        #expect(try await queue.reclaim(consumer: "rescuer", max: 10).isEmpty)
+        try await subject.pass(.milliseconds(1500))
+        let reclaimed = try await queue.reclaim(consumer: "rescuer", max: 10)
+        #expect(Set(reclaimed.map(\.event.id)) == Set(events.map(\.id)))
+        #expect(Set(reclaimed.map(\.id)) == Set(taken.map(\.id)))
+        // Reclaimed deliveries belong to the rescuer now: not reclaimable again until it stalls too.
+        #expect(try await queue.reclaim(consumer: "other", max: 10).isEmpty)
+        try await queue.ack(reclaimed.map(\.id))
+        #expect(try await queue.depth().backlog == 0)
+    }
+
+    @Test(arguments: QueueBackend.all)
+    func touchKeepsADeliveryFromBeingReclaimed(_ backend: QueueBackend) async throws {
+        let subject = try await backend.make(.seconds(1))
+        let queue = subject.queue
+        try await queue.enqueue(makeEvents(2))
+        let taken = try await queue.reserve(consumer: "slow", max: 2, wait: .zero)
+        try await subject.pass(.milliseconds(700))
+        try await queue.touch(taken.map(\.id), consumer: "slow")
+        try await subject.pass(.milliseconds(700))
+        #expect(try await queue.reclaim(consumer: "other", max: 10).isEmpty)
+        try await subject.pass(.milliseconds(700))
+        #expect(try await queue.reclaim(consumer: "other", max: 10).count == 2)
+    }
+
+    @Test(arguments: QueueBackend.all)
+    func retryDelaysADeliveryAndCountsTheAttempt(_ backend: QueueBackend) async throws {
+        let subject = try await backend.make(.seconds(30))
+        let queue = subject.queue
+        let event = makeEvents(1)[0]
+        try await queue.enqueue([event])
+        let first = try #require(try await queue.reserve(consumer: "a", max: 1, wait: .zero).first)
+        try await queue.retry(first, after: .seconds(1), reason: "boom")
+        #expect(try await queue.depth() == QueueDepth(ready: 0, pending: 0, delayed: 1, dead: 0))
+        #expect(try await queue.reserve(consumer: "a", max: 1, wait: .zero).isEmpty)
+        try await subject.pass(.milliseconds(1200))
+        let second = try #require(try await queue.reserve(consumer: "a", max: 1, wait: .zero).first)
+        #expect(second.event == event)
+        #expect(second.attempt == 2)
+        #expect(second.lastError == "boom")
+        try await queue.ack([second.id])
+        #expect(try await queue.depth().backlog == 0)
+    }
+
+    @Test(arguments: QueueBackend.all)
+    func deadLettersCanBeListedReplayedAndPurged(_ backend: QueueBackend) async throws {
+        let queue = try await backend.make(.seconds(30)).queue
+        let events = makeEvents(3)
+        try await queue.enqueue(events)
+        let deliveries = try await queue.reserve(consumer: "a", max: 3, wait: .zero)
+        for delivery in deliveries { try await queue.deadLetter(delivery, reason: "bad \(delivery.event.path)") }
+        #expect(try await queue.depth() == QueueDepth(ready: 0, pending: 0, delayed: 0, dead: 3))
+
+        let letters = try await queue.deadLetters(limit: 10)
+        #expect(letters.map(\.event) == events)
+        #expect(letters.map(\.reason) == events.map { "bad \($0.path)" })
+        #expect(letters.allSatisfy { $0.attempts == 1 })
+        #expect(try await queue.deadLetters(limit: 2).count == 2)
+
+        #expect(try await queue.replayDeadLetters(ids: [letters[0].id]) == 1)
+        let replayed = try await queue.reserve(consumer: "a", max: 10, wait: .zero)
+        #expect(replayed.map(\.event) == [events[0]])
+        #expect(replayed[0].attempt == 1)
+
+        #expect(try await queue.purgeDeadLetters(ids: [letters[1].id]) == 1)
+        #expect(try await queue.deadLetters(limit: 10).map(\.event) == [events[2]])
+        #expect(try await queue.replayDeadLetters(ids: nil) == 1)
+        #expect(try await queue.purgeDeadLetters(ids: nil) == 0)
+        #expect(try await queue.depth() == QueueDepth(ready: 1, pending: 1, delayed: 0, dead: 0))
+    }
+
+    @Test(arguments: QueueBackend.all)
+    func aDeadLetterKeepsItsAttemptCount(_ backend: QueueBackend) async throws {
+        let subject = try await backend.make(.seconds(30))
+        let queue = subject.queue
+        try await queue.enqueue(makeEvents(1))
+        var delivery = try #require(try await queue.reserve(consumer: "a", max: 1, wait: .zero).first)
+        for _ in 0..<2 {
+            try await queue.retry(delivery, after: .zero, reason: "again")
+            try await subject.pass(.milliseconds(10))
+            delivery = try #require(try await queue.reserve(consumer: "a", max: 1, wait: .seconds(1)).first)
+        }
+        #expect(delivery.attempt == 3)
+        try await queue.deadLetter(delivery, reason: "gave up")
+        let letter = try #require(try await queue.deadLetters(limit: 1).first)
+        #expect(letter.attempts == 3)
+        #expect(letter.reason == "gave up")
+    }
+
+    @Test(arguments: QueueBackend.all)
+    func enqueueKeepsEveryFieldOfTheEvent(_ backend: QueueBackend) async throws {
+        let queue = try await backend.make(.seconds(30)).queue
+        let event = Event(
+            id: EventID("0192e4a0-7b1c-7cc3-9a6e-3f4d5e6a7b8c")!, siteID: "s.1:x", eventType: "signup:completed",
+            path: "/café/\u{1F389}?q=\"x\"\\", userID: nil, timestamp: -86_400_000_001)
+        try await queue.enqueue([event])
+        #expect(try await queue.reserve(consumer: "a", max: 1, wait: .zero).map(\.event) == [event])
+    }
+
+    @Test(arguments: QueueBackend.all)
+    func answersPing(_ backend: QueueBackend) async throws {
+        try await backend.make(.seconds(30)).queue.ping()
+    }
+}
