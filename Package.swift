@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
@@ -27,7 +28,23 @@ let package = Package(
             name: "AnalyticsCore",
             dependencies: ["AnalyticsSpec", .product(name: "Logging", package: "swift-log")]
         ),
+        // C libraries, from Debian's -dev packages.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLibpq", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+
         // Queue and store implementations.
+        .target(
+            name: "AnalyticsBlockingIO",
+            dependencies: [.product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .target(
+            name: "AnalyticsRedis",
+            dependencies: ["AnalyticsCore", "AnalyticsBlockingIO", "CHiredis", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "AnalyticsPostgres",
+            dependencies: ["AnalyticsCore", "AnalyticsBlockingIO", "CLibpq", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "AnalyticsInMemory",
             dependencies: ["AnalyticsCore", .product(name: "DequeModule", package: "swift-collections")]
@@ -53,7 +70,8 @@ let package = Package(
         .executableTarget(
             name: "AnalyticsCLI",
             dependencies: [
-                "AnalyticsSpec", "AnalyticsCore", "AnalyticsInMemory", "AnalyticsHTTP", "AnalyticsWorker",
+                "AnalyticsSpec", "AnalyticsCore", "AnalyticsInMemory", "AnalyticsRedis", "AnalyticsPostgres",
+                "AnalyticsHTTP", "AnalyticsWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -64,14 +82,17 @@ let package = Package(
         // Test doubles that inject faults, and the golden scenarios, shared by the suites below.
         .target(
             name: "AnalyticsTestSupport",
-            dependencies: ["AnalyticsCore", "AnalyticsInMemory", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "AnalyticsCore", "AnalyticsInMemory", "AnalyticsRedis", "AnalyticsPostgres",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/AnalyticsTestSupport"
         ),
         .testTarget(name: "JSONSchemaValidationTests", dependencies: ["JSONSchemaValidation"]),
         .testTarget(name: "AnalyticsSpecTests", dependencies: ["AnalyticsSpec", "AnalyticsCLI"]),
         .testTarget(
             name: "AnalyticsConformanceTests",
-            dependencies: ["AnalyticsCore", "AnalyticsInMemory", "AnalyticsTestSupport"]
+            dependencies: ["AnalyticsCore", "AnalyticsInMemory", "AnalyticsPostgres", "AnalyticsTestSupport"]
         ),
         .testTarget(
             name: "AnalyticsPipelineTests",
@@ -81,6 +102,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "AnalyticsEndToEndTests",
+            dependencies: [
+                "AnalyticsSpec", "AnalyticsTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
     ],

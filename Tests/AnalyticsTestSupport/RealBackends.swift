@@ -1,9 +1,20 @@
+import AnalyticsCore
+import AnalyticsPostgres
+import AnalyticsRedis
+
 extension QueueBackend {
-    /// Queues on real servers; the Redis one arrives with the hiredis module.
-    static var real: [QueueBackend] { [] }
+    /// `RedisStreamQueue` on `REDIS_URL`, under a key prefix of its own for each test.
+    public static let redis = QueueBackend("RedisStreamQueue") { visibility in
+        var configuration = RedisQueueConfiguration()
+        configuration.keyPrefix = "test:\(UInt64.random(in: 0...UInt64.max))"
+        configuration.visibilityTimeout = visibility
+        let queue = try RedisStreamQueue(url: Integration.redisURL ?? "redis://127.0.0.1:6379/0", configuration: configuration)
+        return QueueUnderTest(queue: queue) { try await Task.sleep(for: $0) }
+    }
+
+    static var real: [QueueBackend] { [redis] }
 }
 
 extension StoreBackend {
-    /// Stores on real servers; the Postgres one arrives with the libpq module.
     static var real: [StoreBackend] { [] }
 }

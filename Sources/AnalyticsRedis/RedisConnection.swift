@@ -1,0 +1,233 @@
+import AnalyticsBlockingIO
+import CHiredis
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Redis reply.
+public enum RedisReply: Sendable, Hashable {
+    case string([UInt8])
+    case status(String)
+    case integer(Int)
+    case array([RedisReply])
+    case null
+    case error(String)
+
+    public var text: String? {
+        switch self {
+        case .string(let bytes): String(decoding: bytes, as: UTF8.self)
+        case .status(let status): status
+        default: nil
+        }
+    }
+
+    public var integer: Int? {
+        if case .integer(let value) = self { return value }
+        return nil
+    }
+
+    public var array: [RedisReply]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+}
+
+/// What went wrong talking to Redis.
+public enum RedisError: Error, Sendable, CustomStringConvertible {
+    /// The connection could not be made or was lost; the command may not have run.
+    case connection(String)
+    /// Redis answered with an error.
+    case server(String)
+    /// The answer was not of the expected shape.
+    case protocolViolation(String)
+
+    public var description: String {
+        switch self {
+        case .connection(let reason): "redis connection: \(reason)"
+        case .server(let reason): "redis error: \(reason)"
+        case .protocolViolation(let reason): "unexpected redis reply: \(reason)"
+        }
+    }
+}
+
+/// Where Redis is, from a URL such as `redis://:password@127.0.0.1:6379/0`.
+public struct RedisConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 6379
+    public var password: String?
+    public var database = 0
+    public var connectTimeout: Duration = .seconds(2)
+    /// How long a command may take before the connection is given up; blocking reads add their block time.
+    public var commandTimeout: Duration = .seconds(5)
+
+    public init(url: String) throws {
+        guard url.hasPrefix("redis://") else { throw RedisError.connection("REDIS_URL must start with redis://: \(url)") }
+        var rest = Substring(url.dropFirst("redis://".count))
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            let secret = credentials.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).last.map(String.init)
+            password = secret.flatMap { $0.isEmpty ? nil : $0.removingPercentEncodingForURL() }
+            rest = rest[rest.index(after: at)...]
+        }
+        if let slash = rest.firstIndex(of: "/") {
+            let path = rest[rest.index(after: slash)...]
+            if !path.isEmpty {
+                guard let number = Int(path) else { throw RedisError.connection("bad database number in \(url)") }
+                database = number
+            }
+            rest = rest[..<slash]
+        }
+        if let colon = rest.lastIndex(of: ":") {
+            guard let number = Int(rest[rest.index(after: colon)...]) else { throw RedisError.connection("bad port in \(url)") }
+            port = number
+            rest = rest[..<colon]
+        }
+        if !rest.isEmpty { host = String(rest) }
+    }
+}
+
+extension String {
+    func removingPercentEncodingForURL() -> String {
+        var bytes: [UInt8] = []
+        var utf8 = Array(self.utf8)[...]
+        while let byte = utf8.popFirst() {
+            if byte == UInt8(ascii: "%"), utf8.count >= 2, let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(value)
+                utf8 = utf8.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// One hiredis connection. Its calls block, so it is only used on a `BlockingConnectionPool` thread.
+public final class RedisConnection: BlockingConnection {
+    private var context: UnsafeMutablePointer<redisContext>?
+    private let configuration: RedisConfiguration
+    public private(set) var isBroken = false
+
+    public init(_ configuration: RedisConfiguration) throws {
+        self.configuration = configuration
+        var timeout = Self.timeval(configuration.connectTimeout)
+        guard let context = redisConnectWithTimeout(configuration.host, Int32(configuration.port), timeout) else {
+            throw RedisError.connection("cannot allocate a hiredis context")
+        }
+        self.context = context
+        if context.pointee.err != 0 {
+            let reason = Self.errorText(context)
+            close()
+            throw RedisError.connection("cannot connect to \(configuration.host):\(configuration.port): \(reason)")
+        }
+        timeout = Self.timeval(configuration.commandTimeout)
+        redisSetTimeout(context, timeout)
+        redisEnableKeepAlive(context)
+        var setup: [[String]] = []
+        if let password = configuration.password { setup.append(["AUTH", password]) }
+        if configuration.database != 0 { setup.append(["SELECT", String(configuration.database)]) }
+        for reply in try pipeline(setup.map { $0.map { Array($0.utf8) } }) {
+            if case .error(let message) = reply {
+                close()
+                throw RedisError.connection(message)
+            }
+        }
+    }
+
+    deinit { close() }
+
+    public func close() {
+        if let context { redisFree(context) }
+        context = nil
+        isBroken = true
+    }
+
+    /// Sends one command and reads its reply.
+    public func command(_ arguments: [[UInt8]], timeout: Duration? = nil) throws -> RedisReply {
+        try pipeline([arguments], timeout: timeout)[0]
+    }
+
+    /// Sends every command in one write, then reads one reply each: one round trip for all of them.
+    /// An error reply is returned as `.error`, not thrown; a lost connection throws.
+    public func pipeline(_ commands: [[[UInt8]]], timeout: Duration? = nil) throws -> [RedisReply] {
+        guard let context, !isBroken else { throw RedisError.connection("connection is closed") }
+        if let timeout { redisSetTimeout(context, Self.timeval(timeout)) }
+        defer { if timeout != nil, !isBroken { redisSetTimeout(context, Self.timeval(configuration.commandTimeout)) } }
+        for arguments in commands {
+            let status = Self.withArgv(arguments) { argc, argv, lengths in
+                redisAppendCommandArgv(context, argc, argv, lengths)
+            }
+            guard status == REDIS_OK else { throw broken(context) }
+        }
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw broken(context) }
+            let reply = raw.assumingMemoryBound(to: redisReply.self)
+            replies.append(Self.convert(reply))
+            freeReplyObject(raw)
+        }
+        return replies
+    }
+
+    private func broken(_ context: UnsafeMutablePointer<redisContext>) -> RedisError {
+        let reason = Self.errorText(context)
+        isBroken = true
+        return RedisError.connection(reason.isEmpty ? "connection lost" : reason)
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+        let value = reply.pointee
+        switch value.type {
+        case REDIS_REPLY_STRING:
+            return .string(Array(UnsafeRawBufferPointer(start: value.str, count: Int(value.len))))
+        case REDIS_REPLY_STATUS:
+            return .status(String(decoding: UnsafeRawBufferPointer(start: value.str, count: Int(value.len)), as: UTF8.self))
+        case REDIS_REPLY_ERROR:
+            return .error(String(decoding: UnsafeRawBufferPointer(start: value.str, count: Int(value.len)), as: UTF8.self))
+        case REDIS_REPLY_INTEGER:
+            return .integer(Int(value.integer))
+        case REDIS_REPLY_ARRAY:
+            var elements: [RedisReply] = []
+            elements.reserveCapacity(Int(value.elements))
+            for index in 0..<Int(value.elements) {
+                if let element = value.element[index] { elements.append(convert(element)) } else { elements.append(.null) }
+            }
+            return .array(elements)
+        default:
+            return .null
+        }
+    }
+
+    private static func withArgv<T>(
+        _ arguments: [[UInt8]], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> T
+    ) -> T {
+        let lengths = arguments.map(\.count)
+        let pointers = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: arguments.count)
+        defer { pointers.deallocate() }
+        var buffers: [UnsafeMutableRawPointer] = []
+        defer { for buffer in buffers { buffer.deallocate() } }
+        for (index, argument) in arguments.enumerated() {
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(argument.count, 1), alignment: 1)
+            if !argument.isEmpty {
+                argument.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: argument.count) }
+            }
+            buffers.append(buffer)
+            pointers[index] = UnsafePointer(buffer.assumingMemoryBound(to: CChar.self))
+        }
+        return lengths.withUnsafeBufferPointer { body(Int32(arguments.count), pointers, $0.baseAddress!) }
+    }
+
+    private static func timeval(_ duration: Duration) -> Glibc.timeval {
+        let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        return Glibc.timeval(tv_sec: Int(microseconds / 1_000_000), tv_usec: Int(microseconds % 1_000_000))
+    }
+}

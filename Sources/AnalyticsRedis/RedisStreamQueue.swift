@@ -1,0 +1,333 @@
+import AnalyticsCore
+import AnalyticsSpec
+import JSONSchemaValidation
+import Synchronization
+
+/// How a `RedisStreamQueue` names and uses its keys.
+public struct RedisQueueConfiguration: Sendable {
+    /// Every key starts with this and a colon.
+    public var keyPrefix = "analytics"
+    /// The consumer group the workers share.
+    public var group = "workers"
+    public var visibilityTimeout: Duration = .seconds(30)
+    /// Connections for reads, acknowledgements and administration (a blocking read holds one).
+    public var connections = 4
+
+    public init() {}
+}
+
+/// An `EventQueue` on Redis Streams with one consumer group.
+///
+/// - `enqueue`: `XADD` to `<prefix>:events`, group-committed: concurrent calls share one pipelined round
+///   trip, and each returns once Redis has answered for its own entries. A batch is wrapped in
+///   `MULTI`/`EXEC`, so it is added whole or not at all.
+/// - `reserve`: `XREADGROUP`; `ack`: `XACK` then `XDEL`, so the stream holds only unfinished events.
+/// - `retry`: atomically (Lua) acknowledged and put in the sorted set `<prefix>:delayed`, scored by when it
+///   is due; due entries are moved back to the stream by another script before each read.
+/// - `deadLetter`: atomically moved to the stream `<prefix>:dead` with the reason and the attempt count.
+/// - `reclaim`: `XAUTOCLAIM` of entries idle longer than the visibility timeout; `touch`: `XCLAIM … JUSTID`.
+///
+/// Durability is Redis's: run it with `appendonly yes` and `appendfsync everysec` (at most a second of
+/// acknowledged writes can be lost if the machine itself fails), or `appendfsync always` for none.
+public final class RedisStreamQueue: EventQueue {
+    public let visibilityTimeout: Duration
+    private let client: RedisClient
+    private let writer: GroupCommitter
+    private let writerClient: RedisClient
+    private let clock: any WallClock
+    private let group: String
+    private let streamKey: String
+    private let delayedKey: String
+    private let deadKey: String
+    private let groupReady = Mutex(false)
+
+    public init(url: String, configuration: RedisQueueConfiguration = RedisQueueConfiguration(), clock: any WallClock = SystemClock()) throws {
+        let redis = try RedisConfiguration(url: url)
+        visibilityTimeout = configuration.visibilityTimeout
+        client = RedisClient(configuration: redis, connections: configuration.connections)
+        writerClient = RedisClient(configuration: redis, connections: 1)
+        writer = GroupCommitter(client: writerClient)
+        self.clock = clock
+        group = configuration.group
+        streamKey = configuration.keyPrefix + ":events"
+        delayedKey = configuration.keyPrefix + ":delayed"
+        deadKey = configuration.keyPrefix + ":dead"
+    }
+
+    /// Closes the connections.
+    public func shutdown() async {
+        await client.shutdown()
+        await writerClient.shutdown()
+    }
+
+    // MARK: Errors
+
+    /// Runs `body`, turning every Redis failure into `QueueUnavailable`, and recreating the consumer group
+    /// once if Redis lost it (a restart without persistence, a FLUSHALL).
+    @discardableResult
+    private func queueCall<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            try await ensureGroup()
+            do {
+                return try await body()
+            } catch RedisError.server(let message) where message.hasPrefix("NOGROUP") {
+                groupReady.withLock { $0 = false }
+                try await ensureGroup()
+                return try await body()
+            }
+        } catch let error as RedisError {
+            throw QueueUnavailable(error.description)
+        } catch let error as QueueUnavailable {
+            throw error
+        } catch {
+            throw QueueUnavailable("\(error)")
+        }
+    }
+
+    private func ensureGroup() async throws {
+        guard !groupReady.withLock({ $0 }) else { return }
+        // From ID 0, so events added before any worker started are delivered too.
+        let reply = try await client.pipeline([["XGROUP", "CREATE", .init(streamKey), .init(group), "0", "MKSTREAM"]])[0]
+        if case .error(let message) = reply, !message.hasPrefix("BUSYGROUP") { throw RedisError.server(message) }
+        groupReady.withLock { $0 = true }
+    }
+
+    // MARK: Producing
+
+    public func enqueue(_ events: [Event]) async throws {
+        guard !events.isEmpty else { return }
+        try await queueCall {
+            var commands: [[RedisArgument]] = events.map { event in
+                ["XADD", .init(streamKey), "*", "e", .init(EventCodec.encode(event)), "a", "1"]
+            }
+            if events.count > 1 { commands = [["MULTI"]] + commands + [["EXEC"]] }
+            let replies = try await writer.submit(commands)
+            for reply in replies {
+                if case .error(let message) = reply { throw RedisError.server(message) }
+            }
+            if events.count > 1, case .null = replies.last! { throw RedisError.server("transaction aborted") }
+        }
+    }
+
+    // MARK: Consuming
+
+    public func reserve(consumer: String, max: Int, wait: Duration) async throws -> [Delivery] {
+        try await queueCall {
+            try await promoteDueRetries()
+            var command: [RedisArgument] = ["XREADGROUP", "GROUP", .init(group), .init(consumer), "COUNT", .init(Swift.max(1, max))]
+            let blockMilliseconds = wait.microseconds / 1000
+            if blockMilliseconds > 0 { command += ["BLOCK", .init(blockMilliseconds)] }
+            command += ["STREAMS", .init(streamKey), ">"]
+            let reply = try await client.command(command, timeout: wait + client.configuration.commandTimeout)
+            guard case .array(let streams) = reply, let entries = streams.first?.array?.last?.array else { return [] }
+            return try await deliveries(from: entries)
+        }
+    }
+
+    /// Turns stream entries into deliveries; an entry that cannot be decoded is dead-lettered at once.
+    private func deliveries(from entries: [RedisReply]) async throws -> [Delivery] {
+        var result: [Delivery] = []
+        for entry in entries {
+            guard let parts = entry.array, parts.count == 2, let id = parts[0].text else { continue }
+            let fields = Self.fields(parts[1])
+            guard let payload = fields["e"], let event = EventCodec.decode(Array(payload.utf8)) else {
+                try await client.command(
+                    "EVAL", .init(Self.deadLetterScript), "2", .init(streamKey), .init(deadKey), .init(id), .init(group),
+                    .init(fields["e"] ?? ""), "1", "undecodable queue entry", .init(clock.unixMilliseconds))
+                continue
+            }
+            result.append(Delivery(id: id, event: event, attempt: fields["a"].flatMap { Int($0) } ?? 1, lastError: fields["r"]))
+        }
+        return result
+    }
+
+    private static func fields(_ reply: RedisReply) -> [String: String] {
+        guard let flat = reply.array else { return [:] }
+        var fields: [String: String] = [:]
+        var index = 0
+        while index + 1 < flat.count {
+            if let name = flat[index].text, let value = flat[index + 1].text { fields[name] = value }
+            index += 2
+        }
+        return fields
+    }
+
+    public func ack(_ ids: [DeliveryID]) async throws {
+        guard !ids.isEmpty else { return }
+        try await queueCall {
+            let arguments = ids.map { RedisArgument($0) }
+            let replies = try await client.pipeline([
+                ["XACK", .init(streamKey), .init(group)] + arguments,
+                ["XDEL", .init(streamKey)] + arguments,
+            ])
+            for reply in replies { _ = try RedisClient.checked(reply) }
+        }
+    }
+
+    public func touch(_ ids: [DeliveryID], consumer: String) async throws {
+        guard !ids.isEmpty else { return }
+        try await queueCall {
+            try await client.command(
+                ["XCLAIM", .init(streamKey), .init(group), .init(consumer), "0"] + ids.map { RedisArgument($0) } + ["JUSTID"])
+        }
+    }
+
+    public func retry(_ delivery: Delivery, after delay: Duration, reason: String) async throws {
+        try await queueCall {
+            let member: JSONValue = [
+                "id": .string(delivery.id), "e": .string(EventCodec.encode(delivery.event)),
+                "a": .string(String(delivery.attempt + 1)), "r": .string(reason),
+            ]
+            let due = clock.unixMilliseconds + UInt64(Swift.max(0, delay.microseconds / 1000))
+            try await client.command(
+                "EVAL", .init(Self.retryScript), "2", .init(streamKey), .init(delayedKey),
+                .init(delivery.id), .init(group), .init(Int64(due)), .init(JSONWriter.string(member)))
+        }
+    }
+
+    public func deadLetter(_ delivery: Delivery, reason: String) async throws {
+        try await queueCall {
+            try await client.command(
+                "EVAL", .init(Self.deadLetterScript), "2", .init(streamKey), .init(deadKey), .init(delivery.id), .init(group),
+                .init(EventCodec.encode(delivery.event)), .init(delivery.attempt), .init(reason), .init(clock.unixMilliseconds))
+        }
+    }
+
+    public func reclaim(consumer: String, max: Int) async throws -> [Delivery] {
+        try await queueCall {
+            var cursor = "0-0"
+            var claimed: [Delivery] = []
+            repeat {
+                let reply = try await client.command(
+                    "XAUTOCLAIM", .init(streamKey), .init(group), .init(consumer),
+                    .init(visibilityTimeout.microseconds / 1000), .init(cursor), "COUNT", .init(Swift.max(1, max - claimed.count)))
+                guard let parts = reply.array, parts.count >= 2, let next = parts[0].text, let entries = parts[1].array else {
+                    throw RedisError.protocolViolation("XAUTOCLAIM: \(reply)")
+                }
+                claimed += try await deliveries(from: entries.filter { $0 != .null })
+                cursor = next
+            } while cursor != "0-0" && claimed.count < max
+            return claimed
+        }
+    }
+
+    private func promoteDueRetries() async throws {
+        try await client.command(
+            "EVAL", .init(Self.promoteScript), "2", .init(delayedKey), .init(streamKey), .init(clock.unixMilliseconds), "1000")
+    }
+
+    // MARK: Inspecting
+
+    public func depth() async throws -> QueueDepth {
+        try await queueCall {
+            let replies = try await client.pipeline([
+                ["XLEN", .init(streamKey)], ["XPENDING", .init(streamKey), .init(group)],
+                ["ZCARD", .init(delayedKey)], ["XLEN", .init(deadKey)],
+            ]).map(RedisClient.checked)
+            let length = replies[0].integer ?? 0
+            let pending = replies[1].array?.first?.integer ?? 0
+            return QueueDepth(
+                ready: Swift.max(0, length - pending), pending: pending,
+                delayed: replies[2].integer ?? 0, dead: replies[3].integer ?? 0)
+        }
+    }
+
+    public func deadLetters(limit: Int) async throws -> [DeadLetter] {
+        try await queueCall {
+            let reply = try await client.command("XRANGE", .init(deadKey), "-", "+", "COUNT", .init(Swift.max(1, limit)))
+            return (reply.array ?? []).compactMap { entry in
+                guard let parts = entry.array, parts.count == 2, let id = parts[0].text else { return nil }
+                let fields = Self.fields(parts[1])
+                guard let payload = fields["e"], let event = EventCodec.decode(Array(payload.utf8)) else { return nil }
+                return DeadLetter(
+                    id: id, event: event, attempts: fields["a"].flatMap { Int($0) } ?? 1, reason: fields["r"] ?? "",
+                    failedAt: (fields["t"].flatMap { Int64($0) } ?? 0) * 1000)
+            }
+        }
+    }
+
+    public func replayDeadLetters(ids: [String]?) async throws -> Int {
+        try await moveDeadLetters(ids: ids, script: Self.replayScript)
+    }
+
+    public func purgeDeadLetters(ids: [String]?) async throws -> Int {
+        try await moveDeadLetters(ids: ids, script: Self.purgeScript)
+    }
+
+    /// Runs a dead-letter script on the given IDs, or on every dead letter, a thousand at a time.
+    private func moveDeadLetters(ids: [String]?, script: String) async throws -> Int {
+        try await queueCall {
+            if let ids {
+                guard !ids.isEmpty else { return 0 }
+                return try await client.command(
+                    ["EVAL", .init(script), "2", .init(deadKey), .init(streamKey)] + ids.map { RedisArgument($0) }).integer ?? 0
+            }
+            var total = 0
+            while true {
+                let reply = try await client.command("XRANGE", .init(deadKey), "-", "+", "COUNT", "1000")
+                let chunk = (reply.array ?? []).compactMap { $0.array?.first?.text }
+                if chunk.isEmpty { return total }
+                total += try await client.command(
+                    ["EVAL", .init(script), "2", .init(deadKey), .init(streamKey)] + chunk.map { RedisArgument($0) }).integer ?? 0
+            }
+        }
+    }
+
+    public func ping() async throws {
+        try await queueCall { _ = try await client.command("PING") }
+    }
+
+    // MARK: Scripts
+
+    /// KEYS: stream, delayed. ARGV: entry ID, group, due (ms), member.
+    static let retryScript = """
+        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+        redis.call('XACK', KEYS[1], ARGV[2], ARGV[1])
+        redis.call('XDEL', KEYS[1], ARGV[1])
+        return 1
+        """
+
+    /// KEYS: stream, dead. ARGV: entry ID, group, payload, attempts, reason, now (ms).
+    static let deadLetterScript = """
+        redis.call('XADD', KEYS[2], '*', 'e', ARGV[3], 'a', ARGV[4], 'r', ARGV[5], 't', ARGV[6])
+        redis.call('XACK', KEYS[1], ARGV[2], ARGV[1])
+        redis.call('XDEL', KEYS[1], ARGV[1])
+        return 1
+        """
+
+    /// KEYS: delayed, stream. ARGV: now (ms), most to move.
+    static let promoteScript = """
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+        for _, member in ipairs(due) do
+            local entry = cjson.decode(member)
+            redis.call('XADD', KEYS[2], '*', 'e', entry.e, 'a', entry.a, 'r', entry.r)
+            redis.call('ZREM', KEYS[1], member)
+        end
+        return #due
+        """
+
+    /// KEYS: dead, stream. ARGV: dead-letter IDs. Queues each again as a first attempt.
+    static let replayScript = """
+        local moved = 0
+        for _, id in ipairs(ARGV) do
+            local entries = redis.call('XRANGE', KEYS[1], id, id)
+            if #entries == 1 then
+                local fields = entries[1][2]
+                for i = 1, #fields, 2 do
+                    if fields[i] == 'e' then
+                        redis.call('XADD', KEYS[2], '*', 'e', fields[i + 1], 'a', '1')
+                    end
+                end
+                redis.call('XDEL', KEYS[1], id)
+                moved = moved + 1
+            end
+        end
+        return moved
+        """
+
+    /// KEYS: dead, stream. ARGV: dead-letter IDs.
+    static let purgeScript = """
+        if #ARGV == 0 then return 0 end
+        return redis.call('XDEL', KEYS[1], unpack(ARGV))
+        """
+}
