@@ -16,5 +16,16 @@ extension QueueBackend {
 }
 
 extension StoreBackend {
-    static var real: [StoreBackend] { [] }
+    /// `PostgresEventStore` on `DATABASE_URL`, migrated into a schema of its own for each test.
+    public static let postgres = StoreBackend("PostgresEventStore") {
+        var configuration = PostgresStoreConfiguration()
+        configuration.schema = "test_\(UInt64.random(in: 0...UInt64.max))"
+        configuration.connections = 2
+        let store = PostgresEventStore(
+            url: Integration.databaseURL ?? "postgres://analytics@127.0.0.1:5432/analytics", configuration: configuration)
+        try await store.migrate()
+        return store
+    }
+
+    static var real: [StoreBackend] { [postgres] }
 }

@@ -1,0 +1,52 @@
+/// One versioned change to the database schema.
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    public let sql: String
+}
+
+/// Every migration, in order. Never edit one that has shipped; add another.
+public enum Migrations {
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "events", sql: """
+            CREATE TABLE events (
+                id BIGSERIAL PRIMARY KEY,
+                event_id UUID NOT NULL UNIQUE,
+                site_id TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                path TEXT NOT NULL,
+                user_id TEXT,
+                timestamp TIMESTAMPTZ NOT NULL,
+                created_at TIMESTAMPTZ DEFAULT now()
+            );
+            -- The seed's index ON events (site_id, (DATE(timestamp))) is refused: DATE() of a timestamptz
+            -- depends on the session's time zone, so it is not IMMUTABLE. A UTC day is a timestamp range,
+            -- which this index serves.
+            CREATE INDEX events_site_timestamp ON events (site_id, timestamp);
+            """),
+        Migration(version: 2, name: "rollups", sql: """
+            -- Maintained in the transaction that inserts the events, from the rows it inserted.
+            CREATE TABLE daily_counts (
+                site_id TEXT NOT NULL, day DATE NOT NULL, event_type TEXT NOT NULL, views BIGINT NOT NULL,
+                PRIMARY KEY (site_id, day, event_type)
+            );
+            CREATE TABLE daily_paths (
+                site_id TEXT NOT NULL, day DATE NOT NULL, event_type TEXT NOT NULL, path TEXT NOT NULL, views BIGINT NOT NULL,
+                PRIMARY KEY (site_id, day, event_type, path)
+            );
+            CREATE TABLE daily_users (
+                site_id TEXT NOT NULL, day DATE NOT NULL, event_type TEXT NOT NULL, user_id TEXT NOT NULL,
+                PRIMARY KEY (site_id, day, event_type, user_id)
+            );
+            -- All-time rollups, so that a query over all time does not add up every day.
+            CREATE TABLE site_paths (
+                site_id TEXT NOT NULL, event_type TEXT NOT NULL, path TEXT NOT NULL, views BIGINT NOT NULL,
+                PRIMARY KEY (site_id, event_type, path)
+            );
+            CREATE TABLE site_users (
+                site_id TEXT NOT NULL, event_type TEXT NOT NULL, user_id TEXT NOT NULL,
+                PRIMARY KEY (site_id, event_type, user_id)
+            );
+            """),
+    ]
+}

@@ -1,0 +1,144 @@
+import AnalyticsBlockingIO
+import CLibpq
+
+/// An error from PostgreSQL or from talking to it.
+public struct PostgresError: Error, Sendable, CustomStringConvertible {
+    /// The SQLSTATE code, when the server sent one.
+    public let sqlState: String?
+    public let message: String
+    /// The connection is gone (or never came up); nothing on it can be trusted to have run.
+    public let connectionLost: Bool
+
+    public var description: String {
+        "postgres: \(message.trimmingTrailingWhitespace())" + (sqlState.map { " (SQLSTATE \($0))" } ?? "")
+    }
+
+    /// True for failures that a later attempt may not meet: a lost connection, a server starting or
+    /// shutting down, too many connections, a deadlock, a serialization failure, a cancelled statement,
+    /// a missing table (migrations not yet applied). False for data the server refuses as such.
+    public var isTransient: Bool {
+        if connectionLost { return true }
+        guard let sqlState else { return true }
+        switch sqlState.prefix(2) {
+        case "22", "23", "54": return false  // data exception, integrity violation, program limit exceeded
+        default: return true
+        }
+    }
+}
+
+/// Rows of text values, as libpq returns them in text format; nil is SQL NULL.
+public struct PostgresRows: Sendable {
+    public let rows: [[String?]]
+}
+
+/// One libpq connection. Its calls block, so it is only used on a `BlockingConnectionPool` thread.
+public final class PostgresConnection: BlockingConnection {
+    private var connection: OpaquePointer?
+    public private(set) var isBroken = false
+
+    /// Connects to `url` (a postgres:// URI or a key=value string), with `settings` sent as run-time
+    /// parameters (such as `search_path`).
+    public init(url: String, settings: [String: String] = [:]) throws {
+        var options = settings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }.joined(separator: " ")
+        if options.isEmpty { options = "-c application_name=analytics" }
+        // A dead server is noticed within seconds: the connect timeout, TCP keepalives and the TCP user
+        // timeout bound every wait.
+        let parameters: [(String, String)] = [
+            ("dbname", url), ("connect_timeout", "5"), ("keepalives", "1"), ("keepalives_idle", "5"),
+            ("keepalives_interval", "2"), ("keepalives_count", "3"), ("tcp_user_timeout", "10000"),
+            ("application_name", "analytics"), ("options", options),
+        ]
+        connection = Self.withCStrings(parameters.map(\.0)) { keywords in
+            Self.withCStrings(parameters.map(\.1)) { values in PQconnectdbParams(keywords, values, 1) }
+        }
+        guard let connection, PQstatus(connection) == CONNECTION_OK else {
+            let message = connection.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
+            close()
+            throw PostgresError(sqlState: nil, message: message, connectionLost: true)
+        }
+    }
+
+    deinit { close() }
+
+    public func close() {
+        if let connection { PQfinish(connection) }
+        connection = nil
+        isBroken = true
+    }
+
+    /// Runs one statement with text parameters (`$1`, `$2`, …) and returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws -> PostgresRows {
+        guard let connection, !isBroken else {
+            throw PostgresError(sqlState: nil, message: "connection is closed", connectionLost: true)
+        }
+        let result = Self.withOptionalCStrings(parameters) { values in
+            PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
+        return try rows(of: result, connection: connection)
+    }
+
+    /// Runs SQL that may hold several statements and takes no parameters (migrations).
+    public func execute(_ sql: String) throws {
+        guard let connection, !isBroken else {
+            throw PostgresError(sqlState: nil, message: "connection is closed", connectionLost: true)
+        }
+        _ = try rows(of: PQexec(connection, sql), connection: connection)
+    }
+
+    private func rows(of result: OpaquePointer?, connection: OpaquePointer) throws -> PostgresRows {
+        defer { PQclear(result) }
+        let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
+        guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
+            let lost = PQstatus(connection) != CONNECTION_OK
+            if lost { isBroken = true }
+            let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
+            let message = result.map { String(cString: PQresultErrorMessage($0)) }.flatMap { $0.isEmpty ? nil : $0 }
+                ?? String(cString: PQerrorMessage(connection))
+            throw PostgresError(sqlState: state, message: message, connectionLost: lost || state?.hasPrefix("08") == true)
+        }
+        guard status == PGRES_TUPLES_OK, let result else { return PostgresRows(rows: []) }
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        var rows: [[String?]] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<rowCount {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for column in 0..<columnCount {
+                if PQgetisnull(result, Int32(row), Int32(column)) == 1 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, Int32(row), Int32(column))))
+                }
+            }
+            rows.append(values)
+        }
+        return PostgresRows(rows: rows)
+    }
+
+    /// A NULL-terminated array of C strings, as libpq's keyword and value lists are.
+    private static func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
+        withOptionalCStrings(strings + [nil]) { body($0!) }
+    }
+
+    /// An array of C strings or NULLs; the pointer is nil when there are none.
+    private static func withOptionalCStrings<T>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
+        let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0)! } }
+        defer { for copy in copies { free(copy) } }
+        let pointers = copies.map { UnsafePointer($0) }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
+
+extension String {
+    func trimmingTrailingWhitespace() -> String {
+        var text = self
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return text
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

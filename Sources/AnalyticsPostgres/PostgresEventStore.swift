@@ -1,0 +1,243 @@
+import AnalyticsBlockingIO
+import AnalyticsCore
+import AnalyticsSpec
+
+/// How a `PostgresEventStore` connects.
+public struct PostgresStoreConfiguration: Sendable {
+    /// Connections, and the threads that run them.
+    public var connections = 4
+    /// The schema to keep the tables in (letters, digits and underscores); nil for the server's default search path.
+    public var schema: String?
+
+    public init() {}
+}
+
+/// An `EventStore` on PostgreSQL through libpq.
+///
+/// `insert` is one statement, so one transaction: the events go in with `ON CONFLICT (event_id) DO NOTHING`,
+/// and the rows it actually inserted (its `RETURNING`) feed the rollup upserts, so a redelivered event is
+/// never counted twice. Input and upserts are sorted by key, so concurrent workers take row locks in the
+/// same order and cannot deadlock. `stats` reads only the rollups. Every query is parameterized.
+public final class PostgresEventStore: EventStore {
+    private let pool: BlockingConnectionPool<PostgresConnection>
+    public let schema: String?
+
+    public init(url: String, configuration: PostgresStoreConfiguration = PostgresStoreConfiguration()) {
+        schema = configuration.schema
+        let settings = configuration.schema.map { ["search_path": $0] } ?? [:]
+        pool = BlockingConnectionPool(size: configuration.connections) {
+            try PostgresConnection(url: url, settings: settings)
+        }
+    }
+
+    public func shutdown() async { await pool.shutdown() }
+
+    /// Runs `body` on a pooled connection, turning failures into `StoreFailure`.
+    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        do {
+            return try await pool.withConnection(body)
+        } catch let error as PostgresError {
+            throw error.isTransient ? StoreFailure.unavailable(error.description) : StoreFailure.rejected(error.description)
+        } catch let error as StoreFailure {
+            throw error
+        } catch {
+            throw StoreFailure.unavailable("\(error)")
+        }
+    }
+
+    // MARK: Migrations
+
+    /// Applies the migrations not yet recorded in `schema_migrations`, in one transaction, under an
+    /// advisory lock so that processes starting together do not race. Returns the versions applied.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        let schema = self.schema
+        return try await withConnection { connection in
+            try connection.execute("BEGIN")
+            do {
+                try connection.query("SELECT pg_advisory_xact_lock(4242001)")
+                if let schema { try connection.execute("CREATE SCHEMA IF NOT EXISTS \(Self.quoted(schema))") }
+                try connection.execute("""
+                    CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                    """)
+                let done = Set(try connection.query("SELECT version FROM schema_migrations").rows.compactMap { $0[0].flatMap { Int($0) } })
+                var applied: [Int] = []
+                for migration in Migrations.all where !done.contains(migration.version) {
+                    try connection.execute(migration.sql)
+                    try connection.query(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [String(migration.version), migration.name])
+                    applied.append(migration.version)
+                }
+                try connection.execute("COMMIT")
+                return applied
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    // MARK: EventStore
+
+    public func insert(_ events: [Event]) async throws -> InsertResult {
+        guard !events.isEmpty else { return InsertResult(inserted: 0, duplicates: 0) }
+        let parameters: [String?] = [
+            Self.array(events.map { $0.id.description }),
+            Self.array(events.map(\.siteID)),
+            Self.array(events.map(\.eventType)),
+            Self.array(events.map(\.path)),
+            Self.array(events.map(\.userID)),
+            Self.array(events.map(\.timestampText)),
+        ]
+        let row = try await withConnection { try $0.query(Self.insertSQL, parameters).rows.first }
+        let inserted = row?[0].flatMap { Int($0) } ?? 0
+        return InsertResult(inserted: inserted, duplicates: events.count - inserted)
+    }
+
+    static let insertSQL = """
+        WITH input AS (
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+                WITH ORDINALITY AS t(event_id, site_id, event_type, path, user_id, ts, position)
+            ORDER BY event_id, position
+        ), inserted AS (
+            INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
+            SELECT event_id, site_id, event_type, path, user_id, ts FROM input
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING site_id, event_type, path, user_id, (timestamp AT TIME ZONE 'UTC')::date AS day
+        ), counts AS (
+            INSERT INTO daily_counts (site_id, day, event_type, views)
+            SELECT site_id, day, event_type, count(*) FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            ON CONFLICT (site_id, day, event_type) DO UPDATE SET views = daily_counts.views + EXCLUDED.views
+        ), paths AS (
+            INSERT INTO daily_paths (site_id, day, event_type, path, views)
+            SELECT site_id, day, event_type, path, count(*) FROM inserted GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+            ON CONFLICT (site_id, day, event_type, path) DO UPDATE SET views = daily_paths.views + EXCLUDED.views
+        ), users AS (
+            INSERT INTO daily_users (site_id, day, event_type, user_id)
+            SELECT DISTINCT site_id, day, event_type, user_id FROM inserted WHERE user_id IS NOT NULL ORDER BY 1, 2, 3, 4
+            ON CONFLICT DO NOTHING
+        ), all_paths AS (
+            INSERT INTO site_paths (site_id, event_type, path, views)
+            SELECT site_id, event_type, path, count(*) FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            ON CONFLICT (site_id, event_type, path) DO UPDATE SET views = site_paths.views + EXCLUDED.views
+        ), all_users AS (
+            INSERT INTO site_users (site_id, event_type, user_id)
+            SELECT DISTINCT site_id, event_type, user_id FROM inserted WHERE user_id IS NOT NULL ORDER BY 1, 2, 3
+            ON CONFLICT DO NOTHING
+        )
+        SELECT count(*) FROM inserted
+        """
+
+    public func stats(_ query: StatsQuery) async throws -> StatsResponse {
+        let (sql, parameters) = Self.rollupSQL(for: query)
+        let rows = try await withConnection { try $0.query(sql, parameters).rows }
+        return Self.response(query, rows)
+    }
+
+    public func ping() async throws {
+        _ = try await withConnection { try $0.query("SELECT 1") }
+    }
+
+    /// The same answer computed the seed's way, by `COUNT(*)`, `COUNT(DISTINCT user_id)` and a `GROUP BY path`
+    /// over the raw events. Tests check the rollups against it; the benchmark times it.
+    public func directStats(_ query: StatsQuery) async throws -> StatsResponse {
+        var filters = ["site_id = $1"]
+        var parameters: [String?] = [query.siteID, String(query.limit)]
+        if let days = query.period.days {
+            parameters += [days.lowerBound.description, days.upperBound.description]
+            filters.append("timestamp >= ($3::date)::timestamp AT TIME ZONE 'UTC'")
+            filters.append("timestamp < ($4::date + 1)::timestamp AT TIME ZONE 'UTC'")
+        }
+        if let eventType = query.eventType {
+            parameters.append(eventType)
+            filters.append("event_type = $\(parameters.count)")
+        }
+        let condition = filters.joined(separator: " AND ")
+        let sql = """
+            SELECT t.total, t.users, p.path, p.views
+            FROM (SELECT count(*) AS total, count(DISTINCT user_id) AS users FROM events WHERE \(condition)) t
+            LEFT JOIN LATERAL (
+                SELECT path, count(*) AS views FROM events WHERE \(condition)
+                GROUP BY path ORDER BY views DESC, path COLLATE "C" LIMIT $2
+            ) p ON true
+            ORDER BY p.views DESC, p.path COLLATE "C"
+            """
+        let bound = parameters
+        let rows = try await withConnection { try $0.query(sql, bound).rows }
+        return Self.response(query, rows)
+    }
+
+    // MARK: SQL
+
+    /// The rollup query for `query`: the all-time tables without a period, the daily ones with one.
+    static func rollupSQL(for query: StatsQuery) -> (String, [String?]) {
+        var parameters: [String?] = [query.siteID, String(query.limit)]
+        var filters = ["site_id = $1"]
+        let countsTable = "daily_counts"
+        var pathsTable = "site_paths"
+        var usersTable = "site_users"
+        if let days = query.period.days {
+            parameters += [days.lowerBound.description, days.upperBound.description]
+            filters.append("day BETWEEN $3::date AND $4::date")
+            pathsTable = "daily_paths"
+            usersTable = "daily_users"
+        }
+        if let eventType = query.eventType {
+            parameters.append(eventType)
+            filters.append("event_type = $\(parameters.count)")
+        }
+        let condition = filters.joined(separator: " AND ")
+        let sql = """
+            SELECT t.total, t.users, p.path, p.views
+            FROM (SELECT
+                (SELECT COALESCE(sum(views), 0) FROM \(countsTable) WHERE \(condition)) AS total,
+                (SELECT count(DISTINCT user_id) FROM \(usersTable) WHERE \(condition)) AS users) t
+            LEFT JOIN LATERAL (
+                SELECT path, sum(views) AS views FROM \(pathsTable) WHERE \(condition)
+                GROUP BY path ORDER BY views DESC, path COLLATE "C" LIMIT $2
+            ) p ON true
+            ORDER BY p.views DESC, p.path COLLATE "C"
+            """
+        return (sql, parameters)
+    }
+
+    private static func response(_ query: StatsQuery, _ rows: [[String?]]) -> StatsResponse {
+        let first = rows.first
+        return StatsResponse(
+            query: query,
+            totalViews: first?[0].flatMap { Int($0) } ?? 0,
+            uniqueUsers: first?[1].flatMap { Int($0) } ?? 0,
+            topPaths: rows.compactMap { row in
+                guard let path = row[2], let views = row[3].flatMap({ Int($0) }) else { return nil }
+                return StatsResponse.PathViews(path: path, views: views)
+            }
+        )
+    }
+
+    /// A PostgreSQL array literal of text values (NULL for nil), every element quoted and escaped.
+    static func array(_ values: [String?]) -> String {
+        var literal = "{"
+        for (index, value) in values.enumerated() {
+            if index > 0 { literal += "," }
+            guard let value else {
+                literal += "NULL"
+                continue
+            }
+            literal += "\""
+            for character in value.unicodeScalars {
+                if character == "\"" || character == "\\" { literal += "\\" }
+                literal.unicodeScalars.append(character)
+            }
+            literal += "\""
+        }
+        return literal + "}"
+    }
+
+    static func array(_ values: [String]) -> String { array(values.map(Optional.some)) }
+
+    /// An identifier, double-quoted.
+    static func quoted(_ identifier: String) -> String {
+        "\"" + identifier.replacing("\"", with: "\"\"") + "\""
+    }
+}

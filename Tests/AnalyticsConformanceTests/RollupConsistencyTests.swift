@@ -1,0 +1,75 @@
+import AnalyticsCore
+import AnalyticsPostgres
+import AnalyticsSpec
+import AnalyticsTestSupport
+import JSONSchemaValidation
+import Testing
+
+/// The Postgres rollups answer exactly what a direct aggregation over `events` answers.
+@Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and DATABASE_URL"))
+struct RollupConsistencyTests {
+    @Test func rollupsEqualDirectAggregationForRandomQueries() async throws {
+        let store = try #require(try await StoreBackend.postgres.make() as? PostgresEventStore)
+        var random = SeededGenerator(seed: 20_251_114)
+        let sites = ["alpha", "beta", "gamma", "delta"]
+        let types = ["view", "click", "signup:completed"]
+        let paths = (0..<60).map { "/page/\($0)" } + ["/", "/B", "/a", "/caf\u{E9}", "/cafe\u{301}"]
+        let users: [String?] = (0..<400).map { "user-\($0)" } + [nil, nil, nil]
+        let firstDay = CalendarDate(year: 2025, month: 1, day: 1).daysSinceEpoch
+
+        var events: [Event] = []
+        for _ in 0..<20_000 {
+            let microseconds = Int64(firstDay + Int.random(in: 0..<90, using: &random)) * 86_400_000_000
+                + Int64.random(in: 0..<86_400_000_000, using: &random)
+            events.append(Event(
+                id: EventID(high: random.next(), low: random.next()),
+                siteID: sites.randomElement(using: &random)!, eventType: types.randomElement(using: &random)!,
+                path: paths.randomElement(using: &random)!, userID: users.randomElement(using: &random)!,
+                timestamp: microseconds))
+        }
+        // Duplicates: a tenth of the events sent again, some within the same batch, some later.
+        let duplicates = (0..<2_000).map { _ in events.randomElement(using: &random)! }
+        var batches: [[Event]] = stride(from: 0, to: events.count, by: 500).map { Array(events[$0..<min($0 + 500, events.count)]) }
+        batches[3] += duplicates[0..<200]
+        batches.append(Array(duplicates[200...]))
+        var inserted = 0
+        var skipped = 0
+        for batch in batches {
+            let result = try await store.insert(batch)
+            inserted += result.inserted
+            skipped += result.duplicates
+        }
+        #expect(inserted == 20_000)
+        #expect(skipped == 2_000)
+
+        for _ in 0..<150 {
+            let start = firstDay + Int.random(in: -5..<95, using: &random)
+            let period: StatsQuery.Period
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: period = .allTime
+            case 1: period = .day(CalendarDate(daysSinceEpoch: start))
+            default: period = .range(from: CalendarDate(daysSinceEpoch: start), to: CalendarDate(daysSinceEpoch: start + Int.random(in: 0..<40, using: &random)))
+            }
+            let query = StatsQuery(
+                siteID: (sites + ["nobody"]).randomElement(using: &random)!, period: period,
+                eventType: Bool.random(using: &random) ? types.randomElement(using: &random) : nil,
+                limit: Int.random(in: 1...100, using: &random))
+            let fromRollups = try await store.stats(query)
+            let direct = try await store.directStats(query)
+            #expect(JSONWriter.string(fromRollups.json) == JSONWriter.string(direct.json), "\(query)")
+        }
+    }
+}
+
+/// A deterministic generator (SplitMix64), so a failure can be reproduced.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
