@@ -107,8 +107,10 @@ let package = Package(
         .testTarget(
             name: "AnalyticsEndToEndTests",
             dependencies: [
-                "AnalyticsSpec", "AnalyticsTestSupport",
+                "AnalyticsSpec", "AnalyticsCore", "AnalyticsBlockingIO", "AnalyticsRedis", "AnalyticsPostgres",
+                "AnalyticsTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ],

@@ -54,9 +54,14 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Settings.bootstrapLogging()
         let clock = SystemClock()
-        let (queue, store): (any EventQueue, any EventStore) = try withBackends {
-            if inMemory { return (InMemoryQueue(clock: clock, visibilityTimeout: backends.visibility), InMemoryStore()) }
-            return (try backends.queue(clock: clock), try backends.store())
+        let queue: any EventQueue
+        let store: any EventStore
+        if inMemory {
+            (queue, store) = (InMemoryQueue(clock: clock, visibilityTimeout: backends.visibility), InMemoryStore())
+        } else {
+            let postgres = try withBackends { try backends.store() }
+            (queue, store) = (try withBackends { try backends.queue(clock: clock) }, postgres)
+            try await backends.migrateIfAsked(postgres, logger: logger)
         }
         let ingestPort = Settings.int("ingest.port", flag: self.ingestPort, default: 3000)
         let reportPort = Settings.int("report.port", flag: self.reportPort, default: 4000)
@@ -128,6 +133,7 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Settings.bootstrapLogging()
         let store = try withBackends { try backends.store() }
+        try await backends.migrateIfAsked(store, logger: logger)
         let port = Settings.int("port", flag: self.port, default: Settings.int("report.port", flag: nil, default: 4000))
         let app = Applications.reporting(
             store: store, server: ApplicationConfiguration(address: .hostname(server.address, port: port)), logger: logger)
@@ -152,8 +158,34 @@ struct WorkerCommand: AsyncParsableCommand {
         let logger = Settings.bootstrapLogging()
         let clock = SystemClock()
         let (queue, store) = try withBackends { (try backends.queue(clock: clock), try backends.store()) }
+        try await backends.migrateIfAsked(store, logger: logger)
         let service = EventWorker(
             queue: queue, store: store, clock: clock, configuration: worker.configuration(), logger: logger)
         try await runUntilSignalled([service], logger: logger)
+    }
+}
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Apply pending database migrations to $DATABASE_URL.",
+        discussion: """
+            Migrations are versioned and recorded in the table schema_migrations; running this again \
+            applies only what is new. Processes started with --migrate (or MIGRATE=1) do the same at start.
+            """
+    )
+
+    @OptionGroup var backends: BackendOptions
+
+    func run() async throws {
+        let logger = Settings.bootstrapLogging()
+        let store = try withBackends { try backends.store() }
+        do {
+            try await runMigrations(store, logger: logger)
+        } catch {
+            Output.error("analytics migrate: \(error)")
+            throw ExitCode.failure
+        }
+        await store.shutdown()
     }
 }

@@ -1,5 +1,7 @@
 import AnalyticsCore
 import AnalyticsInMemory
+import AnalyticsPostgres
+import AnalyticsRedis
 import AnalyticsWorker
 import ArgumentParser
 import Configuration
@@ -43,18 +45,46 @@ struct BackendOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds a reserved event may go unacknowledged before another worker takes it over. Default: $VISIBILITY_TIMEOUT or 30.", valueName: "seconds"))
     var visibilityTimeout: Int?
 
-    func queue(clock: any WallClock) throws -> any EventQueue {
+    @Option(help: ArgumentHelp("Prefix of every Redis key. Default: $REDIS_KEY_PREFIX or analytics.", valueName: "prefix"))
+    var redisKeyPrefix: String?
+
+    @Option(help: ArgumentHelp("Postgres schema for the tables. Default: $DATABASE_SCHEMA or the server's search path.", valueName: "schema"))
+    var databaseSchema: String?
+
+    @Flag(help: "Apply pending database migrations before starting (as `analytics migrate` does). Default: $MIGRATE=1.")
+    var migrate = false
+
+    func queue(clock: any WallClock) throws -> RedisStreamQueue {
         guard let url = Settings.string("redis.url", flag: redisURL) else {
             throw BackendUnavailable("no queue configured: set REDIS_URL (or --redis-url), or run `analytics serve --in-memory`")
         }
-        throw BackendUnavailable("the Redis queue (\(Self.redacted(url))) is not supported by this build")
+        var configuration = RedisQueueConfiguration()
+        configuration.visibilityTimeout = visibility
+        configuration.keyPrefix = Settings.string("redis.key.prefix", flag: redisKeyPrefix) ?? "analytics"
+        do {
+            return try RedisStreamQueue(url: url, configuration: configuration, clock: clock)
+        } catch {
+            throw BackendUnavailable("bad REDIS_URL \(Self.redacted(url)): \(error)")
+        }
     }
 
-    func store() throws -> any EventStore {
+    func store() throws -> PostgresEventStore {
         guard let url = Settings.string("database.url", flag: databaseURL) else {
             throw BackendUnavailable("no store configured: set DATABASE_URL (or --database-url), or run `analytics serve --in-memory`")
         }
-        throw BackendUnavailable("the Postgres store (\(Self.redacted(url))) is not supported by this build")
+        var configuration = PostgresStoreConfiguration()
+        configuration.schema = Settings.string("database.schema", flag: databaseSchema)
+        if let schema = configuration.schema, schema.isEmpty || !schema.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) {
+            throw BackendUnavailable("DATABASE_SCHEMA must be letters, digits and underscores: \(schema)")
+        }
+        return PostgresEventStore(url: url, configuration: configuration)
+    }
+
+    /// Migrates `store` when asked to, by flag or by `MIGRATE=1`.
+    func migrateIfAsked(_ store: PostgresEventStore, logger: Logger) async throws {
+        guard migrate || Settings.environment.bool(forKey: "migrate") == true
+            || Settings.environment.string(forKey: "migrate") == "1" else { return }
+        try await runMigrations(store, logger: logger)
     }
 
     var visibility: Duration { .seconds(Settings.int("visibility.timeout", flag: visibilityTimeout, default: 30)) }
@@ -64,6 +94,20 @@ struct BackendOptions: ParsableArguments {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? url
+    }
+}
+
+/// Applies pending migrations, retrying while the database is not up yet (a container starting beside it).
+func runMigrations(_ store: PostgresEventStore, logger: Logger) async throws {
+    for attempt in 1...30 {
+        do {
+            let applied = try await store.migrate()
+            logger.info("migrations", metadata: ["applied": "\(applied)", "latest": "\(Migrations.all.last!.version)"])
+            return
+        } catch StoreFailure.unavailable(let reason) where attempt < 30 {
+            logger.warning("database not reachable yet, retrying", metadata: ["error": "\(reason)"])
+            try await Task.sleep(for: .seconds(1))
+        }
     }
 }
 

@@ -39,8 +39,8 @@ public final class PostgresConnection: BlockingConnection {
     /// Connects to `url` (a postgres:// URI or a key=value string), with `settings` sent as run-time
     /// parameters (such as `search_path`).
     public init(url: String, settings: [String: String] = [:]) throws {
-        var options = settings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }.joined(separator: " ")
-        if options.isEmpty { options = "-c application_name=analytics" }
+        let options = settings.merging(["client_min_messages": "warning"]) { given, _ in given }
+            .sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }.joined(separator: " ")
         // A dead server is noticed within seconds: the connect timeout, TCP keepalives and the TCP user
         // timeout bound every wait.
         let parameters: [(String, String)] = [

@@ -1,0 +1,154 @@
+import AnalyticsBlockingIO
+import AnalyticsCore
+import AnalyticsPostgres
+import AnalyticsRedis
+import AnalyticsSpec
+import AnalyticsTestSupport
+import AsyncHTTPClient
+import Foundation
+import JSONSchemaValidation
+import NIOCore
+import NIOHTTP1
+
+/// What the end-to-end suite needs from scripts/test: the binary to run and the script that starts and
+/// stops the servers.
+enum EndToEnd {
+    static var binary: String? { ProcessInfo.processInfo.environment["ANALYTICS_BINARY"] }
+    static var servers: String? { ProcessInfo.processInfo.environment["ANALYTICS_SERVERS"] }
+    static var enabled: Bool { Integration.enabled && binary != nil && servers != nil }
+
+    /// Where the processes of the suite write their logs.
+    static let logFolder: String = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("analytics-e2e-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }()
+
+    /// Runs `scripts/servers <action>`.
+    static func servers(_ action: String) async throws {
+        let status = try await ChildProcess.run(servers!, [action], log: logFolder + "/servers.log")
+        guard status == 0 else { throw Failure("scripts/servers \(action) exited \(status)") }
+    }
+}
+
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The real processes of one test, on their own ports, Redis key prefix and Postgres schema.
+final class Stack: @unchecked Sendable {
+    let prefix = "e2e\(UInt32.random(in: 0...UInt32.max))"
+    let ingestPort = Int.random(in: 20_000..<30_000)
+    let reportPort = Int.random(in: 30_000..<40_000)
+    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+        timeout: .init(connect: .seconds(2), read: .seconds(10)),
+        connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+    private(set) var processes: [String: ChildProcess] = [:]
+
+    var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["REDIS_KEY_PREFIX"] = prefix
+        environment["DATABASE_SCHEMA"] = prefix
+        environment["HOST"] = "127.0.0.1"
+        environment["VISIBILITY_TIMEOUT"] = "3"
+        environment["LOG_LEVEL"] = "warning"
+        return environment
+    }
+
+    /// Starts `analytics <role>`; `name` identifies it for `kill`.
+    func start(_ name: String, _ arguments: [String], extra: [String: String] = [:]) throws {
+        processes[name] = try ChildProcess(
+            EndToEnd.binary!, arguments, environment: environment.merging(extra) { $1 },
+            log: "\(EndToEnd.logFolder)/\(prefix)-\(name).log")
+    }
+
+    func startIngestion() throws { try start("ingest", ["ingest", "--port", String(ingestPort)]) }
+    func startReporting() throws { try start("report", ["report", "--port", String(reportPort), "--migrate"]) }
+    func startWorker(_ name: String) throws { try start(name, ["worker", "--migrate"], extra: ["WORKER_NAME": "\(prefix)-\(name)"]) }
+
+    /// Sends `signal` (SIGKILL by default) to a process and waits for it to end.
+    func kill(_ name: String, signal: Int32 = SIGKILL) async {
+        guard let process = processes.removeValue(forKey: name) else { return }
+        process.signal(signal)
+        _ = try? await process.wait()
+    }
+
+    /// Blocking libpq calls run on this pool's thread, as in the product.
+    let database = BlockingConnectionPool(size: 1) { try PostgresConnection(url: Integration.databaseURL!) }
+
+    func stop() async {
+        for name in Array(processes.keys) { await kill(name, signal: SIGTERM) }
+        try? await http.shutdown()
+        let schema = prefix
+        _ = try? await database.withConnection { try $0.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
+        await database.shutdown()
+    }
+
+    // MARK: HTTP
+
+    func post(_ path: String, _ body: String) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(ingestPort)\(path)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await http.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: bytes))
+    }
+
+    func get(_ uri: String, port: Int? = nil) async throws -> (status: Int, body: String) {
+        let response = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port ?? reportPort)\(uri)"), timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: bytes))
+    }
+
+    /// Waits until both APIs that are running answer `/readyz` with 200.
+    func waitUntilReady(seconds: Int = 60) async throws {
+        let ports = [("ingest", ingestPort), ("report", reportPort)].filter { processes[$0.0] != nil }.map(\.1)
+        for port in ports {
+            try await waitFor("port \(port) ready", seconds: seconds) { (try? await self.get("/readyz", port: port).status) == 200 }
+        }
+    }
+
+    func totalViews(site: String) async throws -> Int {
+        let answer = try await get("/stats?site_id=\(site)")
+        return Int(try JSONParser.parse(answer.body)["total_views"]?.numberValue ?? -1)
+    }
+
+    /// Rows in this test's events table, and how many distinct event IDs they hold.
+    func storedRows() async throws -> (rows: Int, distinct: Int) {
+        let schema = prefix
+        return try await database.withConnection { connection in
+            let row = try connection.query("SELECT count(*), count(DISTINCT event_id) FROM \(schema).events").rows[0]
+            return (Int(row[0]!)!, Int(row[1]!)!)
+        }
+    }
+
+    func queueDepth() async throws -> QueueDepth {
+        var configuration = RedisQueueConfiguration()
+        configuration.keyPrefix = prefix
+        configuration.connections = 1
+        let queue = try RedisStreamQueue(url: Integration.redisURL!, configuration: configuration)
+        defer { Task { await queue.shutdown() } }
+        return try await queue.depth()
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds, or fails after `seconds`.
+func waitFor(_ what: String, seconds: Int, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw Failure("timed out after \(seconds) s waiting for \(what)")
+}
+
+/// `count` events for `site`, each with its own event_id, as JSON bodies.
+func eventBodies(_ count: Int, site: String) -> [String] {
+    (0..<count).map { index in
+        let id = EventID(high: UInt64.random(in: 0...UInt64.max), low: UInt64(index))
+        return #"{"event_id":"\#(id)","site_id":"\#(site)","event_type":"view","path":"/p\#(index % 50)","user_id":"u\#(index % 997)","timestamp":"2025-11-14T10:00:00Z"}"#
+    }
+}
