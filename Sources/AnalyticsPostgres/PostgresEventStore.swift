@@ -32,10 +32,16 @@ public final class PostgresEventStore: EventStore {
 
     public func shutdown() async { await pool.shutdown() }
 
-    /// Runs `body` on a pooled connection, turning failures into `StoreFailure`.
+    /// Runs `body` on a pooled connection, turning failures into `StoreFailure`. When the connection turns
+    /// out to be dead (the server restarted since it was opened), `body` runs once more on a fresh one:
+    /// every statement here is a single transaction, so running it again is safe.
     private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         do {
-            return try await pool.withConnection(body)
+            do {
+                return try await pool.withConnection(body)
+            } catch let error as PostgresError where error.connectionLost {
+                return try await pool.withConnection(body)
+            }
         } catch let error as PostgresError {
             throw error.isTransient ? StoreFailure.unavailable(error.description) : StoreFailure.rejected(error.description)
         } catch let error as StoreFailure {

@@ -62,16 +62,21 @@ public final class RedisStreamQueue: EventQueue {
 
     // MARK: Errors
 
-    /// Runs `body`, turning every Redis failure into `QueueUnavailable`, and recreating the consumer group
-    /// once if Redis lost it (a restart without persistence, a FLUSHALL).
+    /// Runs `body`, turning every Redis failure into `QueueUnavailable`. It runs `body` once more when a
+    /// pooled connection turns out to be dead (Redis restarted since it was opened), and recreates the
+    /// consumer group if Redis lost it (a restart without persistence, a FLUSHALL). Running an operation
+    /// twice is safe: acknowledgements and scripts are idempotent, and an event added twice is stored once.
     @discardableResult
     private func queueCall<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            try await ensureGroup()
             do {
+                try await ensureGroup()
                 return try await body()
             } catch RedisError.server(let message) where message.hasPrefix("NOGROUP") {
                 groupReady.withLock { $0 = false }
+                try await ensureGroup()
+                return try await body()
+            } catch RedisError.connection {
                 try await ensureGroup()
                 return try await body()
             }

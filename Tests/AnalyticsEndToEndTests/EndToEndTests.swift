@@ -138,6 +138,7 @@ struct EndToEndTests {
             let stored = try await stack.storedRows()
             print("e2e postgres back: rows \(stored.rows), distinct \(stored.distinct)")
             #expect(stored.distinct == 5_000)
+            // The reporting process recovers without a restart: its first query after the outage succeeds.
             #expect(try await stack.totalViews(site: "pg-outage") == 5_000)
         } catch {
             try? await EndToEnd.servers("start-postgres")
