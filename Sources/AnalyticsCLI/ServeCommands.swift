@@ -1,16 +1,33 @@
 import AnalyticsCore
 import AnalyticsHTTP
 import AnalyticsInMemory
+import AnalyticsPostgres
+import AnalyticsRedis
 import AnalyticsWorker
 import ArgumentParser
 import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// Runs services until SIGINT or SIGTERM, then shuts them down gracefully.
-func runUntilSignalled(_ services: [any Service], logger: Logger) async throws {
+/// A backend whose connections are closed, on their own threads, when the process stops.
+protocol ClosableBackend: Sendable {
+    func shutdown() async
+}
+
+extension RedisStreamQueue: ClosableBackend {}
+extension PostgresEventStore: ClosableBackend {}
+
+/// Runs services until SIGINT or SIGTERM, shuts them down gracefully, then closes `backends`.
+func runUntilSignalled(_ services: [any Service], closing backends: [Any] = [], logger: Logger) async throws {
     let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-    try await group.run()
+    var failure: (any Error)?
+    do {
+        try await group.run()
+    } catch {
+        failure = error
+    }
+    for case let backend as any ClosableBackend in backends { await backend.shutdown() }
+    if let failure { throw failure }
 }
 
 /// Prints a backend problem as a one-line error and exits 1, instead of a crash or a stack trace.
@@ -86,7 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
             "ingest": "http://\(server.address):\(ingestPort)", "report": "http://\(server.address):\(reportPort)",
             "backends": "\(inMemory ? "in-memory" : "redis + postgres")",
         ])
-        try await runUntilSignalled(services, logger: logger)
+        try await runUntilSignalled(services, closing: [queue, store], logger: logger)
     }
 }
 
@@ -113,7 +130,7 @@ struct IngestCommand: AsyncParsableCommand {
         let app = Applications.ingestion(
             queue: queue, clock: clock, configuration: ingestion,
             server: ApplicationConfiguration(address: .hostname(server.address, port: port)), logger: logger)
-        try await runUntilSignalled([app], logger: logger)
+        try await runUntilSignalled([app], closing: [queue], logger: logger)
     }
 }
 
@@ -137,7 +154,7 @@ struct ReportCommand: AsyncParsableCommand {
         let port = Settings.int("port", flag: self.port, default: Settings.int("report.port", flag: nil, default: 4000))
         let app = Applications.reporting(
             store: store, server: ApplicationConfiguration(address: .hostname(server.address, port: port)), logger: logger)
-        try await runUntilSignalled([app], logger: logger)
+        try await runUntilSignalled([app], closing: [store], logger: logger)
     }
 }
 
@@ -161,7 +178,7 @@ struct WorkerCommand: AsyncParsableCommand {
         try await backends.migrateIfAsked(store, logger: logger)
         let service = EventWorker(
             queue: queue, store: store, clock: clock, configuration: worker.configuration(), logger: logger)
-        try await runUntilSignalled([service], logger: logger)
+        try await runUntilSignalled([service], closing: [queue, store], logger: logger)
     }
 }
 

@@ -1,0 +1,58 @@
+-- wrk script: POST /event with varied realistic bodies; counts 200 answers across threads.
+-- BATCH=n in the environment sends arrays of n events to the path wrk is given (/events).
+local sites = {"shop", "blog", "docs", "news", "demo", "store.example.com", "app:eu", "wiki"}
+local types = {"view", "view", "view", "view", "click", "scroll", "signup:completed"}
+local paths = {"/", "/pricing", "/blog/hello-world", "/docs/getting-started", "/signup", "/about",
+               "/cart", "/search?q=swift+server", "/blog/2025/11/14/analytics", "/caf\195\169"}
+local batch = tonumber(os.getenv("BATCH") or "0")
+local threads = {}
+local next_id = 1
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  ok = 0
+  other = 0
+  math.randomseed(id * 7919)
+end
+
+local function event()
+  local user = math.random(0, 4)
+  local user_field = user == 0 and '"user_id":null' or string.format('"user_id":"user-%d"', math.random(1, 50000))
+  return string.format(
+    '{"site_id":"%s","event_type":"%s","path":"%s",%s,"timestamp":"2025-%02d-%02dT%02d:%02d:%02d.%03dZ"}',
+    sites[math.random(#sites)], types[math.random(#types)], paths[math.random(#paths)], user_field,
+    math.random(1, 12), math.random(1, 28), math.random(0, 23), math.random(0, 59), math.random(0, 59), math.random(0, 999))
+end
+
+request = function()
+  local body
+  if batch > 0 then
+    local items = {}
+    for i = 1, batch do items[i] = event() end
+    body = "[" .. table.concat(items, ",") .. "]"
+  else
+    body = event()
+  end
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+
+response = function(status, headers, body)
+  if status == 200 then ok = ok + 1 else other = other + 1 end
+end
+
+done = function(summary, latency, requests)
+  local accepted, refused = 0, 0
+  for _, thread in ipairs(threads) do
+    accepted = accepted + thread:get("ok")
+    refused = refused + thread:get("other")
+  end
+  io.write(string.format("BENCH accepted=%d other=%d requests=%d errors=%d p50_us=%d p99_us=%d duration_us=%d\n",
+    accepted, refused, summary.requests,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), summary.duration))
+end
