@@ -1,10 +1,12 @@
--- wrk script: POST /event with varied realistic bodies; counts 200 answers across threads.
--- BATCH=n in the environment sends arrays of n events to the path wrk is given (/events).
+-- wrk script for scripts/bench. MODE=event (default) POSTs varied, realistic single events;
+-- MODE=batch POSTs arrays of BATCH events (default 100); MODE=get GETs the URL as given.
+-- Counts 200 answers across threads and prints one machine-readable BENCH line.
 local sites = {"shop", "blog", "docs", "news", "demo", "store.example.com", "app:eu", "wiki"}
 local types = {"view", "view", "view", "view", "click", "scroll", "signup:completed"}
 local paths = {"/", "/pricing", "/blog/hello-world", "/docs/getting-started", "/signup", "/about",
                "/cart", "/search?q=swift+server", "/blog/2025/11/14/analytics", "/caf\195\169"}
-local batch = tonumber(os.getenv("BATCH") or "0")
+local mode = os.getenv("MODE") or "event"
+local batch = mode == "batch" and tonumber(os.getenv("BATCH") or "100") or 0
 local threads = {}
 local next_id = 1
 
@@ -30,6 +32,7 @@ local function event()
 end
 
 request = function()
+  if mode == "get" then return wrk.format("GET") end
   local body
   if batch > 0 then
     local items = {}
