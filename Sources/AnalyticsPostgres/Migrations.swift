@@ -48,5 +48,23 @@ public enum Migrations {
                 PRIMARY KEY (site_id, event_type, user_id)
             );
             """),
+        Migration(version: 3, name: "distinct user counts", sql: """
+            -- Distinct users over all time, counted as they first appear, so that /stats over all time
+            -- reads one row instead of counting distinct users at query time.
+            CREATE TABLE site_user_counts (
+                site_id TEXT NOT NULL, event_type TEXT NOT NULL, users BIGINT NOT NULL,
+                PRIMARY KEY (site_id, event_type)
+            );
+            CREATE TABLE site_visitors (
+                site_id TEXT NOT NULL, user_id TEXT NOT NULL,
+                PRIMARY KEY (site_id, user_id)
+            );
+            CREATE TABLE site_visitor_counts (
+                site_id TEXT NOT NULL PRIMARY KEY, users BIGINT NOT NULL
+            );
+            INSERT INTO site_user_counts SELECT site_id, event_type, count(*) FROM site_users GROUP BY 1, 2;
+            INSERT INTO site_visitors SELECT DISTINCT site_id, user_id FROM site_users;
+            INSERT INTO site_visitor_counts SELECT site_id, count(*) FROM site_visitors GROUP BY 1;
+            """),
     ]
 }

@@ -131,6 +131,20 @@ public final class PostgresEventStore: EventStore {
             INSERT INTO site_users (site_id, event_type, user_id)
             SELECT DISTINCT site_id, event_type, user_id FROM inserted WHERE user_id IS NOT NULL ORDER BY 1, 2, 3
             ON CONFLICT DO NOTHING
+            RETURNING site_id, event_type
+        ), user_counts AS (
+            INSERT INTO site_user_counts (site_id, event_type, users)
+            SELECT site_id, event_type, count(*) FROM all_users GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (site_id, event_type) DO UPDATE SET users = site_user_counts.users + EXCLUDED.users
+        ), visitors AS (
+            INSERT INTO site_visitors (site_id, user_id)
+            SELECT DISTINCT site_id, user_id FROM inserted WHERE user_id IS NOT NULL ORDER BY 1, 2
+            ON CONFLICT DO NOTHING
+            RETURNING site_id
+        ), visitor_counts AS (
+            INSERT INTO site_visitor_counts (site_id, users)
+            SELECT site_id, count(*) FROM visitors GROUP BY 1 ORDER BY 1
+            ON CONFLICT (site_id) DO UPDATE SET users = site_visitor_counts.users + EXCLUDED.users
         )
         SELECT count(*) FROM inserted
         """
@@ -176,31 +190,39 @@ public final class PostgresEventStore: EventStore {
 
     // MARK: SQL
 
-    /// The rollup query for `query`: the all-time tables without a period, the daily ones with one.
+    /// The rollup query for `query`. Over all time it reads the all-time tables: totals from `site_paths`,
+    /// distinct users from the counters. Over days it reads the daily tables.
     static func rollupSQL(for query: StatsQuery) -> (String, [String?]) {
         var parameters: [String?] = [query.siteID, String(query.limit)]
         var filters = ["site_id = $1"]
-        let countsTable = "daily_counts"
-        var pathsTable = "site_paths"
-        var usersTable = "site_users"
         if let days = query.period.days {
             parameters += [days.lowerBound.description, days.upperBound.description]
             filters.append("day BETWEEN $3::date AND $4::date")
-            pathsTable = "daily_paths"
-            usersTable = "daily_users"
         }
         if let eventType = query.eventType {
             parameters.append(eventType)
             filters.append("event_type = $\(parameters.count)")
         }
         let condition = filters.joined(separator: " AND ")
+        let total: String
+        let users: String
+        let paths: String
+        if query.period.days == nil {
+            total = "SELECT COALESCE(sum(views), 0) FROM site_paths WHERE \(condition)"
+            users = query.eventType == nil
+                ? "SELECT COALESCE(sum(users), 0) FROM site_visitor_counts WHERE \(condition)"
+                : "SELECT COALESCE(sum(users), 0) FROM site_user_counts WHERE \(condition)"
+            paths = "site_paths"
+        } else {
+            total = "SELECT COALESCE(sum(views), 0) FROM daily_counts WHERE \(condition)"
+            users = "SELECT count(DISTINCT user_id) FROM daily_users WHERE \(condition)"
+            paths = "daily_paths"
+        }
         let sql = """
             SELECT t.total, t.users, p.path, p.views
-            FROM (SELECT
-                (SELECT COALESCE(sum(views), 0) FROM \(countsTable) WHERE \(condition)) AS total,
-                (SELECT count(DISTINCT user_id) FROM \(usersTable) WHERE \(condition)) AS users) t
+            FROM (SELECT (\(total)) AS total, (\(users)) AS users) t
             LEFT JOIN LATERAL (
-                SELECT path, sum(views) AS views FROM \(pathsTable) WHERE \(condition)
+                SELECT path, sum(views) AS views FROM \(paths) WHERE \(condition)
                 GROUP BY path ORDER BY views DESC, path COLLATE "C" LIMIT $2
             ) p ON true
             ORDER BY p.views DESC, p.path COLLATE "C"
