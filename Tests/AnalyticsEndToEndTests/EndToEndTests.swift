@@ -8,31 +8,17 @@ import Testing
 @Suite(.serialized, .enabled(if: EndToEnd.enabled, "needs ANALYTICS_INTEGRATION=1, ANALYTICS_BINARY and ANALYTICS_SERVERS"))
 struct EndToEndTests {
     @Test func theSeedWalkthroughGivesTheSeedsOutputs() async throws {
-        let stack = Stack()
-        do {
-            try stack.startIngestion()
-            try stack.startReporting()
-            try stack.startWorker("w1")
-            try await stack.waitUntilReady()
+        try await withStack([.ingestion, .reporting, .worker("w1")]) { stack in
             let accepted = try await stack.post("/event", #"{"site_id":"demo","event_type":"view","path":"/","user_id":"u1","timestamp":"2025-11-14T10:00:00Z"}"#)
             #expect(accepted.status == 200 && accepted.body == #"{"status":"ok"}"#)
             let expected = #"{"site_id":"demo","date":null,"total_views":1,"unique_users":1,"top_paths":[{"path":"/","views":1}]}"#
             try await waitFor("the seed's stats", seconds: 20) { try await stack.get("/stats?site_id=demo").body == expected }
             #expect(try await stack.get("/stats?site_id=demo").body == expected)
-        } catch {
-            await stack.stop()
-            throw error
         }
-        await stack.stop()
     }
 
     @Test func fiftyThousandConcurrentEventsAllArriveExactlyOnce() async throws {
-        let stack = Stack()
-        do {
-            try stack.startIngestion()
-            try stack.startReporting()
-            try stack.startWorker("w1")
-            try await stack.waitUntilReady()
+        try await withStack([.ingestion, .reporting, .worker("w1")]) { stack in
             let bodies = eventBodies(50_000, site: "load")
             let statuses = try await send(bodies, through: stack, concurrency: 64)
             print("e2e 50k: sent \(bodies.count), 200s \(statuses[200] ?? 0), other \(statuses.filter { $0.key != 200 })")
@@ -41,19 +27,11 @@ struct EndToEndTests {
             let stored = try await stack.storedRows()
             print("e2e 50k: rows \(stored.rows), distinct event_ids \(stored.distinct), /stats total 50000")
             #expect(stored.rows == 50_000 && stored.distinct == 50_000)
-        } catch {
-            await stack.stop()
-            throw error
         }
-        await stack.stop()
     }
 
     @Test func aWorkerKilledMidStreamLosesAndDuplicatesNothing() async throws {
-        let stack = Stack()
-        do {
-            try stack.startIngestion()
-            try stack.startReporting()
-            try await stack.waitUntilReady()
+        try await withStack([.ingestion, .reporting]) { stack in
             // Queue everything first, so the worker is mid-stream when it dies.
             let bodies = eventBodies(30_000, site: "kill")
             let batches = stride(from: 0, to: bodies.count, by: 500).map { "[" + bodies[$0..<min($0 + 500, bodies.count)].joined(separator: ",") + "]" }
@@ -73,20 +51,11 @@ struct EndToEndTests {
             #expect(atKill < accepted, "the worker was killed before it finished")
             #expect(stored.rows == accepted && stored.distinct == accepted)
             #expect(total == accepted, "rollups count every event once")
-        } catch {
-            await stack.stop()
-            throw error
         }
-        await stack.stop()
     }
 
     @Test func whileRedisIsDownIngestionAnswers503AndRecoversByItself() async throws {
-        let stack = Stack()
-        do {
-            try stack.startIngestion()
-            try stack.startReporting()
-            try stack.startWorker("w1")
-            try await stack.waitUntilReady()
+        try await withStack([.ingestion, .reporting, .worker("w1")], restoring: "start-redis") { stack in
             let before = eventBodies(100, site: "redis-outage")
             for body in before { #expect(try await stack.post("/event", body).status == 200) }
 
@@ -107,21 +76,11 @@ struct EndToEndTests {
             for body in after.dropFirst() { #expect(try await stack.post("/event", body).status == 200) }
             try await waitFor("every accepted event stored", seconds: 60) { try await stack.totalViews(site: "redis-outage") == 200 }
             #expect(try await stack.totalViews(site: "redis-outage-lost") == 0)
-        } catch {
-            try? await EndToEnd.servers("start-redis")
-            await stack.stop()
-            throw error
         }
-        await stack.stop()
     }
 
     @Test func whilePostgresIsDownIngestionAcceptsAndEverythingLandsAfterwards() async throws {
-        let stack = Stack()
-        do {
-            try stack.startIngestion()
-            try stack.startReporting()
-            try stack.startWorker("w1")
-            try await stack.waitUntilReady()
+        try await withStack([.ingestion, .reporting, .worker("w1")], restoring: "start-postgres") { stack in
             try await waitFor("migrations", seconds: 30) { (try? await stack.storedRows()) != nil }
 
             try await EndToEnd.servers("stop-postgres")
@@ -140,13 +99,37 @@ struct EndToEndTests {
             #expect(stored.distinct == 5_000)
             // The reporting process recovers without a restart: its first query after the outage succeeds.
             #expect(try await stack.totalViews(site: "pg-outage") == 5_000)
-        } catch {
-            try? await EndToEnd.servers("start-postgres")
-            await stack.stop()
-            throw error
         }
-        await stack.stop()
     }
+}
+
+/// What `withStack` starts.
+enum Role {
+    case ingestion
+    case reporting
+    case worker(String)
+}
+
+/// Starts the given processes, waits until they are ready, runs `body`, and stops them whatever happens.
+/// `restoring` names a `scripts/servers` action that puts a stopped server back when `body` fails.
+func withStack(_ roles: [Role], restoring: String? = nil, _ body: (Stack) async throws -> Void) async throws {
+    let stack = Stack()
+    do {
+        for role in roles {
+            switch role {
+            case .ingestion: try stack.startIngestion()
+            case .reporting: try stack.startReporting()
+            case .worker(let name): try stack.startWorker(name)
+            }
+        }
+        try await stack.waitUntilReady()
+        try await body(stack)
+    } catch {
+        if let restoring { try? await EndToEnd.servers(restoring) }
+        await stack.stop()
+        throw error
+    }
+    await stack.stop()
 }
 
 /// Posts every body to `POST /event`, `concurrency` at a time; returns how many got each status.
