@@ -35,6 +35,8 @@ public struct PostgresRows: Sendable {
 public final class PostgresConnection: BlockingConnection {
     private var connection: OpaquePointer?
     public private(set) var isBroken = false
+    /// Statement names of the SQL texts prepared on this connection, so each is planned once per connection.
+    private var prepared: [String: String] = [:]
 
     /// Connects to `url` (a postgres:// URI or a key=value string), with `settings` sent as run-time
     /// parameters (such as `search_path`).
@@ -66,14 +68,23 @@ public final class PostgresConnection: BlockingConnection {
         isBroken = true
     }
 
-    /// Runs one statement with text parameters (`$1`, `$2`, …) and returns its rows.
+    /// Runs one statement with text parameters (`$1`, `$2`, …) and returns its rows. The statement is
+    /// prepared on first use and reused after, so it is parsed and planned once per connection.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws -> PostgresRows {
         guard let connection, !isBroken else {
             throw PostgresError(sqlState: nil, message: "connection is closed", connectionLost: true)
         }
+        let name: String
+        if let known = prepared[sql] {
+            name = known
+        } else {
+            name = "analytics_\(prepared.count + 1)"
+            _ = try rows(of: PQprepare(connection, name, sql, Int32(parameters.count), nil), connection: connection)
+            prepared[sql] = name
+        }
         let result = Self.withOptionalCStrings(parameters) { values in
-            PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+            PQexecPrepared(connection, name, Int32(parameters.count), values, nil, nil, 0)
         }
         return try rows(of: result, connection: connection)
     }

@@ -1,8 +1,9 @@
 import Synchronization
 
-/// Batches concurrent writes into one pipelined round trip (group commit). Each caller's commands go out
+/// Batches concurrent writes into pipelined round trips (group commit). Each caller's commands go out
 /// in the next flush, and its call returns only once Redis has answered them, so a caller that returns
-/// knows its own entries are in Redis. While one flush is on the wire, new callers queue for the next.
+/// knows its own entries are in Redis. Up to `maximumFlushes` flushes are on the wire at once (one per
+/// connection of the client); callers arriving meanwhile queue for the next.
 final class GroupCommitter: Sendable {
     private struct Request {
         let commands: [[RedisArgument]]
@@ -11,16 +12,18 @@ final class GroupCommitter: Sendable {
 
     private struct State {
         var pending: [Request] = []
-        var flushing = false
+        var flushing = 0
     }
 
     private let client: RedisClient
     private let state = Mutex(State())
     /// Most commands sent in one round trip.
     private let maximumCommands: Int
+    private let maximumFlushes: Int
 
-    init(client: RedisClient, maximumCommands: Int = 10_000) {
+    init(client: RedisClient, maximumFlushes: Int, maximumCommands: Int = 10_000) {
         self.client = client
+        self.maximumFlushes = maximumFlushes
         self.maximumCommands = maximumCommands
     }
 
@@ -29,8 +32,8 @@ final class GroupCommitter: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let startFlushing = state.withLock { state -> Bool in
                 state.pending.append(Request(commands: commands, continuation: continuation))
-                if state.flushing { return false }
-                state.flushing = true
+                if state.flushing >= maximumFlushes { return false }
+                state.flushing += 1
                 return true
             }
             if startFlushing { Task { await self.flush() } }
@@ -46,7 +49,7 @@ final class GroupCommitter: Sendable {
                     taken.append(state.pending.removeFirst())
                     count += next.commands.count
                 }
-                if taken.isEmpty { state.flushing = false }
+                if taken.isEmpty { state.flushing -= 1 }
                 return taken
             }
             if batch.isEmpty { return }

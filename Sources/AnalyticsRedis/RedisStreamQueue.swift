@@ -12,6 +12,8 @@ public struct RedisQueueConfiguration: Sendable {
     public var visibilityTimeout: Duration = .seconds(30)
     /// Connections for reads, acknowledgements and administration (a blocking read holds one).
     public var connections = 4
+    /// Connections for group-committed writes, and so how many flushes may be in flight at once.
+    public var writeConnections = 2
 
     public init() {}
 }
@@ -45,8 +47,8 @@ public final class RedisStreamQueue: EventQueue {
         let redis = try RedisConfiguration(url: url)
         visibilityTimeout = configuration.visibilityTimeout
         client = RedisClient(configuration: redis, connections: configuration.connections)
-        writerClient = RedisClient(configuration: redis, connections: 1)
-        writer = GroupCommitter(client: writerClient)
+        writerClient = RedisClient(configuration: redis, connections: configuration.writeConnections)
+        writer = GroupCommitter(client: writerClient, maximumFlushes: configuration.writeConnections)
         self.clock = clock
         group = configuration.group
         streamKey = configuration.keyPrefix + ":events"
