@@ -13,7 +13,7 @@ public struct RedisQueueConfiguration: Sendable {
     /// Connections for reads, acknowledgements and administration (a blocking read holds one).
     public var connections = 4
     /// Connections for group-committed writes, and so how many flushes may be in flight at once.
-    public var writeConnections = 2
+    public var writeConnections = 1
 
     public init() {}
 }

@@ -17,7 +17,7 @@ public struct EventDecoder: Sendable {
         }
         let errors = contract.event.validate(value)
         guard errors.isEmpty else { return .failure(ContractViolation(summary: "invalid event", details: errors)) }
-        return .success(Self.event(fromValid: value, newID: newID))
+        return Self.event(fromValid: value, at: .root, newID: newID)
     }
 
     /// A batch from a JSON body (the POST /events contract): every event, or every violation of every item.
@@ -31,7 +31,15 @@ public struct EventDecoder: Sendable {
         guard errors.isEmpty, case .array(let items) = value else {
             return .failure(ContractViolation(summary: "invalid batch", details: errors))
         }
-        return .success(items.map { Self.event(fromValid: $0, newID: newID) })
+        var events: [Event] = []
+        events.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            switch Self.event(fromValid: item, at: JSONPointer([.index(index)]), newID: newID) {
+            case .success(let event): events.append(event)
+            case .failure(let violation): return .failure(violation)
+            }
+        }
+        return .success(events)
     }
 
     public func decodeEvent(_ body: [UInt8], newID: () -> EventID) -> Result<Event, ContractViolation> {
@@ -50,22 +58,35 @@ public struct EventDecoder: Sendable {
         }
     }
 
-    /// Builds the event from a value the event schema has accepted.
-    static func event(fromValid value: JSONValue, newID: () -> EventID) -> Event {
-        let object = value.objectValue!
-        let timestamp: Int64
-        switch RFC3339.parseDateTime(object["timestamp"]!.stringValue!) {
-        case .success(let parsed): timestamp = parsed.microsecondsSinceEpoch
-        case .failure(let failure): preconditionFailure("validated timestamp does not parse: \(failure.reason)")
+    /// Builds the event from a value the event schema has accepted. A contract whose event schema is
+    /// looser than the standard one may accept values without the fields an event needs; those are
+    /// reported, not trusted.
+    static func event(fromValid value: JSONValue, at path: JSONPointer, newID: () -> EventID) -> Result<Event, ContractViolation> {
+        func missing(_ field: String) -> Result<Event, ContractViolation> {
+            .failure(ContractViolation(summary: "invalid event", details: [
+                SchemaViolation(instancePath: path.appending(field), keyword: "required", message: "is required as a string"),
+            ]))
         }
-        let userID = object["user_id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-        return Event(
+        guard let object = value.objectValue else {
+            return .failure(ContractViolation(summary: "invalid event", details: [
+                SchemaViolation(instancePath: path, keyword: "type", message: "must be an object"),
+            ]))
+        }
+        guard let site = object["site_id"]?.stringValue else { return missing("site_id") }
+        guard let type = object["event_type"]?.stringValue else { return missing("event_type") }
+        guard let eventPath = object["path"]?.stringValue else { return missing("path") }
+        guard let text = object["timestamp"]?.stringValue, case .success(let timestamp) = RFC3339.parseDateTime(text) else {
+            return .failure(ContractViolation(summary: "invalid event", details: [
+                SchemaViolation(instancePath: path.appending("timestamp"), keyword: "format", message: "must be an RFC 3339 date-time"),
+            ]))
+        }
+        return .success(Event(
             id: object["event_id"]?.stringValue.flatMap { EventID($0) } ?? newID(),
-            siteID: object["site_id"]!.stringValue!,
-            eventType: object["event_type"]!.stringValue!,
-            path: object["path"]!.stringValue!,
-            userID: userID,
-            timestamp: timestamp
-        )
+            siteID: site,
+            eventType: type,
+            path: eventPath,
+            userID: object["user_id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
+            timestamp: timestamp.microsecondsSinceEpoch
+        ))
     }
 }

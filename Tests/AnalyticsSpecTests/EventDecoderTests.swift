@@ -76,4 +76,23 @@ import Testing
         #expect(EventID(later.description) == later)
         #expect(later.description.count == 36)
     }
+
+    @Test func aLooserContractIsReportedNotTrusted() throws {
+        let loose = Contract.embeddedDocuments.map { document in
+            document.name == "event.schema.json"
+                ? (name: document.name, text: #"{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://analytics.example/spec/event.schema.json","type":"object"}"#)
+                : document
+        }
+        let decoder = EventDecoder(contract: try Contract(documents: loose))
+        guard case .failure(let violation) = decoder.decodeEvent(Array(#"{"site_id":"d"}"#.utf8), newID: { assigned }) else {
+            Issue.record("accepted an event without its fields")
+            return
+        }
+        #expect(describe(violation.details) == ["/event_type required"])
+        guard case .failure(let batch) = decoder.decodeBatch(Array(#"[{"site_id":"d","event_type":"v","path":"/"}]"#.utf8), newID: { assigned }) else {
+            Issue.record("accepted a batch event without a timestamp")
+            return
+        }
+        #expect(describe(batch.details) == ["/0/timestamp format"])
+    }
 }
