@@ -80,7 +80,7 @@ import Testing
     @Test func aLooserContractIsReportedNotTrusted() throws {
         let loose = Contract.embeddedDocuments.map { document in
             document.name == "event.schema.json"
-                ? (name: document.name, text: #"{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://analytics.example/spec/event.schema.json","type":"object"}"#)
+                ? (name: document.name, text: #"{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://analytics.example/spec/event.schema.json","type":"object","properties":{"site_id":{"type":"string"},"event_type":{"type":"string"}}}"#)
                 : document
         }
         let decoder = EventDecoder(contract: try Contract(documents: loose))
