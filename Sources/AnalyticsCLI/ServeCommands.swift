@@ -82,17 +82,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let ingestPort = Settings.int("ingest.port", flag: self.ingestPort, default: 3000)
         let reportPort = Settings.int("report.port", flag: self.reportPort, default: 4000)
-        var ingestion = IngestionConfiguration()
-        ingestion.maximumQueueDepth = server.queueDepthLimit
         var services: [any Service] = [
-            Applications.ingestion(
-                queue: queue, clock: clock, configuration: ingestion,
-                server: ApplicationConfiguration(address: .hostname(server.address, port: ingestPort)),
-                logger: Logger(label: "analytics.ingest")),
-            Applications.reporting(
-                store: store,
-                server: ApplicationConfiguration(address: .hostname(server.address, port: reportPort)),
-                logger: Logger(label: "analytics.report")),
+            server.ingestion(queue: queue, clock: clock, port: ingestPort, logger: Logger(label: "analytics.ingest")),
+            server.reporting(store: store, port: reportPort, logger: Logger(label: "analytics.report")),
         ]
         for index in 0..<max(1, Settings.int("workers", flag: workers, default: 1)) {
             services.append(EventWorker(
@@ -125,11 +117,7 @@ struct IngestCommand: AsyncParsableCommand {
         let clock = SystemClock()
         let queue = try withBackends { try backends.queue(clock: clock) }
         let port = Settings.int("port", flag: self.port, default: Settings.int("ingest.port", flag: nil, default: 3000))
-        var ingestion = IngestionConfiguration()
-        ingestion.maximumQueueDepth = server.queueDepthLimit
-        let app = Applications.ingestion(
-            queue: queue, clock: clock, configuration: ingestion,
-            server: ApplicationConfiguration(address: .hostname(server.address, port: port)), logger: logger)
+        let app = server.ingestion(queue: queue, clock: clock, port: port, logger: logger)
         try await runUntilSignalled([app], closing: [queue], logger: logger)
     }
 }
@@ -152,8 +140,7 @@ struct ReportCommand: AsyncParsableCommand {
         let store = try withBackends { try backends.store() }
         try await backends.migrateIfAsked(store, logger: logger)
         let port = Settings.int("port", flag: self.port, default: Settings.int("report.port", flag: nil, default: 4000))
-        let app = Applications.reporting(
-            store: store, server: ApplicationConfiguration(address: .hostname(server.address, port: port)), logger: logger)
+        let app = server.reporting(store: store, port: port, logger: logger)
         try await runUntilSignalled([app], closing: [store], logger: logger)
     }
 }

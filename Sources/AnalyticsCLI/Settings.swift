@@ -1,4 +1,5 @@
 import AnalyticsCore
+import AnalyticsHTTP
 import AnalyticsInMemory
 import AnalyticsPostgres
 import AnalyticsRedis
@@ -6,6 +7,7 @@ import AnalyticsWorker
 import ArgumentParser
 import Configuration
 import Foundation
+import Hummingbird
 import Logging
 
 /// Settings read from the environment, for anything a flag does not set.
@@ -127,6 +129,21 @@ struct ServerOptions: ParsableArguments {
 
     var address: String { Settings.string("host", flag: host) ?? "0.0.0.0" }
     var queueDepthLimit: Int { Settings.int("max.queue.depth", flag: maxQueueDepth, default: 1_000_000) }
+
+    /// The ingestion API on `port`, refusing new events above the queue depth limit.
+    func ingestion(queue: any EventQueue, clock: any WallClock, port: Int, logger: Logger) -> some ApplicationProtocol {
+        var ingestion = IngestionConfiguration()
+        ingestion.maximumQueueDepth = queueDepthLimit
+        return Applications.ingestion(
+            queue: queue, clock: clock, configuration: ingestion,
+            server: ApplicationConfiguration(address: .hostname(address, port: port)), logger: logger)
+    }
+
+    /// The reporting API on `port`.
+    func reporting(store: any EventStore, port: Int, logger: Logger) -> some ApplicationProtocol {
+        Applications.reporting(
+            store: store, server: ApplicationConfiguration(address: .hostname(address, port: port)), logger: logger)
+    }
 }
 
 /// Flags of the worker role.
