@@ -89,7 +89,7 @@ let package = Package(
             path: "Tests/AnalyticsTestSupport"
         ),
         .testTarget(name: "JSONSchemaValidationTests", dependencies: ["JSONSchemaValidation"]),
-        .testTarget(name: "AnalyticsSpecTests", dependencies: ["AnalyticsSpec", "AnalyticsCLI"]),
+        .testTarget(name: "AnalyticsSpecTests", dependencies: ["AnalyticsSpec", "AnalyticsCLI", "AnalyticsTestSupport"]),
         .testTarget(
             name: "AnalyticsConformanceTests",
             dependencies: ["AnalyticsCore", "AnalyticsInMemory", "AnalyticsPostgres", "AnalyticsTestSupport"]

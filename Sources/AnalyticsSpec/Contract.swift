@@ -12,11 +12,13 @@ public struct Contract: Sendable {
     public let error: JSONSchemaValidator
     /// The registry holding every contract document, for compiling client schemas that refer to them.
     public let registry: SchemaRegistry
+    /// True for the contract built into this binary, whose event schema `FastEventReader` mirrors.
+    public let isEmbedded: Bool
 
     /// The contract embedded in this binary, compiled once per process.
     public static let embedded: Contract = {
         do {
-            return try Contract(documents: embeddedDocuments)
+            return try Contract(documents: embeddedDocuments, isEmbedded: true)
         } catch {
             fatalError("the embedded contract does not compile: \(error)")
         }
@@ -27,6 +29,11 @@ public struct Contract: Sendable {
 
     /// Compiles a contract from schema documents given by file name and text.
     public init(documents: [(name: String, text: String)]) throws(SchemaError) {
+        try self.init(documents: documents, isEmbedded: false)
+    }
+
+    private init(documents: [(name: String, text: String)], isEmbedded: Bool) throws(SchemaError) {
+        self.isEmbedded = isEmbedded
         var registry = SchemaRegistry()
         for document in documents {
             try registry.add(json: document.text, uri: Self.baseURI + document.name)

@@ -36,12 +36,38 @@ public enum RFC3339Formatter {
         let days = microseconds >= 0 ? microseconds / 86_400_000_000 : (microseconds - 86_399_999_999) / 86_400_000_000
         let remainder = microseconds - days * 86_400_000_000
         let date = CalendarDate(daysSinceEpoch: Int(days))
-        let seconds = remainder / 1_000_000
-        let fraction = remainder % 1_000_000
-        return "\(date)T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))Z"
+        let seconds = Int(remainder / 1_000_000)
+        let fraction = Int(remainder % 1_000_000)
+        guard (0...9999).contains(date.year) else {
+            return "\(date)T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))Z"
+        }
+        return String(unsafeUninitializedCapacity: 27) { buffer in
+            func put(_ value: Int, width: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(date.year, width: 4, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            put(date.month, width: 2, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            put(date.day, width: 2, at: 8)
+            buffer[10] = UInt8(ascii: "T")
+            put(seconds / 3600, width: 2, at: 11)
+            buffer[13] = UInt8(ascii: ":")
+            put(seconds / 60 % 60, width: 2, at: 14)
+            buffer[16] = UInt8(ascii: ":")
+            put(seconds % 60, width: 2, at: 17)
+            buffer[19] = UInt8(ascii: ".")
+            put(fraction, width: 6, at: 20)
+            buffer[26] = UInt8(ascii: "Z")
+            return 27
+        }
     }
 
-    private static func pad(_ value: Int64, _ width: Int) -> String {
+    private static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }

@@ -14,12 +14,40 @@ public enum EventCodec {
         ]))
     }
 
+    /// The payload: the same bytes as `JSONWriter.string(json(event))`, written without building the tree.
     public static func encode(_ event: Event) -> String {
-        JSONWriter.string(json(event))
+        var output = #"{"event_id":""#
+        output.reserveCapacity(120 + event.path.utf8.count)
+        output += event.id.description
+        output += #"","site_id":"#
+        JSONWriter.writeString(event.siteID, to: &output)
+        output += #","event_type":"#
+        JSONWriter.writeString(event.eventType, to: &output)
+        output += #","path":"#
+        JSONWriter.writeString(event.path, to: &output)
+        output += #","user_id":"#
+        if let user = event.userID { JSONWriter.writeString(user, to: &output) } else { output += "null" }
+        output += #","timestamp":"#
+        JSONWriter.writeString(event.timestampText, to: &output)
+        output += "}"
+        return output
     }
 
     /// The event a payload holds, or nil when it is not one this codec wrote.
     public static func decode(_ payload: [UInt8]) -> Event? {
+        payload.withUnsafeBufferPointer(decode)
+    }
+
+    public static func decode(_ payload: String) -> Event? {
+        var payload = payload
+        return payload.withUTF8(decode)
+    }
+
+    public static func decode(_ payload: UnsafeBufferPointer<UInt8>) -> Event? {
+        var hasID = true
+        if let event = FastEventReader.event(payload, newID: { hasID = false; return EventID(high: 0, low: 0) }), hasID {
+            return event
+        }
         guard let value = try? JSONParser.parse(payload) else { return nil }
         return decode(value)
     }
