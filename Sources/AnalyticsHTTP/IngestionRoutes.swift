@@ -46,7 +46,7 @@ struct IngestionRoutes: Sendable {
     }
 
     private func newID() -> EventID {
-        var generator = SystemRandomNumberGenerator()
+        var generator = BufferedSystemRandom()
         return EventID.version7(unixMilliseconds: clock.unixMilliseconds, using: &generator)
     }
 

@@ -6,7 +6,7 @@ import Synchronization
 /// connection of the client); callers arriving meanwhile queue for the next.
 final class GroupCommitter: Sendable {
     private struct Request {
-        let commands: [[RedisArgument]]
+        let resp: RESPRequest
         let continuation: CheckedContinuation<[RedisReply], any Error>
     }
 
@@ -28,10 +28,10 @@ final class GroupCommitter: Sendable {
     }
 
     /// Sends `commands` in the next flush and returns their replies.
-    func submit(_ commands: [[RedisArgument]]) async throws -> [RedisReply] {
+    func submit(_ commands: RESPRequest) async throws -> [RedisReply] {
         try await withCheckedThrowingContinuation { continuation in
             let startFlushing = state.withLock { state -> Bool in
-                state.pending.append(Request(commands: commands, continuation: continuation))
+                state.pending.append(Request(resp: commands, continuation: continuation))
                 if state.flushing >= maximumFlushes { return false }
                 state.flushing += 1
                 return true
@@ -40,29 +40,62 @@ final class GroupCommitter: Sendable {
         }
     }
 
+    /// Flushes until nothing is pending. The loop runs on the connection's thread, so under load one
+    /// flush follows the next without a task or a thread hop in between.
     private func flush() async {
         while true {
-            let batch = state.withLock { state -> [Request] in
-                var taken: [Request] = []
-                var count = 0
-                while let next = state.pending.first, taken.isEmpty || count + next.commands.count <= maximumCommands {
-                    taken.append(state.pending.removeFirst())
-                    count += next.commands.count
-                }
-                if taken.isEmpty { state.flushing -= 1 }
-                return taken
-            }
-            if batch.isEmpty { return }
+            let entered = Flag()
             do {
-                let replies = try await client.pipeline(batch.flatMap(\.commands))
-                var offset = 0
-                for request in batch {
-                    request.continuation.resume(returning: Array(replies[offset..<offset + request.commands.count]))
-                    offset += request.commands.count
+                try await client.withConnection { connection in
+                    entered.set()
+                    while let batch = self.takeBatch() {
+                        do {
+                            var combined = RESPRequest(capacity: batch.reduce(0) { $0 + $1.resp.bytes.count })
+                            for request in batch { combined.append(request.resp) }
+                            let replies = try connection.pipeline(combined)
+                            var offset = 0
+                            for request in batch {
+                                request.continuation.resume(returning: Array(replies[offset..<offset + request.resp.commands]))
+                                offset += request.resp.commands
+                            }
+                        } catch {
+                            for request in batch { request.continuation.resume(throwing: error) }
+                            // Leave, so that the pool replaces a broken connection before the next batch.
+                            throw error
+                        }
+                    }
                 }
+                return
             } catch {
-                for request in batch { request.continuation.resume(throwing: error) }
+                // Connecting failed: the next batch fails with that error instead of waiting for Redis.
+                if !entered.isSet {
+                    guard let batch = takeBatch() else { return }
+                    for request in batch { request.continuation.resume(throwing: error) }
+                }
             }
         }
+    }
+
+    /// The next requests to send, up to `maximumCommands`; nil (and this flush ends) when none are pending.
+    private func takeBatch() -> [Request]? {
+        state.withLock { state -> [Request]? in
+            var taken: [Request] = []
+            var count = 0
+            while let next = state.pending.first, taken.isEmpty || count + next.resp.commands <= maximumCommands {
+                taken.append(state.pending.removeFirst())
+                count += next.resp.commands
+            }
+            if taken.isEmpty {
+                state.flushing -= 1
+                return nil
+            }
+            return taken
+        }
+    }
+
+    private final class Flag: Sendable {
+        private let value = Mutex(false)
+        var isSet: Bool { value.withLock { $0 } }
+        func set() { value.withLock { $0 = true } }
     }
 }

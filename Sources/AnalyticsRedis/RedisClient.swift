@@ -12,8 +12,13 @@ public final class RedisClient: Sendable {
 
     /// Sends the commands in one round trip and returns a reply for each; error replies are returned, not thrown.
     public func pipeline(_ commands: [[RedisArgument]], timeout: Duration? = nil) async throws -> [RedisReply] {
-        let encoded = commands.map { $0.map(\.bytes) }
-        return try await pool.withConnection { try $0.pipeline(encoded, timeout: timeout) }
+        let request = RESPRequest(commands)
+        return try await pool.withConnection { try $0.pipeline(request, timeout: timeout) }
+    }
+
+    /// Runs `body` on a pooled connection, on the connection's own thread.
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (RedisConnection) throws -> T) async throws -> T {
+        try await pool.withConnection(body)
     }
 
     /// Sends one command; an error reply is thrown as `RedisError.server`.

@@ -127,7 +127,7 @@ public final class RedisConnection: BlockingConnection {
         var setup: [[String]] = []
         if let password = configuration.password { setup.append(["AUTH", password]) }
         if configuration.database != 0 { setup.append(["SELECT", String(configuration.database)]) }
-        for reply in try pipeline(setup.map { $0.map { Array($0.utf8) } }) {
+        for reply in try pipeline(setup.map { $0.map { RedisArgument($0) } }) {
             if case .error(let message) = reply {
                 close()
                 throw RedisError.connection(message)
@@ -145,24 +145,27 @@ public final class RedisConnection: BlockingConnection {
 
     /// Sends one command and reads its reply.
     public func command(_ arguments: [[UInt8]], timeout: Duration? = nil) throws -> RedisReply {
-        try pipeline([arguments], timeout: timeout)[0]
+        try pipeline([arguments.map(RedisArgument.init(bytes:))], timeout: timeout)[0]
     }
 
     /// Sends every command in one write, then reads one reply each: one round trip for all of them.
     /// An error reply is returned as `.error`, not thrown; a lost connection throws.
-    public func pipeline(_ commands: [[[UInt8]]], timeout: Duration? = nil) throws -> [RedisReply] {
+    public func pipeline(_ commands: [[RedisArgument]], timeout: Duration? = nil) throws -> [RedisReply] {
+        try pipeline(RESPRequest(commands), timeout: timeout)
+    }
+
+    /// Sends the request's commands in one write and reads a reply for each.
+    public func pipeline(_ request: RESPRequest, timeout: Duration? = nil) throws -> [RedisReply] {
         guard let context, !isBroken else { throw RedisError.connection("connection is closed") }
         if let timeout { redisSetTimeout(context, Self.timeval(timeout)) }
         defer { if timeout != nil, !isBroken { redisSetTimeout(context, Self.timeval(configuration.commandTimeout)) } }
-        for arguments in commands {
-            let status = Self.withArgv(arguments) { argc, argv, lengths in
-                redisAppendCommandArgv(context, argc, argv, lengths)
-            }
-            guard status == REDIS_OK else { throw broken(context) }
+        let status = request.bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
         }
+        guard status == REDIS_OK else { throw broken(context) }
         var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
+        replies.reserveCapacity(request.commands)
+        for _ in 0..<request.commands {
             var raw: UnsafeMutableRawPointer?
             guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw broken(context) }
             let reply = raw.assumingMemoryBound(to: redisReply.self)
@@ -205,25 +208,6 @@ public final class RedisConnection: BlockingConnection {
         default:
             return .null
         }
-    }
-
-    private static func withArgv<T>(
-        _ arguments: [[UInt8]], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> T
-    ) -> T {
-        let lengths = arguments.map(\.count)
-        let pointers = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: arguments.count)
-        defer { pointers.deallocate() }
-        var buffers: [UnsafeMutableRawPointer] = []
-        defer { for buffer in buffers { buffer.deallocate() } }
-        for (index, argument) in arguments.enumerated() {
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(argument.count, 1), alignment: 1)
-            if !argument.isEmpty {
-                argument.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: argument.count) }
-            }
-            buffers.append(buffer)
-            pointers[index] = UnsafePointer(buffer.assumingMemoryBound(to: CChar.self))
-        }
-        return lengths.withUnsafeBufferPointer { body(Int32(arguments.count), pointers, $0.baseAddress!) }
     }
 
     private static func timeval(_ duration: Duration) -> Glibc.timeval {

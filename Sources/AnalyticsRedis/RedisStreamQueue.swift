@@ -35,6 +35,7 @@ public final class RedisStreamQueue: EventQueue {
     public let visibilityTimeout: Duration
     private let client: RedisClient
     private let writer: GroupCommitter
+    private let streamKeyBytes: [UInt8]
     private let writerClient: RedisClient
     private let clock: any WallClock
     private let group: String
@@ -52,6 +53,7 @@ public final class RedisStreamQueue: EventQueue {
         self.clock = clock
         group = configuration.group
         streamKey = configuration.keyPrefix + ":events"
+        streamKeyBytes = Array(streamKey.utf8)
         delayedKey = configuration.keyPrefix + ":delayed"
         deadKey = configuration.keyPrefix + ":dead"
     }
@@ -104,17 +106,38 @@ public final class RedisStreamQueue: EventQueue {
     public func enqueue(_ events: [Event]) async throws {
         guard !events.isEmpty else { return }
         try await queueCall {
-            var commands: [[RedisArgument]] = events.map { event in
-                ["XADD", .init(streamKey), "*", "e", .init(EventCodec.encode(event)), "a", "1"]
-            }
-            if events.count > 1 { commands = [["MULTI"]] + commands + [["EXEC"]] }
-            let replies = try await writer.submit(commands)
+            let replies = try await writer.submit(addRequest(events))
             for reply in replies {
                 if case .error(let message) = reply { throw RedisError.server(message) }
             }
             if events.count > 1, case .null = replies.last! { throw RedisError.server("transaction aborted") }
         }
     }
+
+    /// `XADD <stream> * e <payload> a 1` for each event, in MULTI/EXEC when there are several, written
+    /// straight into the protocol's form.
+    private func addRequest(_ events: [Event]) -> RESPRequest {
+        var request = RESPRequest(capacity: events.count * (200 + streamKeyBytes.count))
+        if events.count > 1 { request.append(["MULTI"]) }
+        for event in events {
+            request.beginCommand(arguments: 7)
+            request.appendArgument(Self.xadd)
+            request.appendArgument(streamKeyBytes)
+            request.appendArgument(Self.star)
+            request.appendArgument(Self.payloadField)
+            request.appendArgument(EventCodec.encode(event).utf8)
+            request.appendArgument(Self.attemptField)
+            request.appendArgument(Self.firstAttempt)
+        }
+        if events.count > 1 { request.append(["EXEC"]) }
+        return request
+    }
+
+    private static let xadd = Array("XADD".utf8)
+    private static let star = Array("*".utf8)
+    private static let payloadField = Array("e".utf8)
+    private static let attemptField = Array("a".utf8)
+    private static let firstAttempt = Array("1".utf8)
 
     // MARK: Consuming
 

@@ -48,15 +48,21 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Lowercase canonical form.
     public var description: String {
-        let hex = Self.hex(high, 16) + Self.hex(low, 16)
-        let characters = Array(hex)
-        return String(characters[0..<8]) + "-" + String(characters[8..<12]) + "-" + String(characters[12..<16])
-            + "-" + String(characters[16..<20]) + "-" + String(characters[20..<32])
-    }
-
-    private static func hex(_ value: UInt64, _ width: Int) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: width - digits.count) + digits
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            var output = 0
+            for nibble in 0..<32 {
+                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
+                    buffer[output] = UInt8(ascii: "-")
+                    output += 1
+                }
+                let word = nibble < 16 ? high : low
+                let value = Int(word >> UInt64(60 - (nibble % 16) * 4) & 0xF)
+                buffer[output] = digits.utf8Start[value]
+                output += 1
+            }
+            return 36
+        }
     }
 
     public static func < (lhs: EventID, rhs: EventID) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
