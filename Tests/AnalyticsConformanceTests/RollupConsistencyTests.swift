@@ -32,12 +32,20 @@ struct RollupConsistencyTests {
         var batches: [[Event]] = stride(from: 0, to: events.count, by: 500).map { Array(events[$0..<min($0 + 500, events.count)]) }
         batches[3] += duplicates[0..<200]
         batches.append(Array(duplicates[200...]))
+        // Four inserts at a time, as several workers would run them.
         var inserted = 0
         var skipped = 0
-        for batch in batches {
-            let result = try await store.insert(batch)
-            inserted += result.inserted
-            skipped += result.duplicates
+        try await withThrowingTaskGroup(of: InsertResult.self) { group in
+            var pending = batches[...]
+            for _ in 0..<4 {
+                guard let batch = pending.popFirst() else { break }
+                group.addTask { try await store.insert(batch) }
+            }
+            while let result = try await group.next() {
+                inserted += result.inserted
+                skipped += result.duplicates
+                if let batch = pending.popFirst() { group.addTask { try await store.insert(batch) } }
+            }
         }
         #expect(inserted == 20_000)
         #expect(skipped == 2_000)
