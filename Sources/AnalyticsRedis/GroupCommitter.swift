@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 /// Batches concurrent writes into pipelined round trips (group commit). Each caller's commands go out
@@ -20,6 +21,8 @@ final class GroupCommitter: Sendable {
     /// Most commands sent in one round trip.
     private let maximumCommands: Int
     private let maximumFlushes: Int
+    /// 20 µs sleeps a flush waits for more requests before it ends.
+    private let lingerPolls = 5
 
     init(client: RedisClient, maximumFlushes: Int, maximumCommands: Int = 10_000) {
         self.client = client
@@ -48,7 +51,7 @@ final class GroupCommitter: Sendable {
             do {
                 try await client.withConnection { connection in
                     entered.set()
-                    while let batch = self.takeBatch() {
+                    while let batch = self.takeBatch() ?? self.lingeringBatch() {
                         do {
                             var combined = RESPRequest(capacity: batch.reduce(0) { $0 + $1.resp.bytes.count })
                             for request in batch { combined.append(request.resp) }
@@ -69,15 +72,27 @@ final class GroupCommitter: Sendable {
             } catch {
                 // Connecting failed: the next batch fails with that error instead of waiting for Redis.
                 if !entered.isSet {
-                    guard let batch = takeBatch() else { return }
+                    guard let batch = takeBatch(finishing: true) else { return }
                     for request in batch { request.continuation.resume(throwing: error) }
                 }
             }
         }
     }
 
-    /// The next requests to send, up to `maximumCommands`; nil (and this flush ends) when none are pending.
-    private func takeBatch() -> [Request]? {
+    /// Waits on the connection's thread, briefly, for requests to arrive before the flush ends: under
+    /// load the next ones come within microseconds, and ending the flush would cost a task and a thread
+    /// hand-off to start the next. Nil (and this flush ends) when none came.
+    private func lingeringBatch() -> [Request]? {
+        for _ in 0..<lingerPolls {
+            usleep(20)
+            if state.withLock({ !$0.pending.isEmpty }) { break }
+        }
+        return takeBatch(finishing: true)
+    }
+
+    /// The next requests to send, up to `maximumCommands`. When none are pending: nil, and when
+    /// `finishing`, this flush ends.
+    private func takeBatch(finishing: Bool = false) -> [Request]? {
         state.withLock { state -> [Request]? in
             var taken: [Request] = []
             var count = 0
@@ -86,7 +101,7 @@ final class GroupCommitter: Sendable {
                 count += next.resp.commands
             }
             if taken.isEmpty {
-                state.flushing -= 1
+                if finishing { state.flushing -= 1 }
                 return nil
             }
             return taken
