@@ -215,7 +215,8 @@ public final class PostgresEventStore: EventStore {
             paths = "site_paths"
         } else {
             total = "SELECT COALESCE(sum(views), 0) FROM daily_counts WHERE \(condition)"
-            users = "SELECT count(DISTINCT user_id) FROM daily_users WHERE \(condition)"
+            // DISTINCT in a subquery lets the planner hash; count(DISTINCT …) always sorts, by collation.
+            users = "SELECT count(*) FROM (SELECT DISTINCT user_id FROM daily_users WHERE \(condition)) AS d"
             paths = "daily_paths"
         }
         let sql = """
