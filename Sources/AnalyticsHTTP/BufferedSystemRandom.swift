@@ -18,7 +18,7 @@ struct BufferedSystemRandom: RandomNumberGenerator, Sendable {
                     let count = device < 0 ? -1 : read(device, raw.baseAddress! + filled, raw.count - filled)
                     if count > 0 {
                         filled += count
-                    } else if errno != EINTR {
+                    } else if !(device >= 0 && count < 0 && errno == EINTR) {
                         var fallback = SystemRandomNumberGenerator()
                         for index in stride(from: filled, to: raw.count, by: 1) { raw[index] = fallback.next() }
                         filled = raw.count

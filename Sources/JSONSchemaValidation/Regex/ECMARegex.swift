@@ -40,28 +40,14 @@ private final class Matcher {
     private(set) var exhausted = false
 
     private static let maximumDepth = 4_000
-    /// Stack one search may use before it gives up, whatever the frame sizes of the build: Swift's
-    /// cooperative threads have small stacks, and overflowing one corrupts its neighbour's.
-    private static let maximumStackBytes: UInt = 128 * 1024
-    private let stackStart: UInt
 
-    init(input: [UInt32]) {
-        self.input = input
-        stackStart = Self.stackAddress()
-    }
-
-    @inline(never)
-    private static func stackAddress() -> UInt {
-        var marker: UInt8 = 0
-        return withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
-    }
+    init(input: [UInt32]) { self.input = input }
 
     func match(_ node: RegexNode, _ position: Int, _ next: (Int) -> Bool) -> Bool {
         steps += 1
         depth += 1
         defer { depth -= 1 }
         if steps > ECMARegex.stepBudget || depth > Self.maximumDepth { exhausted = true }
-        if depth % 16 == 0, stackStart &- Self.stackAddress() > Self.maximumStackBytes { exhausted = true }
         if exhausted { return false }
 
         switch node {
