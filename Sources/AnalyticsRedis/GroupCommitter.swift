@@ -1,3 +1,4 @@
+import AnalyticsCore
 import Glibc
 import Synchronization
 
@@ -47,7 +48,7 @@ final class GroupCommitter: Sendable {
     /// flush follows the next without a task or a thread hop in between.
     private func flush() async {
         while true {
-            let entered = Flag()
+            let entered = OnceFlag()
             do {
                 try await client.withConnection { connection in
                     entered.set()
@@ -106,11 +107,5 @@ final class GroupCommitter: Sendable {
             }
             return taken
         }
-    }
-
-    private final class Flag: Sendable {
-        private let value = Mutex(false)
-        var isSet: Bool { value.withLock { $0 } }
-        func set() { value.withLock { $0 = true } }
     }
 }

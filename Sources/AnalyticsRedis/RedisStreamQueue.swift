@@ -160,7 +160,7 @@ public final class RedisStreamQueue: EventQueue {
         for entry in entries {
             guard let parts = entry.array, parts.count == 2, let id = parts[0].text else { continue }
             let fields = Self.fields(parts[1])
-            guard let payload = fields["e"], let event = EventCodec.decode(Array(payload.utf8)) else {
+            guard let payload = fields["e"], let event = EventCodec.decode(payload) else {
                 try await client.command(
                     "EVAL", .init(Self.deadLetterScript), "2", .init(streamKey), .init(deadKey), .init(id), .init(group),
                     .init(fields["e"] ?? ""), "1", "undecodable queue entry", .init(clock.unixMilliseconds))
@@ -268,7 +268,7 @@ public final class RedisStreamQueue: EventQueue {
             return (reply.array ?? []).compactMap { entry in
                 guard let parts = entry.array, parts.count == 2, let id = parts[0].text else { return nil }
                 let fields = Self.fields(parts[1])
-                guard let payload = fields["e"], let event = EventCodec.decode(Array(payload.utf8)) else { return nil }
+                guard let payload = fields["e"], let event = EventCodec.decode(payload) else { return nil }
                 return DeadLetter(
                     id: id, event: event, attempts: fields["a"].flatMap { Int($0) } ?? 1, reason: fields["r"] ?? "",
                     failedAt: (fields["t"].flatMap { Int64($0) } ?? 0) * 1000)

@@ -44,7 +44,7 @@ public final class EventWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        let stopping = StopFlag()
+        let stopping = OnceFlag()
         await withGracefulShutdownHandler {
             var lastReclaim: Int64?
             while !stopping.isSet, !Task.isCancelled {
@@ -76,17 +76,17 @@ public final class EventWorker: Service, Sendable {
         let deliveries = try await queue.reserve(
             consumer: configuration.consumer, max: configuration.batchSize, wait: configuration.reserveWait)
         guard !deliveries.isEmpty else { return nil }
-        return try await process(deliveries, stopping: StopFlag())
+        return try await process(deliveries, stopping: OnceFlag())
     }
 
     /// Reclaims stalled deliveries and processes them; nil when there were none.
     public func reclaimStalled() async throws -> BatchOutcome? {
         let deliveries = try await queue.reclaim(consumer: configuration.consumer, max: configuration.batchSize)
         guard !deliveries.isEmpty else { return nil }
-        return try await process(deliveries, stopping: StopFlag())
+        return try await process(deliveries, stopping: OnceFlag())
     }
 
-    func process(_ deliveries: [Delivery], stopping: StopFlag) async throws -> BatchOutcome {
+    func process(_ deliveries: [Delivery], stopping: OnceFlag) async throws -> BatchOutcome {
         let started = clock.now
         var outcome = BatchOutcome(count: deliveries.count)
         var generator = SystemRandomNumberGenerator()
@@ -174,12 +174,3 @@ public final class EventWorker: Service, Sendable {
         }
     }
 }
-
-/// Set once when graceful shutdown begins.
-final class StopFlag: Sendable {
-    private let flag = Mutex(false)
-    var isSet: Bool { flag.withLock { $0 } }
-    func set() { flag.withLock { $0 = true } }
-}
-
-import Synchronization
