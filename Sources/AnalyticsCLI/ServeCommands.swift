@@ -71,13 +71,14 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Settings.bootstrapLogging()
         let clock = SystemClock()
+        let loops = worker.configurations(workers: Settings.int("workers", flag: workers, default: 1))
         let queue: any EventQueue
         let store: any EventStore
         if inMemory {
             (queue, store) = (InMemoryQueue(clock: clock, visibilityTimeout: backends.visibility), InMemoryStore())
         } else {
-            let postgres = try withBackends { try backends.store() }
-            (queue, store) = (try withBackends { try backends.queue(clock: clock) }, postgres)
+            let postgres = try withBackends { try backends.store(writers: loops.count) }
+            (queue, store) = (try withBackends { try backends.queue(clock: clock, readers: loops.count) }, postgres)
             try await backends.migrateIfAsked(postgres, logger: logger)
         }
         let ingestPort = Settings.int("ingest.port", flag: self.ingestPort, default: 3000)
@@ -86,10 +87,9 @@ struct ServeCommand: AsyncParsableCommand {
             server.ingestion(queue: queue, clock: clock, port: ingestPort, logger: Logger(label: "analytics.ingest")),
             server.reporting(store: store, port: reportPort, logger: Logger(label: "analytics.report")),
         ]
-        for index in 0..<max(1, Settings.int("workers", flag: workers, default: 1)) {
+        for configuration in loops {
             services.append(EventWorker(
-                queue: queue, store: store, clock: clock, configuration: worker.configuration(index: index),
-                logger: Logger(label: "analytics.worker")))
+                queue: queue, store: store, clock: clock, configuration: configuration, logger: Logger(label: "analytics.worker")))
         }
         logger.info("serving", metadata: [
             "ingest": "http://\(server.address):\(ingestPort)", "report": "http://\(server.address):\(reportPort)",
@@ -148,7 +148,7 @@ struct ReportCommand: AsyncParsableCommand {
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Run one worker: move events from the Redis queue into Postgres.",
+        abstract: "Run one worker: move events from the Redis queue into Postgres, --concurrency batches at a time.",
         discussion: """
             Run as many as you like, on as many machines: each takes its own batches, and takes over \
             the batches of one that stopped. SIGTERM or SIGINT finishes the batch in hand, then exits.
@@ -161,11 +161,13 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Settings.bootstrapLogging()
         let clock = SystemClock()
-        let (queue, store) = try withBackends { (try backends.queue(clock: clock), try backends.store()) }
+        let loops = worker.configurations()
+        let (queue, store) = try withBackends {
+            (try backends.queue(clock: clock, readers: loops.count), try backends.store(writers: loops.count))
+        }
         try await backends.migrateIfAsked(store, logger: logger)
-        let service = EventWorker(
-            queue: queue, store: store, clock: clock, configuration: worker.configuration(), logger: logger)
-        try await runUntilSignalled([service], closing: [queue, store], logger: logger)
+        let services = loops.map { EventWorker(queue: queue, store: store, clock: clock, configuration: $0, logger: logger) }
+        try await runUntilSignalled(services, closing: [queue, store], logger: logger)
     }
 }
 

@@ -56,12 +56,14 @@ struct BackendOptions: ParsableArguments {
     @Flag(help: "Apply pending database migrations before starting (as `analytics migrate` does). Default: $MIGRATE=1.")
     var migrate = false
 
-    func queue(clock: any WallClock) throws -> RedisStreamQueue {
+    /// The Redis queue; `readers` is how many worker loops will hold a connection in a blocking read.
+    func queue(clock: any WallClock, readers: Int = 0) throws -> RedisStreamQueue {
         guard let url = Settings.string("redis.url", flag: redisURL) else {
             throw BackendUnavailable("no queue configured: set REDIS_URL (or --redis-url), or run `analytics serve --in-memory`")
         }
         var configuration = RedisQueueConfiguration()
         configuration.visibilityTimeout = visibility
+        configuration.connections = max(configuration.connections, readers + 2)
         configuration.keyPrefix = Settings.string("redis.key.prefix", flag: redisKeyPrefix) ?? "analytics"
         do {
             return try RedisStreamQueue(url: url, configuration: configuration, clock: clock)
@@ -70,12 +72,14 @@ struct BackendOptions: ParsableArguments {
         }
     }
 
-    func store() throws -> PostgresEventStore {
+    /// The Postgres store; `writers` is how many worker loops will insert at once.
+    func store(writers: Int = 0) throws -> PostgresEventStore {
         guard let url = Settings.string("database.url", flag: databaseURL) else {
             throw BackendUnavailable("no store configured: set DATABASE_URL (or --database-url), or run `analytics serve --in-memory`")
         }
         var configuration = PostgresStoreConfiguration()
         configuration.schema = Settings.string("database.schema", flag: databaseSchema)
+        configuration.connections = max(configuration.connections, writers + 2)
         if let schema = configuration.schema, schema.isEmpty || !schema.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) {
             throw BackendUnavailable("DATABASE_SCHEMA must be letters, digits and underscores: \(schema)")
         }
@@ -157,12 +161,20 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("This worker's consumer name; unique per worker. Default: $WORKER_NAME or host-pid.", valueName: "name"))
     var workerName: String?
 
-    func configuration(index: Int = 0) -> WorkerConfiguration {
+    @Option(help: ArgumentHelp("Batches in flight at once, each under its own consumer name. Default: $WORKER_CONCURRENCY or 2.", valueName: "count"))
+    var concurrency: Int?
+
+    /// One configuration per batch loop: `workers` times the concurrency. The consumer names are the
+    /// worker's name, then the name followed by -1, -2 and so on.
+    func configurations(workers: Int = 1) -> [WorkerConfiguration] {
         let base = Settings.string("worker.name", flag: workerName)
             ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
-        var configuration = WorkerConfiguration(consumer: index == 0 ? base : "\(base)-\(index)")
-        configuration.batchSize = max(1, Settings.int("worker.batch.size", flag: batchSize, default: 500))
-        configuration.maxAttempts = max(1, Settings.int("worker.max.attempts", flag: maxAttempts, default: 5))
-        return configuration
+        let loops = max(1, workers) * max(1, Settings.int("worker.concurrency", flag: concurrency, default: 2))
+        return (0..<loops).map { index in
+            var configuration = WorkerConfiguration(consumer: index == 0 ? base : "\(base)-\(index)")
+            configuration.batchSize = max(1, Settings.int("worker.batch.size", flag: batchSize, default: 500))
+            configuration.maxAttempts = max(1, Settings.int("worker.max.attempts", flag: maxAttempts, default: 5))
+            return configuration
+        }
     }
 }

@@ -66,5 +66,25 @@ public enum Migrations {
             INSERT INTO site_visitors SELECT DISTINCT site_id, user_id FROM site_users;
             INSERT INTO site_visitor_counts SELECT site_id, count(*) FROM site_visitors GROUP BY 1;
             """),
+        Migration(version: 4, name: "ranges from a covering index", sql: """
+            -- Ranges of days are answered by index-only scans of this index. The per-day rollups it replaces
+            -- cost about one row per event when events spread over many days (a day, type and path, or a day,
+            -- type and user, rarely repeats within a batch), and a range read as many rows from them as from
+            -- the index.
+            DROP INDEX events_site_timestamp;
+            DROP TABLE daily_counts, daily_paths, daily_users;
+            -- Text keys compare as bytes: the order of UTF-8 bytes is C.UTF-8's code point order, without a
+            -- strcoll call for every comparison in every index.
+            ALTER TABLE events ALTER COLUMN site_id TYPE text COLLATE "C", ALTER COLUMN event_type TYPE text COLLATE "C",
+                ALTER COLUMN path TYPE text COLLATE "C", ALTER COLUMN user_id TYPE text COLLATE "C";
+            ALTER TABLE site_paths ALTER COLUMN site_id TYPE text COLLATE "C",
+                ALTER COLUMN event_type TYPE text COLLATE "C", ALTER COLUMN path TYPE text COLLATE "C";
+            ALTER TABLE site_users ALTER COLUMN site_id TYPE text COLLATE "C",
+                ALTER COLUMN event_type TYPE text COLLATE "C", ALTER COLUMN user_id TYPE text COLLATE "C";
+            ALTER TABLE site_user_counts ALTER COLUMN site_id TYPE text COLLATE "C", ALTER COLUMN event_type TYPE text COLLATE "C";
+            ALTER TABLE site_visitors ALTER COLUMN site_id TYPE text COLLATE "C", ALTER COLUMN user_id TYPE text COLLATE "C";
+            ALTER TABLE site_visitor_counts ALTER COLUMN site_id TYPE text COLLATE "C";
+            CREATE INDEX events_site_timestamp_covering ON events (site_id, timestamp) INCLUDE (event_type, path, user_id);
+            """),
     ]
 }

@@ -110,19 +110,7 @@ public final class PostgresEventStore: EventStore {
             INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
             SELECT event_id, site_id, event_type, path, user_id, ts FROM input
             ON CONFLICT (event_id) DO NOTHING
-            RETURNING site_id, event_type, path, user_id, (timestamp AT TIME ZONE 'UTC')::date AS day
-        ), counts AS (
-            INSERT INTO daily_counts (site_id, day, event_type, views)
-            SELECT site_id, day, event_type, count(*) FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-            ON CONFLICT (site_id, day, event_type) DO UPDATE SET views = daily_counts.views + EXCLUDED.views
-        ), paths AS (
-            INSERT INTO daily_paths (site_id, day, event_type, path, views)
-            SELECT site_id, day, event_type, path, count(*) FROM inserted GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-            ON CONFLICT (site_id, day, event_type, path) DO UPDATE SET views = daily_paths.views + EXCLUDED.views
-        ), users AS (
-            INSERT INTO daily_users (site_id, day, event_type, user_id)
-            SELECT DISTINCT site_id, day, event_type, user_id FROM inserted WHERE user_id IS NOT NULL ORDER BY 1, 2, 3, 4
-            ON CONFLICT DO NOTHING
+            RETURNING site_id, event_type, path, user_id
         ), all_paths AS (
             INSERT INTO site_paths (site_id, event_type, path, views)
             SELECT site_id, event_type, path, count(*) FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
@@ -190,14 +178,16 @@ public final class PostgresEventStore: EventStore {
 
     // MARK: SQL
 
-    /// The rollup query for `query`. Over all time it reads the all-time tables: totals from `site_paths`,
-    /// distinct users from the counters. Over days it reads the daily tables.
+    /// The query for `query`. Over all time it reads only the all-time rollups: totals and paths from
+    /// `site_paths`, distinct users from the counters. Over days it makes three index-only scans of the
+    /// range in `events_site_timestamp_covering`.
     static func rollupSQL(for query: StatsQuery) -> (String, [String?]) {
         var parameters: [String?] = [query.siteID, String(query.limit)]
         var filters = ["site_id = $1"]
         if let days = query.period.days {
             parameters += [days.lowerBound.description, days.upperBound.description]
-            filters.append("day BETWEEN $3::date AND $4::date")
+            filters.append("timestamp >= ($3::date)::timestamp AT TIME ZONE 'UTC'")
+            filters.append("timestamp < ($4::date + 1)::timestamp AT TIME ZONE 'UTC'")
         }
         if let eventType = query.eventType {
             parameters.append(eventType)
@@ -212,19 +202,18 @@ public final class PostgresEventStore: EventStore {
             users = query.eventType == nil
                 ? "SELECT COALESCE(sum(users), 0) FROM site_visitor_counts WHERE \(condition)"
                 : "SELECT COALESCE(sum(users), 0) FROM site_user_counts WHERE \(condition)"
-            paths = "site_paths"
+            paths = "SELECT path, sum(views) AS views FROM site_paths WHERE \(condition) GROUP BY path"
         } else {
-            total = "SELECT COALESCE(sum(views), 0) FROM daily_counts WHERE \(condition)"
+            total = "SELECT count(*) FROM events WHERE \(condition)"
             // DISTINCT in a subquery lets the planner hash; count(DISTINCT …) always sorts, by collation.
-            users = "SELECT count(*) FROM (SELECT DISTINCT user_id FROM daily_users WHERE \(condition)) AS d"
-            paths = "daily_paths"
+            users = "SELECT count(*) FROM (SELECT DISTINCT user_id FROM events WHERE \(condition) AND user_id IS NOT NULL) AS d"
+            paths = "SELECT path, count(*) AS views FROM events WHERE \(condition) GROUP BY path"
         }
         let sql = """
             SELECT t.total, t.users, p.path, p.views
             FROM (SELECT (\(total)) AS total, (\(users)) AS users) t
             LEFT JOIN LATERAL (
-                SELECT path, sum(views) AS views FROM \(paths) WHERE \(condition)
-                GROUP BY path ORDER BY views DESC, path COLLATE "C" LIMIT $2
+                \(paths) ORDER BY views DESC, path COLLATE "C" LIMIT $2
             ) p ON true
             ORDER BY p.views DESC, p.path COLLATE "C"
             """
@@ -246,24 +235,31 @@ public final class PostgresEventStore: EventStore {
 
     /// A PostgreSQL array literal of text values (NULL for nil), every element quoted and escaped.
     static func array(_ values: [String?]) -> String {
-        var literal = "{"
+        var literal: [UInt8] = []
+        literal.reserveCapacity(values.count * 40 + 2)
+        literal.append(UInt8(ascii: "{"))
         for (index, value) in values.enumerated() {
-            if index > 0 { literal += "," }
-            guard let value else {
-                literal += "NULL"
-                continue
-            }
-            literal += "\""
-            for character in value.unicodeScalars {
-                if character == "\"" || character == "\\" { literal += "\\" }
-                literal.unicodeScalars.append(character)
-            }
-            literal += "\""
+            if index > 0 { literal.append(UInt8(ascii: ",")) }
+            if let value { appendQuoted(value, to: &literal) } else { literal.append(contentsOf: "NULL".utf8) }
         }
-        return literal + "}"
+        literal.append(UInt8(ascii: "}"))
+        return String(decoding: literal, as: UTF8.self)
     }
 
     static func array(_ values: [String]) -> String { array(values.map(Optional.some)) }
+
+    private static func appendQuoted(_ value: String, to literal: inout [UInt8]) {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        literal.append(quote)
+        var value = value
+        value.withUTF8 { bytes in
+            for byte in bytes {
+                if byte == quote || byte == backslash { literal.append(backslash) }
+                literal.append(byte)
+            }
+        }
+        literal.append(quote)
+    }
 
     /// An identifier, double-quoted.
     static func quoted(_ identifier: String) -> String {

@@ -48,6 +48,28 @@ import Testing
         }
     }
 
+    /// Text that means something in SQL or in an array literal is stored as it came, over all time and
+    /// over a range of days; the user "NULL" is a user, not a missing one.
+    @Test(arguments: StoreBackend.all)
+    func textIsStoredByteForByte(_ backend: StoreBackend) async throws {
+        let store = try await backend.make()
+        let paths = ["/q?a=\"b\"", "/back\\slash\\", "/{brace},comma", "/café/\u{1F389}", "NULL", "/'quote'", " /space "]
+        let users: [String?] = ["NULL", "\"", nil, "\\", "{}", "ü", ","]
+        var events = makeEvents(paths.count, site: "odd \"site\"")
+        for index in events.indices {
+            events[index].path = paths[index]
+            events[index].userID = users[index]
+        }
+        #expect(try await store.insert(events) == InsertResult(inserted: paths.count, duplicates: 0))
+        let day = events[0].utcDate
+        for period in [StatsQuery.Period.allTime, .day(day), .range(from: day, to: day)] {
+            let answer = try await store.stats(StatsQuery(siteID: "odd \"site\"", period: period, limit: 100))
+            #expect(answer.totalViews == paths.count, "\(period)")
+            #expect(answer.uniqueUsers == 6, "\(period)")
+            #expect(Set(answer.topPaths.map(\.path)) == Set(paths), "\(period)")
+        }
+    }
+
     @Test(arguments: StoreBackend.all)
     func answersPing(_ backend: StoreBackend) async throws {
         try await backend.make().ping()
