@@ -72,21 +72,44 @@ public final class PostgresConnection: BlockingConnection {
     /// prepared on first use and reused after, so it is parsed and planned once per connection.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws -> PostgresRows {
-        guard let connection, !isBroken else {
-            throw PostgresError(sqlState: nil, message: "connection is closed", connectionLost: true)
-        }
-        let name: String
-        if let known = prepared[sql] {
-            name = known
-        } else {
-            name = "analytics_\(prepared.count + 1)"
-            _ = try rows(of: PQprepare(connection, name, sql, Int32(parameters.count), nil), connection: connection)
-            prepared[sql] = name
-        }
+        let (connection, name) = try preparedStatement(sql, parameters: parameters.count)
         let result = Self.withOptionalCStrings(parameters) { values in
             PQexecPrepared(connection, name, Int32(parameters.count), values, nil, nil, 0)
         }
         return try rows(of: result, connection: connection)
+    }
+
+    /// Runs one statement with parameters in PostgreSQL's binary format, each as the statement's casts
+    /// type it (`$1::uuid[]` takes a binary `uuid[]`); the rows come back as text.
+    @discardableResult
+    public func query(_ sql: String, binary parameters: [[UInt8]]) throws -> PostgresRows {
+        let (connection, name) = try preparedStatement(sql, parameters: parameters.count)
+        let lengths = parameters.map { Int32($0.count) }
+        let formats = [Int32](repeating: 1, count: parameters.count)
+        var joined: [UInt8] = [0]
+        var offsets: [Int] = []
+        for parameter in parameters {
+            offsets.append(joined.count)
+            joined += parameter
+        }
+        let result = joined.withUnsafeBytes { buffer in
+            let base = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+            let values: [UnsafePointer<CChar>?] = offsets.map { base + $0 }
+            return PQexecPrepared(connection, name, Int32(parameters.count), values, lengths, formats, 0)
+        }
+        return try rows(of: result, connection: connection)
+    }
+
+    /// The open connection and the name `sql` is prepared under, preparing it on first use.
+    private func preparedStatement(_ sql: String, parameters: Int) throws -> (OpaquePointer, String) {
+        guard let connection, !isBroken else {
+            throw PostgresError(sqlState: nil, message: "connection is closed", connectionLost: true)
+        }
+        if let known = prepared[sql] { return (connection, known) }
+        let name = "analytics_\(prepared.count + 1)"
+        _ = try rows(of: PQprepare(connection, name, sql, Int32(parameters), nil), connection: connection)
+        prepared[sql] = name
+        return (connection, name)
     }
 
     /// Runs SQL that may hold several statements and takes no parameters (migrations).

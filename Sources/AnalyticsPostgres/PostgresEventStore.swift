@@ -88,15 +88,22 @@ public final class PostgresEventStore: EventStore {
 
     public func insert(_ events: [Event]) async throws -> InsertResult {
         guard !events.isEmpty else { return InsertResult(inserted: 0, duplicates: 0) }
-        let parameters: [String?] = [
-            Self.array(events.map { $0.id.description }),
-            Self.array(events.map(\.siteID)),
-            Self.array(events.map(\.eventType)),
-            Self.array(events.map(\.path)),
-            Self.array(events.map(\.userID)),
-            Self.array(events.map(\.timestampText)),
-        ]
-        let row = try await withConnection { try $0.query(Self.insertSQL, parameters).rows.first }
+        var ids = PostgresBinaryArray(of: .uuid, capacity: events.count * 20)
+        var sites = PostgresBinaryArray(of: .text, capacity: events.count * 16)
+        var types = PostgresBinaryArray(of: .text, capacity: events.count * 12)
+        var paths = PostgresBinaryArray(of: .text, capacity: events.count * 24)
+        var users = PostgresBinaryArray(of: .text, capacity: events.count * 16)
+        var timestamps = PostgresBinaryArray(of: .timestamptz, capacity: events.count * 12)
+        for event in events {
+            ids.append(event.id)
+            sites.append(event.siteID)
+            types.append(event.eventType)
+            paths.append(event.path)
+            users.append(event.userID)
+            timestamps.append(microsecondsSinceUnixEpoch: event.timestamp)
+        }
+        let parameters = [ids.encoded, sites.encoded, types.encoded, paths.encoded, users.encoded, timestamps.encoded]
+        let row = try await withConnection { try $0.query(Self.insertSQL, binary: parameters).rows.first }
         let inserted = row?[0].flatMap { Int($0) } ?? 0
         return InsertResult(inserted: inserted, duplicates: events.count - inserted)
     }
@@ -119,14 +126,16 @@ public final class PostgresEventStore: EventStore {
             INSERT INTO site_users (site_id, event_type, user_id)
             SELECT DISTINCT site_id, event_type, user_id FROM inserted WHERE user_id IS NOT NULL ORDER BY 1, 2, 3
             ON CONFLICT DO NOTHING
-            RETURNING site_id, event_type
+            RETURNING site_id, event_type, user_id
         ), user_counts AS (
             INSERT INTO site_user_counts (site_id, event_type, users)
             SELECT site_id, event_type, count(*) FROM all_users GROUP BY 1, 2 ORDER BY 1, 2
             ON CONFLICT (site_id, event_type) DO UPDATE SET users = site_user_counts.users + EXCLUDED.users
         ), visitors AS (
+            -- A visitor never seen before is new with every event type it comes with, so only users that
+            -- site_users just took need looking up here.
             INSERT INTO site_visitors (site_id, user_id)
-            SELECT DISTINCT site_id, user_id FROM inserted WHERE user_id IS NOT NULL ORDER BY 1, 2
+            SELECT DISTINCT site_id, user_id FROM all_users ORDER BY 1, 2
             ON CONFLICT DO NOTHING
             RETURNING site_id
         ), visitor_counts AS (
@@ -231,34 +240,6 @@ public final class PostgresEventStore: EventStore {
                 return StatsResponse.PathViews(path: path, views: views)
             }
         )
-    }
-
-    /// A PostgreSQL array literal of text values (NULL for nil), every element quoted and escaped.
-    static func array(_ values: [String?]) -> String {
-        var literal: [UInt8] = []
-        literal.reserveCapacity(values.count * 40 + 2)
-        literal.append(UInt8(ascii: "{"))
-        for (index, value) in values.enumerated() {
-            if index > 0 { literal.append(UInt8(ascii: ",")) }
-            if let value { appendQuoted(value, to: &literal) } else { literal.append(contentsOf: "NULL".utf8) }
-        }
-        literal.append(UInt8(ascii: "}"))
-        return String(decoding: literal, as: UTF8.self)
-    }
-
-    static func array(_ values: [String]) -> String { array(values.map(Optional.some)) }
-
-    private static func appendQuoted(_ value: String, to literal: inout [UInt8]) {
-        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
-        literal.append(quote)
-        var value = value
-        value.withUTF8 { bytes in
-            for byte in bytes {
-                if byte == quote || byte == backslash { literal.append(backslash) }
-                literal.append(byte)
-            }
-        }
-        literal.append(quote)
     }
 
     /// An identifier, double-quoted.

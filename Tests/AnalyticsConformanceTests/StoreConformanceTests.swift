@@ -70,6 +70,29 @@ import Testing
         }
     }
 
+    /// Each event counts on its own UTC day, on either side of midnight, before 1970 and before 2000.
+    @Test(arguments: StoreBackend.all)
+    func eventsCountOnTheirUTCDay(_ backend: StoreBackend) async throws {
+        let store = try await backend.make()
+        let instants: [(Int64, CalendarDate)] = [
+            (-1, CalendarDate(year: 1969, month: 12, day: 31)),
+            (0, CalendarDate(year: 1970, month: 1, day: 1)),
+            (946_684_799_999_999, CalendarDate(year: 1999, month: 12, day: 31)),
+            (946_684_800_000_000, CalendarDate(year: 2000, month: 1, day: 1)),
+            (1_763_164_799_999_999, CalendarDate(year: 2025, month: 11, day: 14)),
+        ]
+        var events = makeEvents(instants.count, site: "midnight")
+        for index in events.indices { events[index].timestamp = instants[index].0 }
+        _ = try await store.insert(events)
+        for (index, (_, day)) in instants.enumerated() {
+            let answer = try await store.stats(StatsQuery(siteID: "midnight", period: .day(day)))
+            #expect(answer.totalViews == 1, "\(day)")
+            #expect(answer.topPaths.map(\.path) == [events[index].path], "\(day)")
+        }
+        let all = try await store.stats(StatsQuery(siteID: "midnight", period: .range(from: instants[0].1, to: instants[4].1)))
+        #expect(all.totalViews == instants.count)
+    }
+
     @Test(arguments: StoreBackend.all)
     func answersPing(_ backend: StoreBackend) async throws {
         try await backend.make().ping()

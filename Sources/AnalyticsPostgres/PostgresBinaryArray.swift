@@ -1,0 +1,72 @@
+import AnalyticsSpec
+
+/// A one-dimensional array parameter in PostgreSQL's binary format (what `array_recv` reads): no text to
+/// escape on this side and none to parse on the server's.
+struct PostgresBinaryArray {
+    /// The element types this store sends, by their type OIDs.
+    enum ElementType: UInt32 {
+        case text = 25
+        case timestamptz = 1184
+        case uuid = 2950
+    }
+
+    private(set) var bytes: [UInt8] = []
+    private var count: UInt32 = 0
+    private var hasNull = false
+
+    init(of elementType: ElementType, capacity: Int) {
+        bytes.reserveCapacity(20 + capacity)
+        append32(1)  // dimensions
+        append32(0)  // has nulls, set by `encoded`
+        append32(elementType.rawValue)
+        append32(0)  // length of the dimension, set by `encoded`
+        append32(1)  // lower bound
+    }
+
+    /// The array, with its length and null flag filled in.
+    var encoded: [UInt8] {
+        var encoded = bytes
+        Self.store32(hasNull ? 1 : 0, into: &encoded, at: 4)
+        Self.store32(count, into: &encoded, at: 12)
+        return encoded
+    }
+
+    mutating func append(_ text: String?) {
+        count += 1
+        guard var text else {
+            hasNull = true
+            append32(UInt32(bitPattern: -1))
+            return
+        }
+        text.withUTF8 { utf8 in
+            append32(UInt32(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    mutating func append(_ id: EventID) {
+        count += 1
+        append32(16)
+        append64(id.high)
+        append64(id.low)
+    }
+
+    /// Appends an instant given in microseconds since the Unix epoch (PostgreSQL counts from 2000-01-01).
+    mutating func append(microsecondsSinceUnixEpoch microseconds: Int64) {
+        count += 1
+        append32(8)
+        append64(UInt64(bitPattern: microseconds - 946_684_800_000_000))
+    }
+
+    private mutating func append32(_ value: UInt32) {
+        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+
+    private mutating func append64(_ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    private static func store32(_ value: UInt32, into bytes: inout [UInt8], at offset: Int) {
+        for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> UInt32(24 - index * 8)) }
+    }
+}
