@@ -86,5 +86,10 @@ public enum Migrations {
             ALTER TABLE site_visitor_counts ALTER COLUMN site_id TYPE text COLLATE "C";
             CREATE INDEX events_site_timestamp_covering ON events (site_id, timestamp) INCLUDE (event_type, path, user_id);
             """),
+        Migration(version: 5, name: "events vacuumed as they grow", sql: """
+            -- An index-only scan reads the table for every row on a page that vacuum has not yet marked
+            -- all-visible, and recent days are the ones asked for most. Vacuum after 1% growth, not 20%.
+            ALTER TABLE events SET (autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);
+            """),
     ]
 }
