@@ -157,18 +157,35 @@ public final class RedisStreamQueue: EventQueue {
     /// Turns stream entries into deliveries; an entry that cannot be decoded is dead-lettered at once.
     private func deliveries(from entries: [RedisReply]) async throws -> [Delivery] {
         var result: [Delivery] = []
+        result.reserveCapacity(entries.count)
         for entry in entries {
-            guard let parts = entry.array, parts.count == 2, let id = parts[0].text else { continue }
-            let fields = Self.fields(parts[1])
-            guard let payload = fields["e"], let event = EventCodec.decode(payload) else {
+            guard let parts = entry.array, parts.count == 2, let id = parts[0].text, let fields = parts[1].array else { continue }
+            let payload = Self.value(of: "e", in: fields)
+            guard let payload, let event = EventCodec.decode(payload) else {
                 try await client.command(
                     "EVAL", .init(Self.deadLetterScript), "2", .init(streamKey), .init(deadKey), .init(id), .init(group),
-                    .init(fields["e"] ?? ""), "1", "undecodable queue entry", .init(clock.unixMilliseconds))
+                    .init(String(decoding: payload ?? [], as: UTF8.self)), "1", "undecodable queue entry",
+                    .init(clock.unixMilliseconds))
                 continue
             }
-            result.append(Delivery(id: id, event: event, attempt: fields["a"].flatMap { Int($0) } ?? 1, lastError: fields["r"]))
+            let attempt = Self.value(of: "a", in: fields).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 1
+            let lastError = Self.value(of: "r", in: fields).map { String(decoding: $0, as: UTF8.self) }
+            result.append(Delivery(id: id, event: event, attempt: attempt, lastError: lastError))
         }
         return result
+    }
+
+    /// The value of the one-letter field `name` in an entry's flat list of fields and values.
+    private static func value(of name: Unicode.Scalar, in fields: [RedisReply]) -> [UInt8]? {
+        var index = 0
+        while index + 1 < fields.count {
+            if case .string(let field) = fields[index], field.count == 1, field[0] == UInt8(ascii: name),
+               case .string(let value) = fields[index + 1] {
+                return value
+            }
+            index += 2
+        }
+        return nil
     }
 
     private static func fields(_ reply: RedisReply) -> [String: String] {
