@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "AnalyticsSpecTests", dependencies: ["AnalyticsSpec", "AnalyticsCLI", "AnalyticsTestSupport"]),
         .testTarget(
             name: "AnalyticsConformanceTests",
-            dependencies: ["AnalyticsCore", "AnalyticsInMemory", "AnalyticsPostgres", "AnalyticsTestSupport"]
+            dependencies: ["AnalyticsCore", "AnalyticsInMemory", "AnalyticsPostgres", "AnalyticsRedis", "AnalyticsTestSupport"]
         ),
         .testTarget(
             name: "AnalyticsPipelineTests",
