@@ -17,7 +17,8 @@ public struct PostgresStoreConfiguration: Sendable {
 /// `insert` is one statement, so one transaction: the events go in with `ON CONFLICT (event_id) DO NOTHING`,
 /// and the rows it actually inserted (its `RETURNING`) feed the rollup upserts, so a redelivered event is
 /// never counted twice. Input and upserts are sorted by key, so concurrent workers take row locks in the
-/// same order and cannot deadlock. `stats` reads only the rollups. Every query is parameterized.
+/// same order and cannot deadlock. `stats` over all time reads only the rollups, over days only the
+/// covering index on `events`. Every query is parameterized.
 public final class PostgresEventStore: EventStore {
     private let pool: BlockingConnectionPool<PostgresConnection>
     public let schema: String?
