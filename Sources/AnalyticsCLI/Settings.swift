@@ -165,13 +165,14 @@ struct WorkerOptions: ParsableArguments {
     var concurrency: Int?
 
     /// One configuration per batch loop: `workers` times the concurrency. The consumer names are the
-    /// worker's name, then the name followed by -1, -2 and so on.
+    /// worker's name, then the name followed by #1, #2 and so on (a character worker names seldom end
+    /// with, so that workers named w and w-1 do not share one).
     func configurations(workers: Int = 1) -> [WorkerConfiguration] {
         let base = Settings.string("worker.name", flag: workerName)
             ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let loops = max(1, workers) * max(1, Settings.int("worker.concurrency", flag: concurrency, default: 2))
         return (0..<loops).map { index in
-            var configuration = WorkerConfiguration(consumer: index == 0 ? base : "\(base)-\(index)")
+            var configuration = WorkerConfiguration(consumer: index == 0 ? base : "\(base)#\(index)")
             configuration.batchSize = max(1, Settings.int("worker.batch.size", flag: batchSize, default: 500))
             configuration.maxAttempts = max(1, Settings.int("worker.max.attempts", flag: maxAttempts, default: 5))
             return configuration
