@@ -10,25 +10,24 @@ struct PostgresBinaryArray {
         case uuid = 2950
     }
 
-    private(set) var bytes: [UInt8] = []
+    private var bytes: [UInt8] = []
     private var count: UInt32 = 0
     private var hasNull = false
 
     init(of elementType: ElementType, capacity: Int) {
         bytes.reserveCapacity(20 + capacity)
         append32(1)  // dimensions
-        append32(0)  // has nulls, set by `encoded`
+        append32(0)  // has nulls, set by `finish`
         append32(elementType.rawValue)
-        append32(0)  // length of the dimension, set by `encoded`
+        append32(0)  // length of the dimension, set by `finish`
         append32(1)  // lower bound
     }
 
     /// The array, with its length and null flag filled in.
-    var encoded: [UInt8] {
-        var encoded = bytes
-        Self.store32(hasNull ? 1 : 0, into: &encoded, at: 4)
-        Self.store32(count, into: &encoded, at: 12)
-        return encoded
+    consuming func finish() -> [UInt8] {
+        Self.store32(hasNull ? 1 : 0, into: &bytes, at: 4)
+        Self.store32(count, into: &bytes, at: 12)
+        return bytes
     }
 
     mutating func append(_ text: String?) {

@@ -103,7 +103,7 @@ public final class PostgresEventStore: EventStore {
             users.append(event.userID)
             timestamps.append(microsecondsSinceUnixEpoch: event.timestamp)
         }
-        let parameters = [ids.encoded, sites.encoded, types.encoded, paths.encoded, users.encoded, timestamps.encoded]
+        let parameters = [ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish()]
         let row = try await withConnection { try $0.query(Self.insertSQL, binary: parameters).rows.first }
         let inserted = row?[0].flatMap { Int($0) } ?? 0
         return InsertResult(inserted: inserted, duplicates: events.count - inserted)
@@ -148,7 +148,7 @@ public final class PostgresEventStore: EventStore {
         """
 
     public func stats(_ query: StatsQuery) async throws -> StatsResponse {
-        let (sql, parameters) = Self.rollupSQL(for: query)
+        let (sql, parameters) = Self.statsSQL(for: query)
         let rows = try await withConnection { try $0.query(sql, parameters).rows }
         return Self.response(query, rows)
     }
@@ -191,7 +191,7 @@ public final class PostgresEventStore: EventStore {
     /// The query for `query`. Over all time it reads only the all-time rollups: totals and paths from
     /// `site_paths`, distinct users from the counters. Over days it makes three index-only scans of the
     /// range in `events_site_timestamp_covering`.
-    static func rollupSQL(for query: StatsQuery) -> (String, [String?]) {
+    static func statsSQL(for query: StatsQuery) -> (String, [String?]) {
         var parameters: [String?] = [query.siteID, String(query.limit)]
         var filters = ["site_id = $1"]
         if let days = query.period.days {

@@ -164,13 +164,11 @@ public final class RedisStreamQueue: EventQueue {
             guard let payload, let event = EventCodec.decode(payload) else {
                 try await client.command(
                     "EVAL", .init(Self.deadLetterScript), "2", .init(streamKey), .init(deadKey), .init(id), .init(group),
-                    .init(String(decoding: payload ?? [], as: UTF8.self)), "1", "undecodable queue entry",
-                    .init(clock.unixMilliseconds))
+                    .init(bytes: payload ?? []), "1", "undecodable queue entry", .init(clock.unixMilliseconds))
                 continue
             }
-            let attempt = Self.value(of: "a", in: fields).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 1
-            let lastError = Self.value(of: "r", in: fields).map { String(decoding: $0, as: UTF8.self) }
-            result.append(Delivery(id: id, event: event, attempt: attempt, lastError: lastError))
+            let attempt = Self.text(of: "a", in: fields).flatMap { Int($0) } ?? 1
+            result.append(Delivery(id: id, event: event, attempt: attempt, lastError: Self.text(of: "r", in: fields)))
         }
         return result
     }
@@ -188,15 +186,8 @@ public final class RedisStreamQueue: EventQueue {
         return nil
     }
 
-    private static func fields(_ reply: RedisReply) -> [String: String] {
-        guard let flat = reply.array else { return [:] }
-        var fields: [String: String] = [:]
-        var index = 0
-        while index + 1 < flat.count {
-            if let name = flat[index].text, let value = flat[index + 1].text { fields[name] = value }
-            index += 2
-        }
-        return fields
+    private static func text(of name: Unicode.Scalar, in fields: [RedisReply]) -> String? {
+        value(of: name, in: fields).map { String(decoding: $0, as: UTF8.self) }
     }
 
     public func ack(_ ids: [DeliveryID]) async throws {
@@ -283,12 +274,12 @@ public final class RedisStreamQueue: EventQueue {
         try await queueCall {
             let reply = try await client.command("XRANGE", .init(deadKey), "-", "+", "COUNT", .init(Swift.max(1, limit)))
             return (reply.array ?? []).compactMap { entry in
-                guard let parts = entry.array, parts.count == 2, let id = parts[0].text else { return nil }
-                let fields = Self.fields(parts[1])
-                guard let payload = fields["e"], let event = EventCodec.decode(payload) else { return nil }
+                guard let parts = entry.array, parts.count == 2, let id = parts[0].text, let fields = parts[1].array,
+                      let payload = Self.value(of: "e", in: fields), let event = EventCodec.decode(payload) else { return nil }
                 return DeadLetter(
-                    id: id, event: event, attempts: fields["a"].flatMap { Int($0) } ?? 1, reason: fields["r"] ?? "",
-                    failedAt: (fields["t"].flatMap { Int64($0) } ?? 0) * 1000)
+                    id: id, event: event, attempts: Self.text(of: "a", in: fields).flatMap { Int($0) } ?? 1,
+                    reason: Self.text(of: "r", in: fields) ?? "",
+                    failedAt: (Self.text(of: "t", in: fields).flatMap { Int64($0) } ?? 0) * 1000)
             }
         }
     }
