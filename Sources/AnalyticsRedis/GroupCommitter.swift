@@ -22,8 +22,8 @@ final class GroupCommitter: Sendable {
     /// Most commands sent in one round trip.
     private let maximumCommands: Int
     private let maximumFlushes: Int
-    /// Times a flush yields the CPU, looking for more requests, before it ends.
-    private let lingerPolls = 20
+    /// 20 µs sleeps a flush waits for more requests before it ends.
+    private let lingerPolls = 5
 
     init(client: RedisClient, maximumFlushes: Int, maximumCommands: Int = 10_000) {
         self.client = client
@@ -82,12 +82,10 @@ final class GroupCommitter: Sendable {
 
     /// Waits on the connection's thread, briefly, for requests to arrive before the flush ends: under
     /// load the next ones come within microseconds, and ending the flush would cost a task and a thread
-    /// hand-off to start the next. It yields rather than sleeps: the threads that will submit those
-    /// requests get the CPU at once, and the flush looks again as soon as they let go of it (a 20 µs
-    /// `usleep` may sleep 70 with Linux's default timer slack of 50). Nil (and this flush ends) when none came.
+    /// hand-off to start the next. Nil (and this flush ends) when none came.
     private func lingeringBatch() -> [Request]? {
         for _ in 0..<lingerPolls {
-            sched_yield()
+            usleep(20)
             if state.withLock({ !$0.pending.isEmpty }) { break }
         }
         return takeBatch(finishing: true)
