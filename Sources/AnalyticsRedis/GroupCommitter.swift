@@ -95,17 +95,19 @@ final class GroupCommitter: Sendable {
     /// `finishing`, this flush ends.
     private func takeBatch(finishing: Bool = false) -> [Request]? {
         state.withLock { state -> [Request]? in
-            var taken: [Request] = []
+            var taken = 0
             var count = 0
-            while let next = state.pending.first, taken.isEmpty || count + next.resp.commands <= maximumCommands {
-                taken.append(state.pending.removeFirst())
+            for next in state.pending {
+                if taken > 0, count + next.resp.commands > maximumCommands { break }
+                taken += 1
                 count += next.resp.commands
             }
-            if taken.isEmpty {
+            if taken == 0 {
                 if finishing { state.flushing -= 1 }
                 return nil
             }
-            return taken
+            defer { state.pending.removeFirst(taken) }
+            return Array(state.pending.prefix(taken))
         }
     }
 }

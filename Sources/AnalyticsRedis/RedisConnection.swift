@@ -143,11 +143,6 @@ public final class RedisConnection: BlockingConnection {
         isBroken = true
     }
 
-    /// Sends one command and reads its reply.
-    public func command(_ arguments: [[UInt8]], timeout: Duration? = nil) throws -> RedisReply {
-        try pipeline([arguments.map(RedisArgument.init(bytes:))], timeout: timeout)[0]
-    }
-
     /// Sends every command in one write, then reads one reply each: one round trip for all of them.
     /// An error reply is returned as `.error`, not thrown; a lost connection throws.
     public func pipeline(_ commands: [[RedisArgument]], timeout: Duration? = nil) throws -> [RedisReply] {
