@@ -101,7 +101,11 @@ public final class PostgresEventStore: EventStore {
         var paths = PostgresBinaryArray(of: .text, capacity: events.count * 24)
         var users = PostgresBinaryArray(of: .text, capacity: events.count * 16)
         var timestamps = PostgresBinaryArray(of: .timestamptz, capacity: events.count * 12)
-        for event in events {
+        // Sorted by event_id, the first version of a duplicate first: concurrent inserts take the key locks
+        // in one order, and a batch's first version of an event is the one kept.
+        let order = events.indices.sorted { (events[$0].id, $0) < (events[$1].id, $1) }
+        for index in order {
+            let event = events[index]
             ids.append(event.id)
             sites.append(event.siteID)
             types.append(event.eventType)
@@ -131,13 +135,9 @@ public final class PostgresEventStore: EventStore {
     }
 
     static let insertSQL = """
-        WITH input AS (
-            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-                WITH ORDINALITY AS t(event_id, site_id, event_type, path, user_id, ts, position)
-            ORDER BY event_id, position
-        ), inserted AS (
+        WITH inserted AS (
             INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
-            SELECT event_id, site_id, event_type, path, user_id, ts FROM input
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
             ON CONFLICT (event_id) DO NOTHING
             RETURNING site_id, event_type, path, user_id
         ), all_paths AS (

@@ -32,6 +32,21 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.all)
+    func aDuplicateWithinABatchKeepsTheFirstVersion(_ backend: StoreBackend) async throws {
+        let store = try await backend.make()
+        var batch = Array(makeEvents(20, site: "within").reversed())
+        var second = batch[5]
+        second.path = "/second"
+        second.userID = "someone-else"
+        batch.insert(second, at: 9)
+        #expect(try await store.insert(batch) == InsertResult(inserted: 20, duplicates: 1))
+        let stats = try await store.stats(StatsQuery(siteID: "within", limit: 100))
+        #expect(stats.totalViews == 20)
+        #expect(stats.uniqueUsers == 7)
+        #expect(!stats.topPaths.contains { $0.path == "/second" })
+    }
+
+    @Test(arguments: StoreBackend.all)
     func emptyInsertIsANoOp(_ backend: StoreBackend) async throws {
         #expect(try await backend.make().insert([]) == InsertResult(inserted: 0, duplicates: 0))
     }
