@@ -1,0 +1,19 @@
+@testable import AnalyticsCLI
+import Testing
+
+/// What `analytics worker` makes of its flags.
+struct WorkerOptionsTests {
+    @Test func concurrencyGivesEachLoopItsOwnConsumerName() throws {
+        let options = try WorkerOptions.parse(["--worker-name", "w", "--concurrency", "3", "--batch-size", "200"])
+        let loops = options.configurations()
+        #expect(loops.map(\.consumer) == ["w", "w#1", "w#2"])
+        #expect(loops.allSatisfy { $0.batchSize == 200 })
+        #expect(options.configurations(workers: 2).map(\.consumer) == ["w", "w#1", "w#2", "w#3", "w#4", "w#5"])
+    }
+
+    @Test func knownUsersIsAKeyCountOfZeroOrMore() throws {
+        #expect(try WorkerOptions.parse(["--known-users", "5000"]).knownUsersCapacity == 5000)
+        #expect(try WorkerOptions.parse(["--known-users", "0"]).knownUsersCapacity == 0)
+        #expect(try WorkerOptions.parse(["--known-users=-3"]).knownUsersCapacity == 0)
+    }
+}
