@@ -154,7 +154,7 @@ struct ServerOptions: ParsableArguments {
 
 /// Flags of the worker role.
 struct WorkerOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Events per batch. Default: $WORKER_BATCH_SIZE or 500.", valueName: "count"))
+    @Option(help: ArgumentHelp("Events per batch. Default: $WORKER_BATCH_SIZE or 2000.", valueName: "count"))
     var batchSize: Int?
 
     @Option(help: ArgumentHelp("Attempts at an event the store rejects before it is dead-lettered. Default: $WORKER_MAX_ATTEMPTS or 5.", valueName: "count"))
@@ -181,7 +181,7 @@ struct WorkerOptions: ParsableArguments {
         let loops = max(1, workers) * max(1, Settings.int("worker.concurrency", flag: concurrency, default: 2))
         return (0..<loops).map { index in
             var configuration = WorkerConfiguration(consumer: index == 0 ? base : "\(base)#\(index)")
-            configuration.batchSize = max(1, Settings.int("worker.batch.size", flag: batchSize, default: 500))
+            configuration.batchSize = max(1, Settings.int("worker.batch.size", flag: batchSize, default: 2000))
             configuration.maxAttempts = max(1, Settings.int("worker.max.attempts", flag: maxAttempts, default: 5))
             return configuration
         }

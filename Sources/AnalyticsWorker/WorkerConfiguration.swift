@@ -5,7 +5,7 @@ public struct WorkerConfiguration: Sendable {
     /// The name this worker reserves deliveries under; unique per worker.
     public var consumer: String
     /// Deliveries reserved and inserted together.
-    public var batchSize = 500
+    public var batchSize = 2000
     /// Attempts at an event that fails on its own before it is dead-lettered.
     public var maxAttempts = 5
     /// How long `reserve` waits for work; also bounds how long shutdown waits for an idle worker.

@@ -25,7 +25,7 @@ import Testing
         let pipeline = Pipeline()
         let sent = events(1200)
         try await pipeline.queue.enqueue(sent)
-        let outcomes = try await pipeline.drain()
+        let outcomes = try await pipeline.drain(with: pipeline.worker { $0.batchSize = 500 })
         #expect(outcomes.map(\.count) == [500, 500, 200])
         #expect(outcomes.map(\.inserted).reduce(0, +) == 1200)
         #expect(await storedIDs(pipeline) == sent.map(\.id))
