@@ -5,6 +5,7 @@ import AnalyticsSpec
 struct PostgresBinaryArray {
     /// The element types this store sends, by their type OIDs.
     enum ElementType: UInt32 {
+        case int8 = 20
         case text = 25
         case timestamptz = 1184
         case uuid = 2950
@@ -48,6 +49,12 @@ struct PostgresBinaryArray {
         append32(16)
         append64(id.high)
         append64(id.low)
+    }
+
+    mutating func append(_ value: Int64) {
+        count += 1
+        append32(8)
+        append64(UInt64(bitPattern: value))
     }
 
     /// Appends an instant given in microseconds since the Unix epoch (PostgreSQL counts from 2000-01-01).

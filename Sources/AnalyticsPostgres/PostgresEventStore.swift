@@ -18,8 +18,8 @@ public struct PostgresStoreConfiguration: Sendable {
 /// An `EventStore` on PostgreSQL through libpq.
 ///
 /// `insert` is one statement, so one transaction: the events go in with `ON CONFLICT (event_id) DO NOTHING`,
-/// and the rows it actually inserted (its `RETURNING`) feed the view counts, so a redelivered event is
-/// never counted twice. Distinct users are counted as `site_users` takes keys it did not have; keys this
+/// and the view counts grow by the batch's own tallies when every event went in, or else by the rows it
+/// actually inserted (its `RETURNING`), so a redelivered event is never counted twice. Distinct users are counted as `site_users` takes keys it did not have; keys this
 /// process has seen committed are not looked up again (`KnownUsers`). Input and upserts are sorted by
 /// key, so concurrent workers take row locks in the same order and cannot deadlock. `stats` over all time
 /// reads only the rollups, over days only the covering index on `events`. Every query is parameterized.
@@ -121,11 +121,26 @@ public final class PostgresEventStore: EventStore {
         for key in unknownUsers {
             userSites.append(key.siteID)
             userTypes.append(key.eventType)
-            userIDs.append(key.userID)
+            userIDs.append(key.item)
+        }
+        // The batch's views by path, which stand when every event goes in.
+        var views: [RollupKey: Int64] = [:]
+        views.reserveCapacity(min(events.count, 1024))
+        for event in events { views[RollupKey(event.siteID, event.eventType, event.path), default: 0] += 1 }
+        var viewSites = PostgresBinaryArray(of: .text, capacity: views.count * 16)
+        var viewTypes = PostgresBinaryArray(of: .text, capacity: views.count * 12)
+        var viewPaths = PostgresBinaryArray(of: .text, capacity: views.count * 24)
+        var viewCounts = PostgresBinaryArray(of: .int8, capacity: views.count * 12)
+        for (key, count) in views {
+            viewSites.append(key.siteID)
+            viewTypes.append(key.eventType)
+            viewPaths.append(key.item)
+            viewCounts.append(count)
         }
         let parameters = [
             ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish(),
             userSites.finish(), userTypes.finish(), userIDs.finish(),
+            viewSites.finish(), viewTypes.finish(), viewPaths.finish(), viewCounts.finish(),
         ]
         let row = try await withConnection { try $0.query(Self.insertSQL, binary: parameters).rows.first }
         let inserted = row?[0].flatMap { Int($0) } ?? 0
@@ -134,21 +149,35 @@ public final class PostgresEventStore: EventStore {
         return InsertResult(inserted: inserted, duplicates: events.count - inserted)
     }
 
+    /// When every event of the batch went in (the usual case: no redelivery, no duplicate within it), the
+    /// worker's own tallies stand: `$7`–`$9`, the keys not known to be in `site_users`, and `$10`–`$13`, the
+    /// views by path. Otherwise both come from the rows `inserted` returned, so a skipped event, or a
+    /// skipped second version of one, counts for nothing. The branch not taken is not run.
     static let insertSQL = """
         WITH inserted AS (
             INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
             ON CONFLICT (event_id) DO NOTHING
             RETURNING site_id, event_type, path, user_id
+        ), whole AS (
+            SELECT count(*) = cardinality($1::uuid[]) AS batch FROM inserted
+        ), path_views AS (
+            SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::int8[]) WHERE (SELECT batch FROM whole)
+            UNION ALL
+            SELECT site_id, event_type, path, count(*) FROM inserted WHERE NOT (SELECT batch FROM whole) GROUP BY 1, 2, 3
         ), all_paths AS (
             INSERT INTO site_paths (site_id, event_type, path, views)
-            SELECT site_id, event_type, path, count(*) FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            SELECT * FROM path_views ORDER BY 1, 2, 3
             ON CONFLICT (site_id, event_type, path) DO UPDATE SET views = site_paths.views + EXCLUDED.views
+        ), new_users AS (
+            SELECT * FROM unnest($7::text[], $8::text[], $9::text[]) WHERE (SELECT batch FROM whole)
+            UNION ALL
+            SELECT DISTINCT site_id, event_type, user_id FROM inserted
+            WHERE NOT (SELECT batch FROM whole)
+                AND (site_id, event_type, user_id) IN (SELECT * FROM unnest($7::text[], $8::text[], $9::text[]))
         ), all_users AS (
             INSERT INTO site_users (site_id, event_type, user_id)
-            SELECT DISTINCT site_id, event_type, user_id FROM inserted
-            WHERE (site_id, event_type, user_id) IN (SELECT * FROM unnest($7::text[], $8::text[], $9::text[]))
-            ORDER BY 1, 2, 3
+            SELECT * FROM new_users ORDER BY 1, 2, 3
             ON CONFLICT DO NOTHING
             RETURNING site_id, event_type, user_id
         ), user_counts AS (

@@ -10,7 +10,7 @@ struct KnownUsersTests {
     }
 
     private func names(_ keys: [KnownUsers.Key]) -> [String] {
-        keys.map { "\($0.siteID)|\($0.eventType)|\($0.userID)" }
+        keys.map { "\($0.siteID)|\($0.eventType)|\($0.item)" }
     }
 
     @Test func reportsEachKeyOnceUntilItIsCommitted() {
@@ -33,7 +33,7 @@ struct KnownUsersTests {
         let known = KnownUsers(capacity: 100)
         known.insert(known.unknown(in: [event("s", "view", "caf\u{E9}")]))
         let unknown = known.unknown(in: [event("s", "view", "cafe\u{301}"), event("s", "view", "caf\u{E9}")])
-        #expect(unknown.map { Array($0.userID.utf8) } == [Array("cafe\u{301}".utf8)])
+        #expect(unknown.map { Array($0.item.utf8) } == [Array("cafe\u{301}".utf8)])
     }
 
     @Test func startsAgainEmptyWhenFull() {
