@@ -19,10 +19,11 @@ public struct PostgresStoreConfiguration: Sendable {
 ///
 /// `insert` is one statement, so one transaction: the events go in with `ON CONFLICT (event_id) DO NOTHING`,
 /// and the view counts grow by the batch's own tallies when every event went in, or else by the rows it
-/// actually inserted (its `RETURNING`), so a redelivered event is never counted twice. Distinct users are counted as `site_users` takes keys it did not have; keys this
-/// process has seen committed are not looked up again (`KnownUsers`). Input and upserts are sorted by
-/// key, so concurrent workers take row locks in the same order and cannot deadlock. `stats` over all time
-/// reads only the rollups, over days only the covering index on `events`. Every query is parameterized.
+/// actually inserted (its `RETURNING`), so a redelivered event is never counted twice. Distinct users are
+/// counted as `site_users` takes keys it did not have; keys this process has seen committed are not looked
+/// up again (`KnownUsers`). Input and upserts are sorted by key, so concurrent workers take row locks in
+/// the same order and cannot deadlock. `stats` over all time reads only the rollups, over days only the
+/// covering index on `events`. Every query is parameterized.
 public final class PostgresEventStore: EventStore {
     private let pool: BlockingConnectionPool<PostgresConnection>
     private let knownUsers: KnownUsers
