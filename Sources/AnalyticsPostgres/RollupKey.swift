@@ -26,17 +26,11 @@ struct RollupKey: Hashable, Sendable {
     }
 
     private static func sameBytes(_ lhs: String, _ rhs: String) -> Bool {
-        lhs.utf8.count == rhs.utf8.count && compare(lhs, rhs) == 0
-    }
-
-    private static func compare(_ lhs: String, _ rhs: String) -> Int {
         var lhs = lhs
         var rhs = rhs
         return lhs.withUTF8 { left in
             rhs.withUTF8 { right in
-                let common = min(left.count, right.count)
-                let order = common == 0 ? 0 : Int(memcmp(left.baseAddress!, right.baseAddress!, common))
-                return order != 0 ? order : left.count - right.count
+                left.count == right.count && (left.isEmpty || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
             }
         }
     }
