@@ -17,13 +17,13 @@ public struct PostgresStoreConfiguration: Sendable {
 
 /// An `EventStore` on PostgreSQL through libpq.
 ///
-/// `insert` is one statement, so one transaction: the events go in with `ON CONFLICT (event_id) DO NOTHING`,
-/// and the view counts grow by the batch's own tallies when every event went in, or else by the rows it
-/// actually inserted (its `RETURNING`), so a redelivered event is never counted twice. Distinct users are
-/// counted as `site_users` takes keys it did not have; keys this process has seen committed are not looked
-/// up again (`KnownUsers`). Input and upserts are sorted by key, so concurrent workers take row locks in
-/// the same order and cannot deadlock. `stats` over all time reads only the rollups, over days only the
-/// covering index on `events`. Every query is parameterized.
+/// `insert` is one statement, so one transaction: a plain `INSERT` of the events and the batch's own tallies
+/// for the rollups, or, when an event is already stored, the events with `ON CONFLICT (event_id) DO NOTHING`
+/// and the view counts grown by the rows actually inserted (its `RETURNING`), so a redelivered event is
+/// never counted twice. Distinct users are counted as `site_users` takes keys it did not have; keys this
+/// process has seen committed are not looked up again (`KnownUsers`). Input and upserts are sorted by key,
+/// so concurrent workers take row locks in the same order and cannot deadlock. `stats` over all time reads
+/// only the rollups, over days only the covering index on `events`. Every query is parameterized.
 public final class PostgresEventStore: EventStore {
     private let pool: BlockingConnectionPool<PostgresConnection>
     private let knownUsers: KnownUsers
@@ -143,17 +143,37 @@ public final class PostgresEventStore: EventStore {
             userSites.finish(), userTypes.finish(), userIDs.finish(),
             viewSites.finish(), viewTypes.finish(), viewPaths.finish(), viewCounts.finish(),
         ]
-        let row = try await withConnection { try $0.query(Self.insertSQL, binary: parameters).rows.first }
-        let inserted = row?[0].flatMap { Int($0) } ?? 0
+        let inserted = try await withConnection { connection in
+            do {
+                _ = try connection.query(Self.insertNewSQL, binary: parameters)
+                return events.count
+            } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
+                let row = try connection.query(Self.insertSQL, binary: parameters).rows.first
+                return row?[0].flatMap { Int($0) } ?? 0
+            }
+        }
         // A skipped event's key went in only if the stored version of the event has the same one.
         if inserted == events.count { knownUsers.insert(unknownUsers) }
         return InsertResult(inserted: inserted, duplicates: events.count - inserted)
     }
 
-    /// When every event of the batch went in (the usual case: no redelivery, no duplicate within it), the
-    /// worker's own tallies stand: `$7`–`$9`, the keys not known to be in `site_users`, and `$10`–`$13`, the
-    /// views by path. Otherwise both come from the rows `inserted` returned, so a skipped event, or a
-    /// skipped second version of one, counts for nothing. The branch not taken is not run.
+    static let uniqueViolation = "23505"
+
+    /// The batch when none of its events is stored yet, the usual case: a plain `INSERT`, which skips the
+    /// look-up that `ON CONFLICT` makes before each row, and the worker's own tallies for the rollups. An
+    /// event already stored, or twice in the batch, fails the whole statement with a unique violation, and
+    /// the batch goes again through `insertSQL`. The rollup upserts run after the main statement, so their
+    /// row locks, which a concurrent batch may wait for, are held only until the commit that follows.
+    static let insertNewSQL = """
+        WITH \(rollupUpserts(pathViews: "unnest($10::text[], $11::text[], $12::text[], $13::int8[])", newUsers: "unnest($7::text[], $8::text[], $9::text[])"))
+        INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+        """
+
+    /// Any batch. When every event of it went in (no redelivery, no duplicate within it), the worker's own
+    /// tallies stand: `$7`–`$9`, the keys not known to be in `site_users`, and `$10`–`$13`, the views by
+    /// path. Otherwise both come from the rows `inserted` returned, so a skipped event, or a skipped second
+    /// version of one, counts for nothing. The branch not taken is not run.
     static let insertSQL = """
         WITH inserted AS (
             INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
@@ -166,19 +186,27 @@ public final class PostgresEventStore: EventStore {
             SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::int8[]) WHERE (SELECT batch FROM whole)
             UNION ALL
             SELECT site_id, event_type, path, count(*) FROM inserted WHERE NOT (SELECT batch FROM whole) GROUP BY 1, 2, 3
-        ), all_paths AS (
-            INSERT INTO site_paths (site_id, event_type, path, views)
-            SELECT * FROM path_views ORDER BY 1, 2, 3
-            ON CONFLICT (site_id, event_type, path) DO UPDATE SET views = site_paths.views + EXCLUDED.views
         ), new_users AS (
             SELECT * FROM unnest($7::text[], $8::text[], $9::text[]) WHERE (SELECT batch FROM whole)
             UNION ALL
             SELECT DISTINCT site_id, event_type, user_id FROM inserted
             WHERE NOT (SELECT batch FROM whole)
                 AND (site_id, event_type, user_id) IN (SELECT * FROM unnest($7::text[], $8::text[], $9::text[]))
+        ), \(rollupUpserts(pathViews: "path_views", newUsers: "new_users"))
+        SELECT count(*) FROM inserted
+        """
+
+    /// The upserts that keep the rollups, as common table expressions: the views in `pathViews` (site, event
+    /// type, path, count) and the (site, event type, user) keys in `newUsers` that may be new.
+    private static func rollupUpserts(pathViews: String, newUsers: String) -> String {
+        """
+        all_paths AS (
+            INSERT INTO site_paths (site_id, event_type, path, views)
+            SELECT * FROM \(pathViews) ORDER BY 1, 2, 3
+            ON CONFLICT (site_id, event_type, path) DO UPDATE SET views = site_paths.views + EXCLUDED.views
         ), all_users AS (
             INSERT INTO site_users (site_id, event_type, user_id)
-            SELECT * FROM new_users ORDER BY 1, 2, 3
+            SELECT * FROM \(newUsers) ORDER BY 1, 2, 3
             ON CONFLICT DO NOTHING
             RETURNING site_id, event_type, user_id
         ), user_counts AS (
@@ -197,8 +225,8 @@ public final class PostgresEventStore: EventStore {
             SELECT site_id, count(*) FROM visitors GROUP BY 1 ORDER BY 1
             ON CONFLICT (site_id) DO UPDATE SET users = site_visitor_counts.users + EXCLUDED.users
         )
-        SELECT count(*) FROM inserted
         """
+    }
 
     public func stats(_ query: StatsQuery) async throws -> StatsResponse {
         let (sql, parameters) = Self.statsSQL(for: query)

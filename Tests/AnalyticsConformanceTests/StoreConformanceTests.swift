@@ -46,6 +46,26 @@ import Testing
         #expect(!stats.topPaths.contains { $0.path == "/second" })
     }
 
+    /// Batches that share events, inserted at once as several workers would insert them, store and count
+    /// each event once.
+    @Test(arguments: StoreBackend.all)
+    func overlappingBatchesInsertedAtOnceCountEachEventOnce(_ backend: StoreBackend) async throws {
+        let store = try await backend.make()
+        let events = makeEvents(900, site: "overlap", path: { "/\($0 % 50)" })
+        let batches = stride(from: 0, to: 800, by: 100).map { Array(events[$0..<$0 + 200]) }
+        let results = try await withThrowingTaskGroup(of: InsertResult.self) { group in
+            for batch in batches { group.addTask { try await store.insert(batch) } }
+            return try await group.reduce(into: [InsertResult]()) { $0.append($1) }
+        }
+        #expect(results.map(\.inserted).reduce(0, +) == 900)
+        #expect(results.map(\.duplicates).reduce(0, +) == 700)
+        let stats = try await store.stats(StatsQuery(siteID: "overlap", limit: 100))
+        #expect(stats.totalViews == 900)
+        #expect(stats.uniqueUsers == 7)
+        #expect(stats.topPaths.count == 50)
+        #expect(stats.topPaths.allSatisfy { $0.views == 18 })
+    }
+
     @Test(arguments: StoreBackend.all)
     func emptyInsertIsANoOp(_ backend: StoreBackend) async throws {
         #expect(try await backend.make().insert([]) == InsertResult(inserted: 0, duplicates: 0))
