@@ -23,7 +23,8 @@ public struct RedisQueueConfiguration: Sendable {
 /// - `enqueue`: `XADD` to `<prefix>:events`, group-committed: concurrent calls share one pipelined round
 ///   trip, and each returns once Redis has answered for its own entries. A batch is wrapped in
 ///   `MULTI`/`EXEC`, so it is added whole or not at all.
-/// - `reserve`: `XREADGROUP`; `ack`: `XACK` then `XDEL`, so the stream holds only unfinished events.
+/// - `reserve`: `XREADGROUP`; `ack`: `XACK`, then the stream trimmed (`XTRIM MINID`) up to its oldest
+///   unfinished entry. The group is the stream's only reader.
 /// - `retry`: atomically (Lua) acknowledged and put in the sorted set `<prefix>:delayed`, scored by when it
 ///   is due; due entries are moved back to the stream by another script before each read.
 /// - `deadLetter`: atomically moved to the stream `<prefix>:dead` with the reason and the attempt count.
@@ -173,6 +174,16 @@ public final class RedisStreamQueue: EventQueue {
         return result
     }
 
+    /// A flat list of names and values as a dictionary.
+    private static func fields(of reply: RedisReply) -> [String: RedisReply]? {
+        guard let list = reply.array else { return nil }
+        var fields: [String: RedisReply] = [:]
+        for index in stride(from: 0, to: list.count - 1, by: 2) {
+            if let name = list[index].text { fields[name] = list[index + 1] }
+        }
+        return fields
+    }
+
     /// The value of the one-letter field `name` in an entry's flat list of fields and values.
     private static func value(of name: Unicode.Scalar, in fields: [RedisReply]) -> [UInt8]? {
         var index = 0
@@ -193,10 +204,9 @@ public final class RedisStreamQueue: EventQueue {
     public func ack(_ ids: [DeliveryID]) async throws {
         guard !ids.isEmpty else { return }
         try await queueCall {
-            let arguments = ids.map { RedisArgument($0) }
             let replies = try await client.pipeline([
-                ["XACK", .init(streamKey), .init(group)] + arguments,
-                ["XDEL", .init(streamKey)] + arguments,
+                ["XACK", .init(streamKey), .init(group)] + ids.map { RedisArgument($0) },
+                ["EVAL", .init(Self.trimScript), "1", .init(streamKey), .init(group)],
             ])
             for reply in replies { _ = try RedisClient.checked(reply) }
         }
@@ -259,14 +269,18 @@ public final class RedisStreamQueue: EventQueue {
     public func depth() async throws -> QueueDepth {
         try await queueCall {
             let replies = try await client.pipeline([
-                ["XLEN", .init(streamKey)], ["XPENDING", .init(streamKey), .init(group)],
+                ["XINFO", "GROUPS", .init(streamKey)], ["XLEN", .init(streamKey)],
                 ["ZCARD", .init(delayedKey)], ["XLEN", .init(deadKey)],
-            ]).map(RedisClient.checked)
-            let length = replies[0].integer ?? 0
-            let pending = replies[1].array?.first?.integer ?? 0
-            return QueueDepth(
-                ready: Swift.max(0, length - pending), pending: pending,
-                delayed: replies[2].integer ?? 0, dead: replies[3].integer ?? 0)
+            ])
+            let counts = try replies[1...].map(RedisClient.checked)
+            // A missing stream has no group: nothing is pending, and the next read recreates both.
+            let info = (replies[0].array ?? []).lazy.compactMap { Self.fields(of: $0) }.first { $0["name"]?.text == group }
+            let pending = info?["pending"]?.integer ?? 0
+            // Entries acknowledged after an older one still pending stay in the stream until it is, so the
+            // entries not yet delivered are the group's lag; Redis leaves the lag out only after deletions
+            // it cannot place, and then every entry that is not pending counts.
+            let ready = info?["lag"]?.integer ?? Swift.max(0, (counts[0].integer ?? 0) - pending)
+            return QueueDepth(ready: ready, pending: pending, delayed: counts[1].integer ?? 0, dead: counts[2].integer ?? 0)
         }
     }
 
@@ -316,6 +330,28 @@ public final class RedisStreamQueue: EventQueue {
     }
 
     // MARK: Scripts
+
+    /// KEYS: stream. ARGV: group. Trims the stream up to the group's oldest pending entry, or, with none
+    /// pending, up to and including the last entry delivered: everything before is acknowledged. One
+    /// `XTRIM` drops whole nodes of the stream, where an `XDEL` per entry looked each one up.
+    static let trimScript = """
+        local first = redis.call('XPENDING', KEYS[1], ARGV[1])[2]
+        if not first then
+            for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+                local name, last
+                for i = 1, #group, 2 do
+                    if group[i] == 'name' then name = group[i + 1] end
+                    if group[i] == 'last-delivered-id' then last = group[i + 1] end
+                end
+                if name == ARGV[1] then
+                    local ms, seq = string.match(last, '^(%d+)-(%d+)$')
+                    if ms and #seq < 14 then first = ms .. '-' .. (tonumber(seq) + 1) else first = last end
+                end
+            end
+        end
+        if first then return redis.call('XTRIM', KEYS[1], 'MINID', first) end
+        return 0
+        """
 
     /// KEYS: stream, delayed. ARGV: entry ID, group, due (ms), member.
     static let retryScript = """

@@ -3,19 +3,26 @@ import AnalyticsRedis
 import AnalyticsTestSupport
 import Testing
 
-/// What only the Redis queue can meet: entries that some other writer put in its stream.
+/// What only the Redis queue can meet: entries that some other writer put in its stream, and what the
+/// stream itself holds.
 @Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and REDIS_URL"))
 struct RedisStreamQueueTests {
-    /// An entry that is not an event goes to the dead letters as it is read; the events beside it are delivered.
-    @Test func undecodableEntriesAreDeadLetteredAsTheyAreRead() async throws {
+    /// A queue under keys of its own, a plain client on the same server, and the queue's stream key.
+    private static func queueAndClient() throws -> (RedisStreamQueue, RedisClient, String) {
         let url = Integration.redisURL ?? "redis://127.0.0.1:6379/0"
         var configuration = RedisQueueConfiguration()
         configuration.keyPrefix = "test:\(UInt64.random(in: 0...UInt64.max))"
         let queue = try RedisStreamQueue(url: url, configuration: configuration)
         let raw = RedisClient(configuration: try RedisConfiguration(url: url), connections: 1)
+        return (queue, raw, configuration.keyPrefix + ":events")
+    }
+
+    /// An entry that is not an event goes to the dead letters as it is read; the events beside it are delivered.
+    @Test func undecodableEntriesAreDeadLetteredAsTheyAreRead() async throws {
+        let (queue, raw, stream) = try Self.queueAndClient()
         let events = makeEvents(2, site: "undecodable")
         try await queue.enqueue([events[0]])
-        _ = try await raw.command("XADD", .init("\(configuration.keyPrefix):events"), "*", "e", "{not an event", "a", "1")
+        _ = try await raw.command("XADD", .init(stream), "*", "e", "{not an event", "a", "1")
         try await queue.enqueue([events[1]])
 
         let deliveries = try await queue.reserve(consumer: "reader", max: 10, wait: .zero)
@@ -25,6 +32,32 @@ struct RedisStreamQueueTests {
         #expect(depth.dead == 1)
         #expect(depth.pending == 2)
         #expect(depth.ready == 0)
+        await raw.shutdown()
+        await queue.shutdown()
+    }
+
+    /// Acknowledged entries leave the stream, in any order of acknowledgement; undelivered ones stay, and
+    /// the depth counts them as ready throughout.
+    @Test func acknowledgedEntriesAreTrimmedUpToTheOldestPending() async throws {
+        let (queue, raw, stream) = try Self.queueAndClient()
+        let length = { try await raw.command("XLEN", .init(stream)).integer }
+        try await queue.enqueue(makeEvents(10, site: "trim"))
+        let deliveries = try await queue.reserve(consumer: "reader", max: 10, wait: .zero)
+        try await queue.enqueue(makeEvents(3, site: "trim"))
+
+        try await queue.ack(deliveries[5...].map(\.id))
+        #expect(try await queue.depth() == QueueDepth(ready: 3, pending: 5, delayed: 0, dead: 0))
+        try await queue.ack(deliveries[1..<5].map(\.id))
+        #expect(try await queue.depth() == QueueDepth(ready: 3, pending: 1, delayed: 0, dead: 0))
+        try await queue.ack([deliveries[0].id])
+        #expect(try await length() == 3)
+        #expect(try await queue.depth() == QueueDepth(ready: 3, pending: 0, delayed: 0, dead: 0))
+
+        let rest = try await queue.reserve(consumer: "reader", max: 10, wait: .zero)
+        #expect(rest.count == 3)
+        try await queue.ack(rest.map(\.id))
+        #expect(try await length() == 0)
+        #expect(try await queue.depth().backlog == 0)
         await raw.shutdown()
         await queue.shutdown()
     }
