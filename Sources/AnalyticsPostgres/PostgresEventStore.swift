@@ -124,7 +124,7 @@ public final class PostgresEventStore: EventStore {
             userTypes.append(key.eventType)
             userIDs.append(key.item)
         }
-        // The batch's views by path, which stand when every event goes in.
+        // The batch's views by path, for `insertNewSQL`.
         var views: [RollupKey: Int64] = [:]
         views.reserveCapacity(min(events.count, 1024))
         for event in events { views[RollupKey(event.siteID, event.eventType, event.path), default: 0] += 1 }
@@ -148,7 +148,7 @@ public final class PostgresEventStore: EventStore {
                 _ = try connection.query(Self.insertNewSQL, binary: parameters)
                 return events.count
             } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
-                let row = try connection.query(Self.insertSQL, binary: parameters).rows.first
+                let row = try connection.query(Self.insertSQL, binary: Array(parameters.prefix(9))).rows.first
                 return row?[0].flatMap { Int($0) } ?? 0
             }
         }
@@ -170,28 +170,21 @@ public final class PostgresEventStore: EventStore {
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
         """
 
-    /// Any batch. When every event of it went in (no redelivery, no duplicate within it), the worker's own
-    /// tallies stand: `$7`–`$9`, the keys not known to be in `site_users`, and `$10`–`$13`, the views by
-    /// path. Otherwise both come from the rows `inserted` returned, so a skipped event, or a skipped second
-    /// version of one, counts for nothing. The branch not taken is not run.
+    /// Any batch, taken after `insertNewSQL` met an event already stored: the events go in with `ON CONFLICT
+    /// (event_id) DO NOTHING`, and the rollups grow by the rows `inserted` returned, so a skipped event, or a
+    /// skipped second version of one, counts for nothing. `$7`–`$9` are the keys not known to be in
+    /// `site_users`.
     static let insertSQL = """
         WITH inserted AS (
             INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
             ON CONFLICT (event_id) DO NOTHING
             RETURNING site_id, event_type, path, user_id
-        ), whole AS (
-            SELECT count(*) = cardinality($1::uuid[]) AS batch FROM inserted
         ), path_views AS (
-            SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::int8[]) WHERE (SELECT batch FROM whole)
-            UNION ALL
-            SELECT site_id, event_type, path, count(*) FROM inserted WHERE NOT (SELECT batch FROM whole) GROUP BY 1, 2, 3
+            SELECT site_id, event_type, path, count(*) FROM inserted GROUP BY 1, 2, 3
         ), new_users AS (
-            SELECT * FROM unnest($7::text[], $8::text[], $9::text[]) WHERE (SELECT batch FROM whole)
-            UNION ALL
             SELECT DISTINCT site_id, event_type, user_id FROM inserted
-            WHERE NOT (SELECT batch FROM whole)
-                AND (site_id, event_type, user_id) IN (SELECT * FROM unnest($7::text[], $8::text[], $9::text[]))
+            WHERE (site_id, event_type, user_id) IN (SELECT * FROM unnest($7::text[], $8::text[], $9::text[]))
         ), \(rollupUpserts(pathViews: "path_views", newUsers: "new_users"))
         SELECT count(*) FROM inserted
         """
