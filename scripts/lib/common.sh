@@ -25,6 +25,17 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Builds the release binary and prints its path. Cross-module optimization lets the compiler inline
+# and specialize SwiftNIO's and Hummingbird's generic code into the code that calls it.
+release_build() {
+  local flags=(-c release --product analytics -Xswiftc -cross-module-optimization)
+  swift build "${flags[@]}" 2>&1 | grep -E "error|warning: unre|Build complete" >&2 || true
+  local binary
+  binary="$(swift build "${flags[@]}" --show-bin-path)/analytics"
+  [ -x "$binary" ] || die "build failed"
+  echo "$binary"
+}
+
 # Prints a python3 that has jsonschema (with date-time format checking) and openapi-spec-validator,
 # installing them from PyPI into .build-python/ when the system python lacks them.
 python_for_crosscheck() {
