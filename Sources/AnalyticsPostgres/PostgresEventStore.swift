@@ -262,9 +262,10 @@ public final class PostgresEventStore: EventStore {
 
     // MARK: SQL
 
-    /// The query for `query`. Over all time it reads only the all-time rollups: totals and paths from
-    /// `site_paths`, distinct users from the counters. Over days it makes three index-only scans of the
-    /// range in `events_site_timestamp_covering`.
+    /// The query for `query`. Over all time it reads only the all-time rollups: paths from `site_paths`,
+    /// distinct users from the counters. Over days it makes two index-only scans of the range in
+    /// `events_site_timestamp_covering`. The total is the sum of the paths' views, so the rows are read
+    /// once for both.
     static func statsSQL(for query: StatsQuery) -> (String, [String?]) {
         var parameters: [String?] = [query.siteID, String(query.limit)]
         var filters = ["site_id = $1"]
@@ -278,26 +279,24 @@ public final class PostgresEventStore: EventStore {
             filters.append("event_type = $\(parameters.count)")
         }
         let condition = filters.joined(separator: " AND ")
-        let total: String
         let users: String
         let paths: String
         if query.period.days == nil {
-            total = "SELECT COALESCE(sum(views), 0) FROM site_paths WHERE \(condition)"
             users = query.eventType == nil
                 ? "SELECT COALESCE(sum(users), 0) FROM site_visitor_counts WHERE \(condition)"
                 : "SELECT COALESCE(sum(users), 0) FROM site_user_counts WHERE \(condition)"
             paths = "SELECT path, sum(views) AS views FROM site_paths WHERE \(condition) GROUP BY path"
         } else {
-            total = "SELECT count(*) FROM events WHERE \(condition)"
             // DISTINCT in a subquery lets the planner hash; count(DISTINCT …) always sorts, by collation.
             users = "SELECT count(*) FROM (SELECT DISTINCT user_id FROM events WHERE \(condition) AND user_id IS NOT NULL) AS d"
             paths = "SELECT path, count(*) AS views FROM events WHERE \(condition) GROUP BY path"
         }
         let sql = """
+            WITH paths AS (\(paths))
             SELECT t.total, t.users, p.path, p.views
-            FROM (SELECT (\(total)) AS total, (\(users)) AS users) t
+            FROM (SELECT (SELECT COALESCE(sum(views), 0) FROM paths) AS total, (\(users)) AS users) t
             LEFT JOIN LATERAL (
-                \(paths) ORDER BY views DESC, path COLLATE "C" LIMIT $2
+                SELECT path, views FROM paths ORDER BY views DESC, path COLLATE "C" LIMIT $2
             ) p ON true
             ORDER BY p.views DESC, p.path COLLATE "C"
             """
