@@ -29,7 +29,8 @@ ensure_packages() {
 # and specialize SwiftNIO's and Hummingbird's generic code into the code that calls it.
 release_build() {
   local flags=(-c release --product analytics -Xswiftc -cross-module-optimization)
-  swift build "${flags[@]}" 2>&1 | grep -E "error|warning: unre|Build.*complete" >&2 || true
+  swift build "${flags[@]}" 2>&1 | { grep -E "error|warning: unre|Build.*complete" >&2 || true; }
+  [ "${PIPESTATUS[0]}" -eq 0 ] || die "build failed"
   local binary
   binary="$(swift build "${flags[@]}" --show-bin-path)/analytics"
   [ -x "$binary" ] || die "build failed"
