@@ -6,10 +6,14 @@ import Synchronization
 /// in the next flush, and its call returns only once Redis has answered them, so a caller that returns
 /// knows its own entries are in Redis. Up to `maximumFlushes` flushes are on the wire at once (one per
 /// connection of the client); callers arriving meanwhile queue for the next.
+///
+/// A write succeeds when none of its replies is an error and, if it has several commands (a
+/// `MULTI` … `EXEC` transaction), its last reply is not nil (an aborted transaction). The replies are
+/// checked on the connection's thread, so a caller gets back only success or an error.
 final class GroupCommitter: Sendable {
     private struct Request {
         let resp: RESPRequest
-        let continuation: CheckedContinuation<[RedisReply], any Error>
+        let continuation: UnsafeContinuation<Void, any Error>
     }
 
     private struct State {
@@ -31,9 +35,10 @@ final class GroupCommitter: Sendable {
         self.maximumCommands = maximumCommands
     }
 
-    /// Sends `commands` in the next flush and returns their replies.
-    func submit(_ commands: RESPRequest) async throws -> [RedisReply] {
-        try await withCheckedThrowingContinuation { continuation in
+    /// Sends `commands` in the next flush and returns once Redis has run them; throws
+    /// `RedisError.server` when one of them failed.
+    func submit(_ commands: RESPRequest) async throws {
+        try await withUnsafeThrowingContinuation { continuation in
             let startFlushing = state.withLock { state -> Bool in
                 state.pending.append(Request(resp: commands, continuation: continuation))
                 if state.flushing >= maximumFlushes { return false }
@@ -56,11 +61,16 @@ final class GroupCommitter: Sendable {
                         do {
                             var combined = RESPRequest(capacity: batch.reduce(0) { $0 + $1.resp.bytes.count })
                             for request in batch { combined.append(request.resp) }
-                            let replies = try connection.pipeline(combined)
+                            let outcomes = try connection.pipelineOutcomes(combined)
                             var offset = 0
                             for request in batch {
-                                request.continuation.resume(returning: Array(replies[offset..<offset + request.resp.commands]))
+                                let own = outcomes[offset..<offset + request.resp.commands]
                                 offset += request.resp.commands
+                                if let failure = Self.failure(own) {
+                                    request.continuation.resume(throwing: failure)
+                                } else {
+                                    request.continuation.resume()
+                                }
                             }
                         } catch {
                             for request in batch { request.continuation.resume(throwing: error) }
@@ -78,6 +88,14 @@ final class GroupCommitter: Sendable {
                 }
             }
         }
+    }
+
+    private static func failure(_ outcomes: ArraySlice<WriteOutcome>) -> RedisError? {
+        for outcome in outcomes {
+            if case .error(let message) = outcome { return .server(message) }
+        }
+        if outcomes.count > 1, outcomes.last == .null { return .server("transaction aborted") }
+        return nil
     }
 
     /// Waits on the connection's thread, briefly, for requests to arrive before the flush ends: under

@@ -33,6 +33,16 @@ public enum RedisReply: Sendable, Hashable {
     }
 }
 
+/// What a write's reply says, without its value.
+public enum WriteOutcome: Sendable, Equatable {
+    /// Any reply that is neither an error, nor nil, nor an array holding an error.
+    case done
+    /// A nil reply: for `EXEC`, the transaction was aborted.
+    case null
+    /// An error reply, or an array reply's first error element.
+    case error(String)
+}
+
 /// What went wrong talking to Redis.
 public enum RedisError: Error, Sendable, CustomStringConvertible {
     /// The connection could not be made or was lost; the command may not have run.
@@ -151,6 +161,28 @@ public final class RedisConnection: BlockingConnection {
 
     /// Sends the request's commands in one write and reads a reply for each.
     public func pipeline(_ request: RESPRequest, timeout: Duration? = nil) throws -> [RedisReply] {
+        try roundTrip(request, timeout: timeout) { Self.convert($0) }
+    }
+
+    /// Sends the request's commands in one write and reads, for each, only whether it succeeded: what
+    /// a write needs, without copying the replies' values out of hiredis.
+    public func pipelineOutcomes(_ request: RESPRequest) throws -> [WriteOutcome] {
+        try roundTrip(request, timeout: nil) { reply in
+            let value = reply.pointee
+            switch value.type {
+            case REDIS_REPLY_ERROR: return .error(Self.text(of: value))
+            case REDIS_REPLY_NIL: return .null
+            case REDIS_REPLY_ARRAY: return Self.firstError(in: value).map(WriteOutcome.error) ?? .done
+            default: return .done
+            }
+        }
+    }
+
+    /// Writes the request and reads one reply per command, each turned into a value by `read` before
+    /// hiredis frees it.
+    private func roundTrip<Reply>(
+        _ request: RESPRequest, timeout: Duration?, read: (UnsafeMutablePointer<redisReply>) -> Reply
+    ) throws -> [Reply] {
         guard let context, !isBroken else { throw RedisError.connection("connection is closed") }
         if let timeout { redisSetTimeout(context, Self.timeval(timeout)) }
         defer { if timeout != nil, !isBroken { redisSetTimeout(context, Self.timeval(configuration.commandTimeout)) } }
@@ -158,16 +190,23 @@ public final class RedisConnection: BlockingConnection {
             buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
         }
         guard status == REDIS_OK else { throw broken(context) }
-        var replies: [RedisReply] = []
+        var replies: [Reply] = []
         replies.reserveCapacity(request.commands)
         for _ in 0..<request.commands {
             var raw: UnsafeMutableRawPointer?
             guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw broken(context) }
-            let reply = raw.assumingMemoryBound(to: redisReply.self)
-            replies.append(Self.convert(reply))
+            replies.append(read(raw.assumingMemoryBound(to: redisReply.self)))
             freeReplyObject(raw)
         }
         return replies
+    }
+
+    /// The first error among an array reply's elements (an `EXEC` answers with each command's reply).
+    private static func firstError(in reply: redisReply) -> String? {
+        for index in 0..<Int(reply.elements) {
+            if let element = reply.element[index]?.pointee, element.type == REDIS_REPLY_ERROR { return text(of: element) }
+        }
+        return nil
     }
 
     private func broken(_ context: UnsafeMutablePointer<redisContext>) -> RedisError {
@@ -182,15 +221,19 @@ public final class RedisConnection: BlockingConnection {
         }
     }
 
+    private static func text(of reply: redisReply) -> String {
+        String(decoding: UnsafeRawBufferPointer(start: reply.str, count: Int(reply.len)), as: UTF8.self)
+    }
+
     private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
         let value = reply.pointee
         switch value.type {
         case REDIS_REPLY_STRING:
             return .string(Array(UnsafeRawBufferPointer(start: value.str, count: Int(value.len))))
         case REDIS_REPLY_STATUS:
-            return .status(String(decoding: UnsafeRawBufferPointer(start: value.str, count: Int(value.len)), as: UTF8.self))
+            return .status(text(of: value))
         case REDIS_REPLY_ERROR:
-            return .error(String(decoding: UnsafeRawBufferPointer(start: value.str, count: Int(value.len)), as: UTF8.self))
+            return .error(text(of: value))
         case REDIS_REPLY_INTEGER:
             return .integer(Int(value.integer))
         case REDIS_REPLY_ARRAY:

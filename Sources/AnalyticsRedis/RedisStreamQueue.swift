@@ -106,13 +106,7 @@ public final class RedisStreamQueue: EventQueue {
 
     public func enqueue(_ events: [Event]) async throws {
         guard !events.isEmpty else { return }
-        try await queueCall {
-            let replies = try await writer.submit(addRequest(events))
-            for reply in replies {
-                if case .error(let message) = reply { throw RedisError.server(message) }
-            }
-            if events.count > 1, case .null = replies.last! { throw RedisError.server("transaction aborted") }
-        }
+        try await queueCall { try await writer.submit(addRequest(events)) }
     }
 
     /// `XADD <stream> * e <payload> a 1` for each event, in MULTI/EXEC when there are several, written

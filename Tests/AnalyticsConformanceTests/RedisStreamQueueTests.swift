@@ -36,6 +36,21 @@ struct RedisStreamQueueTests {
         await queue.shutdown()
     }
 
+    /// A write Redis refuses is reported, never acknowledged: a single event, and a batch whose commands
+    /// fail inside its transaction (an `EXEC` answers with each command's error, not with an error).
+    @Test func refusedWritesAreNotAcknowledged() async throws {
+        let (queue, raw, stream) = try Self.queueAndClient()
+        try await queue.enqueue(makeEvents(1, site: "refused"))
+        _ = try await raw.command("DEL", .init(stream))
+        _ = try await raw.command("SET", .init(stream), "not a stream")
+
+        await #expect(throws: QueueUnavailable.self) { try await queue.enqueue(makeEvents(1, site: "refused")) }
+        await #expect(throws: QueueUnavailable.self) { try await queue.enqueue(makeEvents(3, site: "refused")) }
+        _ = try await raw.command("DEL", .init(stream))
+        await raw.shutdown()
+        await queue.shutdown()
+    }
+
     /// Acknowledged entries leave the stream, in any order of acknowledgement; undelivered ones stay, and
     /// the depth counts them as ready throughout.
     @Test func acknowledgedEntriesAreTrimmedUpToTheOldestPending() async throws {
