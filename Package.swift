@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "AnalyticsTestSupport",
             dependencies: [
-                "AnalyticsCore", "AnalyticsInMemory", "AnalyticsRedis", "AnalyticsPostgres",
+                "AnalyticsCore", "AnalyticsInMemory", "AnalyticsBlockingIO", "AnalyticsRedis", "AnalyticsPostgres",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AnalyticsTestSupport"

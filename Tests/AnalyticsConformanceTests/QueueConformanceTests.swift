@@ -5,7 +5,7 @@ import Testing
 
 /// The behaviour every `EventQueue` must have. Runs against the in-memory queue always, and against
 /// Redis when ANALYTICS_INTEGRATION=1.
-@Suite struct QueueConformanceTests {
+@Suite(.removesServerLeftovers) struct QueueConformanceTests {
     @Test(arguments: QueueBackend.all)
     func deliversInOrderAndEachEventOnce(_ backend: QueueBackend) async throws {
         let queue = try await backend.make(.seconds(30)).queue

@@ -5,13 +5,14 @@ import Testing
 
 /// What only the Redis queue can meet: entries that some other writer put in its stream, and what the
 /// stream itself holds.
-@Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and REDIS_URL"))
+@Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and REDIS_URL"), .removesServerLeftovers)
 struct RedisStreamQueueTests {
     /// A queue under keys of its own, a plain client on the same server, and the queue's stream key.
     private static func queueAndClient() throws -> (RedisStreamQueue, RedisClient, String) {
         let url = Integration.redisURL ?? "redis://127.0.0.1:6379/0"
         var configuration = RedisQueueConfiguration()
         configuration.keyPrefix = "test:\(UInt64.random(in: 0...UInt64.max))"
+        ServerLeftovers.current?.keyPrefix(configuration.keyPrefix)
         let queue = try RedisStreamQueue(url: url, configuration: configuration)
         let raw = RedisClient(configuration: try RedisConfiguration(url: url), connections: 1)
         return (queue, raw, configuration.keyPrefix + ":events")

@@ -6,7 +6,7 @@ import JSONSchemaValidation
 import Testing
 
 /// The Postgres rollups answer exactly what a direct aggregation over `events` answers.
-@Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and DATABASE_URL"))
+@Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and DATABASE_URL"), .removesServerLeftovers)
 struct RollupConsistencyTests {
     @Test func rollupsEqualDirectAggregationForRandomQueries() async throws {
         let store = try #require(try await StoreBackend.postgres.make() as? PostgresEventStore)

@@ -7,7 +7,7 @@ import Testing
 
 /// The behaviour every `EventStore` must have. Runs against the in-memory store always, and against
 /// Postgres when ANALYTICS_INTEGRATION=1.
-@Suite struct StoreConformanceTests {
+@Suite(.removesServerLeftovers) struct StoreConformanceTests {
     @Test(arguments: StoreBackend.all)
     func insertIsIdempotentByEventID(_ backend: StoreBackend) async throws {
         let store = try await backend.make()

@@ -1,0 +1,28 @@
+import AnalyticsTestSupport
+import Testing
+
+/// Runs each test case with a `ServerLeftovers` of its own and removes them when it ends, passed or
+/// failed: the schemas and Redis keys the real backends made for it.
+struct RemovesServerLeftovers: SuiteTrait, TestTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func scopeProvider(for test: Test, testCase: Test.Case?) -> Self? {
+        testCase == nil ? nil : self
+    }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        let leftovers = ServerLeftovers()
+        do {
+            try await ServerLeftovers.$current.withValue(leftovers) { try await function() }
+        } catch {
+            await leftovers.removeAll()
+            throw error
+        }
+        await leftovers.removeAll()
+    }
+}
+
+extension Trait where Self == RemovesServerLeftovers {
+    /// Removes what the real backends made for each test case once it has ended.
+    static var removesServerLeftovers: Self { Self() }
+}
