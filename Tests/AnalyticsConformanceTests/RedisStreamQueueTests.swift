@@ -12,7 +12,7 @@ struct RedisStreamQueueTests {
         let url = Integration.redisURL ?? "redis://127.0.0.1:6379/0"
         var configuration = RedisQueueConfiguration()
         configuration.keyPrefix = "test:\(UInt64.random(in: 0...UInt64.max))"
-        ServerLeftovers.current?.keyPrefix(configuration.keyPrefix)
+        ServerLeftovers.current?.keyPrefix(configuration.keyPrefix, on: url)
         let queue = try RedisStreamQueue(url: url, configuration: configuration)
         let raw = RedisClient(configuration: try RedisConfiguration(url: url), connections: 1)
         return (queue, raw, configuration.keyPrefix + ":events")
@@ -47,7 +47,6 @@ struct RedisStreamQueueTests {
 
         await #expect(throws: QueueUnavailable.self) { try await queue.enqueue(makeEvents(1, site: "refused")) }
         await #expect(throws: QueueUnavailable.self) { try await queue.enqueue(makeEvents(3, site: "refused")) }
-        _ = try await raw.command("DEL", .init(stream))
         await raw.shutdown()
         await queue.shutdown()
     }

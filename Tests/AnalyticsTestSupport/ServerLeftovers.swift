@@ -9,13 +9,17 @@ import Synchronization
 public final class ServerLeftovers: Sendable {
     @TaskLocal public static var current: ServerLeftovers?
 
-    private let created = Mutex((schemas: [String](), keyPrefixes: [String]()))
+    private let created = Mutex((schemas: [(name: String, url: String)](), keyPrefixes: [(prefix: String, url: String)]()))
 
     public init() {}
 
-    public func schema(_ name: String) { created.withLock { $0.schemas.append(name) } }
+    public func schema(_ name: String, in databaseURL: String) {
+        created.withLock { $0.schemas.append((name, databaseURL)) }
+    }
 
-    public func keyPrefix(_ prefix: String) { created.withLock { $0.keyPrefixes.append(prefix) } }
+    public func keyPrefix(_ prefix: String, on redisURL: String) {
+        created.withLock { $0.keyPrefixes.append((prefix, redisURL)) }
+    }
 
     /// Drops the schemas and deletes every key under the prefixes; servers that cannot be reached are
     /// left as they are.
@@ -24,16 +28,15 @@ public final class ServerLeftovers: Sendable {
             defer { created = ([], []) }
             return (created.schemas, created.keyPrefixes)
         }
-        if !schemas.isEmpty, let url = Integration.databaseURL {
+        for (name, url) in schemas {
             let database = BlockingConnectionPool(size: 1) { try PostgresConnection(url: url) }
-            _ = try? await database.withConnection { connection in
-                for schema in schemas { try connection.execute("DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE") }
-            }
+            _ = try? await database.withConnection { try $0.execute("DROP SCHEMA IF EXISTS \"\(name)\" CASCADE") }
             await database.shutdown()
         }
-        if !keyPrefixes.isEmpty, let url = Integration.redisURL, let configuration = try? RedisConfiguration(url: url) {
+        for (prefix, url) in keyPrefixes {
+            guard let configuration = try? RedisConfiguration(url: url) else { continue }
             let redis = RedisClient(configuration: configuration, connections: 1)
-            for prefix in keyPrefixes { try? await Self.deleteKeys(under: prefix, on: redis) }
+            try? await Self.deleteKeys(under: prefix, on: redis)
             await redis.shutdown()
         }
     }
