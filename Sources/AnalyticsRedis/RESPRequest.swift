@@ -31,6 +31,21 @@ public struct RESPRequest: Sendable {
         bytes.append(0x0A)
     }
 
+    /// Appends an argument that `write` appends to the request's bytes, so that it is not built
+    /// elsewhere first; its length prefix is put in front of it afterwards.
+    public mutating func appendArgument(writing write: (inout [UInt8]) -> Void) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: Self.lengthRoom))
+        write(&bytes)
+        let length = bytes.count - start - Self.lengthRoom
+        bytes.replaceSubrange(start..<start + Self.lengthRoom, with: "$\(length)\r\n".utf8)
+        bytes.append(0x0D)
+        bytes.append(0x0A)
+    }
+
+    /// Bytes set aside for `$<length>\r\n`: any length of an `Int`.
+    private static let lengthRoom = 22
+
     public mutating func append(_ other: RESPRequest) {
         bytes.append(contentsOf: other.bytes)
         commands += other.commands

@@ -120,7 +120,7 @@ public final class RedisStreamQueue: EventQueue {
             request.appendArgument(streamKeyBytes)
             request.appendArgument(Self.star)
             request.appendArgument(Self.payloadField)
-            request.appendArgument(EventCodec.encode(event).utf8)
+            request.appendArgument { EventCodec.write(event, to: &$0) }
             request.appendArgument(Self.attemptField)
             request.appendArgument(Self.firstAttempt)
         }

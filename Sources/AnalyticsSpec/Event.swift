@@ -33,15 +33,48 @@ public struct Event: Sendable, Hashable {
 /// Formats instants as RFC 3339 in UTC.
 public enum RFC3339Formatter {
     public static func utc(microseconds: Int64) -> String {
-        let days = microseconds >= 0 ? microseconds / 86_400_000_000 : (microseconds - 86_399_999_999) / 86_400_000_000
-        let remainder = microseconds - days * 86_400_000_000
-        let date = CalendarDate(daysSinceEpoch: Int(days))
-        let seconds = Int(remainder / 1_000_000)
-        let fraction = Int(remainder % 1_000_000)
-        guard (0...9999).contains(date.year) else {
+        let parts = Parts(microseconds)
+        guard parts.fitsFourDigitYear else { return parts.text }
+        return String(unsafeUninitializedCapacity: 27) { buffer in
+            parts.fill(buffer)
+            return 27
+        }
+    }
+
+    /// Appends the same text as `utc(microseconds:)` as bytes.
+    public static func writeUTC(microseconds: Int64, to output: inout [UInt8]) {
+        let parts = Parts(microseconds)
+        guard parts.fitsFourDigitYear else {
+            output.append(contentsOf: parts.text.utf8)
+            return
+        }
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: 27))
+        output.withUnsafeMutableBufferPointer { parts.fill(UnsafeMutableBufferPointer(rebasing: $0[start...])) }
+    }
+
+    private struct Parts {
+        let date: CalendarDate
+        let seconds: Int
+        let fraction: Int
+
+        init(_ microseconds: Int64) {
+            let days = microseconds >= 0 ? microseconds / 86_400_000_000 : (microseconds - 86_399_999_999) / 86_400_000_000
+            let remainder = microseconds - days * 86_400_000_000
+            date = CalendarDate(daysSinceEpoch: Int(days))
+            seconds = Int(remainder / 1_000_000)
+            fraction = Int(remainder % 1_000_000)
+        }
+
+        var fitsFourDigitYear: Bool { (0...9999).contains(date.year) }
+
+        var text: String {
+            let pad = RFC3339Formatter.pad
             return "\(date)T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))Z"
         }
-        return String(unsafeUninitializedCapacity: 27) { buffer in
+
+        /// Writes the 27 bytes of the text; only for years of four digits.
+        func fill(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
             func put(_ value: Int, width: Int, at offset: Int) {
                 var value = value
                 for index in stride(from: offset + width - 1, through: offset, by: -1) {
@@ -63,7 +96,6 @@ public enum RFC3339Formatter {
             buffer[19] = UInt8(ascii: ".")
             put(fraction, width: 6, at: 20)
             buffer[26] = UInt8(ascii: "Z")
-            return 27
         }
     }
 

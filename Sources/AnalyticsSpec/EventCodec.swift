@@ -16,21 +16,27 @@ public enum EventCodec {
 
     /// The payload: the same bytes as `JSONWriter.string(json(event))`, written without building the tree.
     public static func encode(_ event: Event) -> String {
-        var output = #"{"event_id":""#
-        output.reserveCapacity(120 + event.path.utf8.count)
-        output += event.id.description
-        output += #"","site_id":"#
+        var output: [UInt8] = []
+        output.reserveCapacity(140 + event.path.utf8.count)
+        write(event, to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Appends the payload's bytes.
+    public static func write(_ event: Event, to output: inout [UInt8]) {
+        output.append(contentsOf: #"{"event_id":""#.utf8)
+        event.id.write(to: &output)
+        output.append(contentsOf: #"","site_id":"#.utf8)
         JSONWriter.writeString(event.siteID, to: &output)
-        output += #","event_type":"#
+        output.append(contentsOf: #","event_type":"#.utf8)
         JSONWriter.writeString(event.eventType, to: &output)
-        output += #","path":"#
+        output.append(contentsOf: #","path":"#.utf8)
         JSONWriter.writeString(event.path, to: &output)
-        output += #","user_id":"#
-        if let user = event.userID { JSONWriter.writeString(user, to: &output) } else { output += "null" }
-        output += #","timestamp":"#
-        JSONWriter.writeString(event.timestampText, to: &output)
-        output += "}"
-        return output
+        output.append(contentsOf: #","user_id":"#.utf8)
+        if let user = event.userID { JSONWriter.writeString(user, to: &output) } else { output.append(contentsOf: "null".utf8) }
+        output.append(contentsOf: #","timestamp":""#.utf8)
+        RFC3339Formatter.writeUTC(microseconds: event.timestamp, to: &output)
+        output.append(contentsOf: #""}"#.utf8)
     }
 
     /// The event a payload holds, or nil when it is not one this codec wrote.

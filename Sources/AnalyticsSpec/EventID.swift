@@ -49,19 +49,30 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Lowercase canonical form.
     public var description: String {
         String(unsafeUninitializedCapacity: 36) { buffer in
-            let digits: StaticString = "0123456789abcdef"
-            var output = 0
-            for nibble in 0..<32 {
-                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
-                    buffer[output] = UInt8(ascii: "-")
-                    output += 1
-                }
-                let word = nibble < 16 ? high : low
-                let value = Int(word >> UInt64(60 - (nibble % 16) * 4) & 0xF)
-                buffer[output] = digits.utf8Start[value]
+            fill(buffer)
+            return 36
+        }
+    }
+
+    /// Appends the lowercase canonical form's 36 bytes.
+    public func write(to output: inout [UInt8]) {
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: 36))
+        output.withUnsafeMutableBufferPointer { fill(UnsafeMutableBufferPointer(rebasing: $0[start...])) }
+    }
+
+    private func fill(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        let digits: StaticString = "0123456789abcdef"
+        var output = 0
+        for nibble in 0..<32 {
+            if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
+                buffer[output] = UInt8(ascii: "-")
                 output += 1
             }
-            return 36
+            let word = nibble < 16 ? high : low
+            let value = Int(word >> UInt64(60 - (nibble % 16) * 4) & 0xF)
+            buffer[output] = digits.utf8Start[value]
+            output += 1
         }
     }
 

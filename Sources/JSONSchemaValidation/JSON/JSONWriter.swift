@@ -43,6 +43,19 @@ public enum JSONWriter {
         }
     }
 
+    /// Appends the same text as `writeString(_:to:)` as UTF-8 bytes.
+    public static func writeString(_ string: String, to output: inout [UInt8]) {
+        guard string.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else {
+            output.append(0x22)
+            output.append(contentsOf: string.utf8)
+            output.append(0x22)
+            return
+        }
+        var escaped = ""
+        writeString(string, to: &escaped)
+        output.append(contentsOf: escaped.utf8)
+    }
+
     public static func writeString(_ string: String, to output: inout String) {
         output += "\""
         var needsEscaping = false
