@@ -48,9 +48,7 @@ public enum RFC3339Formatter {
             output.append(contentsOf: parts.text.utf8)
             return
         }
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: 27))
-        output.withUnsafeMutableBufferPointer { parts.fill(UnsafeMutableBufferPointer(rebasing: $0[start...])) }
+        output.append(count: 27, filling: parts.fill)
     }
 
     private struct Parts {

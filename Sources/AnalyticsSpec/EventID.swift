@@ -56,9 +56,7 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Appends the lowercase canonical form's 36 bytes.
     public func write(to output: inout [UInt8]) {
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: 36))
-        output.withUnsafeMutableBufferPointer { fill(UnsafeMutableBufferPointer(rebasing: $0[start...])) }
+        output.append(count: 36, filling: fill)
     }
 
     private func fill(_ buffer: UnsafeMutableBufferPointer<UInt8>) {

@@ -45,7 +45,7 @@ public enum JSONWriter {
 
     /// Appends the same text as `writeString(_:to:)` as UTF-8 bytes.
     public static func writeString(_ string: String, to output: inout [UInt8]) {
-        guard string.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else {
+        guard needsEscaping(string) else {
             output.append(0x22)
             output.append(contentsOf: string.utf8)
             output.append(0x22)
@@ -56,14 +56,14 @@ public enum JSONWriter {
         output.append(contentsOf: escaped.utf8)
     }
 
+    /// Control characters, quotes and backslashes are written escaped; everything else as it is.
+    private static func needsEscaping(_ string: String) -> Bool {
+        string.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+    }
+
     public static func writeString(_ string: String, to output: inout String) {
         output += "\""
-        var needsEscaping = false
-        for byte in string.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-            needsEscaping = true
-            break
-        }
-        guard needsEscaping else {
+        guard needsEscaping(string) else {
             output += string
             output += "\""
             return
