@@ -11,6 +11,10 @@ struct IngestionRoutes: Sendable {
     let decoder: EventDecoder
     let configuration: IngestionConfiguration
     let admission: QueueAdmission
+    /// Sent with every answer, errors included, when a browser origin is allowed.
+    private let corsHeaders: HTTPFields
+    /// The headers of a single event's `200`, built once.
+    private let acceptedHeaders: HTTPFields
 
     private static let accepted = ByteBuffer(string: #"{"status":"ok"}"#)
 
@@ -20,6 +24,8 @@ struct IngestionRoutes: Sendable {
         self.decoder = decoder
         self.configuration = configuration
         self.admission = QueueAdmission(queue: queue, clock: clock, maximumDepth: configuration.maximumQueueDepth)
+        corsHeaders = configuration.allowedOrigin.map { [.accessControlAllowOrigin: $0] } ?? [:]
+        acceptedHeaders = JSONBody.response(Self.accepted, headers: corsHeaders).headers
     }
 
     func register(on router: Router<some RequestContext>) {
@@ -50,11 +56,6 @@ struct IngestionRoutes: Sendable {
         return EventID.version7(unixMilliseconds: clock.unixMilliseconds, using: &generator)
     }
 
-    private var corsHeaders: HTTPFields {
-        guard let origin = configuration.allowedOrigin else { return [:] }
-        return [.accessControlAllowOrigin: origin]
-    }
-
     private var preflight: Response {
         var headers = corsHeaders
         headers[.accessControlAllowMethods] = "POST, OPTIONS"
@@ -67,10 +68,10 @@ struct IngestionRoutes: Sendable {
         _ request: Request, context: some RequestContext, limit: Int,
         decode: (UnsafeBufferPointer<UInt8>) -> Result<[Event], ContractViolation>
     ) async throws -> Response {
-        guard JSONBody.isJSON(request.headers[.contentType]) else {
+        guard JSONBody.isJSON(request.headers.value(of: .contentType)) else {
             throw APIError(.unsupportedMediaType, "Content-Type must be application/json", headers: corsHeaders)
         }
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+        if let declared = request.headers.value(of: .contentLength).flatMap(Int.init), declared > limit {
             throw tooLarge(limit)
         }
         let body: ByteBuffer
@@ -96,7 +97,7 @@ struct IngestionRoutes: Sendable {
             throw unavailable("queue unavailable", retryAfter: configuration.retryAfterWhenUnavailable)
         }
         if events.count == 1, request.uri.path == "/event" {
-            return JSONBody.response(Self.accepted, headers: corsHeaders)
+            return Response(status: .ok, headers: acceptedHeaders, body: .init(byteBuffer: Self.accepted))
         }
         return JSONBody.response(["status": "ok", "accepted": .number(Double(events.count))], headers: corsHeaders)
     }

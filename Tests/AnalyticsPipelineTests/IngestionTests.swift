@@ -228,6 +228,25 @@ import Testing
     }
 
     @Test(arguments: setups)
+    func answersCarryTheConfiguredOriginOrNone(_ setup: TestingSetup) async throws {
+        for origin in ["https://shop.example", nil] {
+            var configuration = IngestionConfiguration()
+            configuration.allowedOrigin = origin
+            try await Pipeline().ingestion(configuration).test(setup) { client in
+                try await client.execute(uri: "/event", method: .post, headers: jsonHeaders, body: ByteBuffer(string: seedEvent)) {
+                    #expect($0.status == .ok)
+                    #expect($0.headers[.accessControlAllowOrigin] == origin)
+                    #expect($0.headers[.contentType] == "application/json")
+                }
+                try await client.execute(uri: "/event", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: seedEvent)) {
+                    #expect($0.status == .unsupportedMediaType)
+                    #expect($0.headers[.accessControlAllowOrigin] == origin)
+                }
+            }
+        }
+    }
+
+    @Test(arguments: setups)
     func healthAnswersOnGetAndHead(_ setup: TestingSetup) async throws {
         try await Pipeline().ingestion().test(setup) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
