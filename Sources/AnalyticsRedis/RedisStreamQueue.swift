@@ -14,6 +14,8 @@ public struct RedisQueueConfiguration: Sendable {
     public var connections = 4
     /// Connections for group-committed writes, and so how many flushes may be in flight at once.
     public var writeConnections = 1
+    /// Most commands one group-committed round trip carries; a single write with more goes alone.
+    public var commandsPerFlush = 10_000
 
     public init() {}
 }
@@ -50,7 +52,8 @@ public final class RedisStreamQueue: EventQueue {
         visibilityTimeout = configuration.visibilityTimeout
         client = RedisClient(configuration: redis, connections: configuration.connections)
         writerClient = RedisClient(configuration: redis, connections: configuration.writeConnections)
-        writer = GroupCommitter(client: writerClient, maximumFlushes: configuration.writeConnections)
+        writer = GroupCommitter(
+            client: writerClient, maximumFlushes: configuration.writeConnections, maximumCommands: configuration.commandsPerFlush)
         self.clock = clock
         group = configuration.group
         streamKey = configuration.keyPrefix + ":events"

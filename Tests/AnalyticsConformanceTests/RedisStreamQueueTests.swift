@@ -8,9 +8,10 @@ import Testing
 @Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and REDIS_URL"), .removesServerLeftovers)
 struct RedisStreamQueueTests {
     /// A queue under keys of its own, a plain client on the same server, and the queue's stream key.
-    private static func queueAndClient() throws -> (RedisStreamQueue, RedisClient, String) {
+    private static func queueAndClient(commandsPerFlush: Int = 10_000) throws -> (RedisStreamQueue, RedisClient, String) {
         let url = Integration.redisURL ?? "redis://127.0.0.1:6379/0"
         var configuration = RedisQueueConfiguration()
+        configuration.commandsPerFlush = commandsPerFlush
         configuration.keyPrefix = "test:\(UInt64.random(in: 0...UInt64.max))"
         ServerLeftovers.current?.keyPrefix(configuration.keyPrefix, on: url)
         let queue = try RedisStreamQueue(url: url, configuration: configuration)
@@ -47,6 +48,28 @@ struct RedisStreamQueueTests {
 
         await #expect(throws: QueueUnavailable.self) { try await queue.enqueue(makeEvents(1, site: "refused")) }
         await #expect(throws: QueueUnavailable.self) { try await queue.enqueue(makeEvents(3, site: "refused")) }
+        await raw.shutdown()
+        await queue.shutdown()
+    }
+
+    /// Concurrent writes share round trips of at most `commandsPerFlush` commands: each is acknowledged
+    /// once its own commands ran, and the stream holds every event once.
+    @Test func concurrentWritesSplitAcrossRoundTripsLandWhole() async throws {
+        let (queue, raw, _) = try Self.queueAndClient(commandsPerFlush: 3)
+        let singles = makeEvents(60, site: "split-single")
+        let batches = (0..<15).map { makeEvents(4, site: "split-batch-\($0)") }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for event in singles { group.addTask { try await queue.enqueue([event]) } }
+            for batch in batches { group.addTask { try await queue.enqueue(batch) } }
+            try await group.waitForAll()
+        }
+        let delivered = try await queue.reserve(consumer: "reader", max: 1_000, wait: .zero)
+        #expect(delivered.count == 120)
+        #expect(Set(delivered.map(\.event)) == Set(singles + batches.flatMap { $0 }))
+        for batch in batches {
+            let positions = batch.compactMap { event in delivered.firstIndex { $0.event == event } }
+            #expect(positions == Array(positions[0]..<positions[0] + 4), "a batch's entries are added together, in order")
+        }
         await raw.shutdown()
         await queue.shutdown()
     }
