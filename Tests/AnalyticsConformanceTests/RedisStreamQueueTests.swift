@@ -68,7 +68,8 @@ struct RedisStreamQueueTests {
         #expect(Set(delivered.map(\.event)) == Set(singles + batches.flatMap { $0 }))
         for batch in batches {
             let positions = batch.compactMap { event in delivered.firstIndex { $0.event == event } }
-            #expect(positions == Array(positions[0]..<positions[0] + 4), "a batch's entries are added together, in order")
+            let start = try #require(positions.first)
+            #expect(positions == Array(start..<start + 4), "a batch's entries are added together, in order")
         }
         await raw.shutdown()
         await queue.shutdown()

@@ -6,9 +6,9 @@ import Testing
 @Suite struct HTTPFieldLookupTests {
     static let cases: [[HTTPField]] = [
         [],
-        [HTTPField(name: .userAgent, value: "example.com")],
+        [HTTPField(name: .userAgent, value: "curl/8.5")],
         [HTTPField(name: .contentType, value: "application/json")],
-        [HTTPField(name: .userAgent, value: "example.com"), HTTPField(name: .contentType, value: "application/json; charset=utf-8")],
+        [HTTPField(name: .userAgent, value: "curl/8.5"), HTTPField(name: .contentType, value: "application/json; charset=utf-8")],
         [HTTPField(name: .contentType, value: "application/json"), HTTPField(name: .contentType, value: "text/plain")],
         [HTTPField(name: .contentType, value: ""), HTTPField(name: .userAgent, value: "a"), HTTPField(name: .contentType, value: "x")],
         [HTTPField(name: .cookie, value: "a=1"), HTTPField(name: .cookie, value: "b=2")],
