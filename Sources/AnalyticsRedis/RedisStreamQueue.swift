@@ -25,6 +25,8 @@ public struct RedisQueueConfiguration: Sendable {
 /// - `enqueue`: `XADD` to `<prefix>:events`, group-committed: concurrent calls share one pipelined round
 ///   trip, and each returns once Redis has answered for its own entries. A batch is wrapped in
 ///   `MULTI`/`EXEC`, so it is added whole or not at all.
+/// - An entry holds the event's payload in `e`; a retried one also holds its attempt in `a` and the last
+///   error in `r`. An entry without `a` is a first attempt.
 /// - `reserve`: `XREADGROUP`; `ack`: `XACK`, then the stream trimmed (`XTRIM MINID`) up to its oldest
 ///   unfinished entry. The group is the stream's only reader.
 /// - `retry`: atomically (Lua) acknowledged and put in the sorted set `<prefix>:delayed`, scored by when it
@@ -112,20 +114,18 @@ public final class RedisStreamQueue: EventQueue {
         try await queueCall { try await writer.submit(addRequest(events)) }
     }
 
-    /// `XADD <stream> * e <payload> a 1` for each event, in MULTI/EXEC when there are several, written
+    /// `XADD <stream> * e <payload>` for each event, in MULTI/EXEC when there are several, written
     /// straight into the protocol's form.
     private func addRequest(_ events: [Event]) -> RESPRequest {
         var request = RESPRequest(capacity: events.count * (200 + streamKeyBytes.count))
         if events.count > 1 { request.append(["MULTI"]) }
         for event in events {
-            request.beginCommand(arguments: 7)
+            request.beginCommand(arguments: 5)
             request.appendArgument(Self.xadd)
             request.appendArgument(streamKeyBytes)
             request.appendArgument(Self.star)
             request.appendArgument(Self.payloadField)
             request.appendArgument { EventCodec.write(event, to: &$0) }
-            request.appendArgument(Self.attemptField)
-            request.appendArgument(Self.firstAttempt)
         }
         if events.count > 1 { request.append(["EXEC"]) }
         return request
@@ -134,8 +134,6 @@ public final class RedisStreamQueue: EventQueue {
     private static let xadd = Array("XADD".utf8)
     private static let star = Array("*".utf8)
     private static let payloadField = Array("e".utf8)
-    private static let attemptField = Array("a".utf8)
-    private static let firstAttempt = Array("1".utf8)
 
     // MARK: Consuming
 
@@ -386,7 +384,7 @@ public final class RedisStreamQueue: EventQueue {
                 local fields = entries[1][2]
                 for i = 1, #fields, 2 do
                     if fields[i] == 'e' then
-                        redis.call('XADD', KEYS[2], '*', 'e', fields[i + 1], 'a', '1')
+                        redis.call('XADD', KEYS[2], '*', 'e', fields[i + 1])
                     end
                 end
                 redis.call('XDEL', KEYS[1], id)

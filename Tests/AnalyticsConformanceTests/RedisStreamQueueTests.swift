@@ -1,5 +1,6 @@
 import AnalyticsCore
 import AnalyticsRedis
+import AnalyticsSpec
 import AnalyticsTestSupport
 import Testing
 
@@ -34,6 +35,25 @@ struct RedisStreamQueueTests {
         #expect(depth.dead == 1)
         #expect(depth.pending == 2)
         #expect(depth.ready == 0)
+        await raw.shutdown()
+        await queue.shutdown()
+    }
+
+    /// A new entry holds only its payload and is a first attempt; an entry that carries an attempt and an
+    /// error (a retry, or an entry written by an earlier version, which wrote `a 1` into every entry) keeps them.
+    @Test func entriesWithoutAnAttemptAreFirstAttempts() async throws {
+        let (queue, raw, stream) = try Self.queueAndClient()
+        let events = makeEvents(3, site: "attempts")
+        try await queue.enqueue([events[0]])
+        _ = try await raw.command("XADD", .init(stream), "*", "e", .init(EventCodec.encode(events[1])), "a", "1")
+        _ = try await raw.command("XADD", .init(stream), "*", "e", .init(EventCodec.encode(events[2])), "a", "3", "r", "timeout")
+
+        let oldest = try #require(try await raw.command("XRANGE", .init(stream), "-", "+", "COUNT", "1").array?.first?.array)
+        #expect(oldest.last?.array?.compactMap(\.text) == ["e", EventCodec.encode(events[0])], "the payload alone")
+        let deliveries = try await queue.reserve(consumer: "reader", max: 10, wait: .zero)
+        #expect(deliveries.map(\.event) == events)
+        #expect(deliveries.map(\.attempt) == [1, 1, 3])
+        #expect(deliveries.map(\.lastError) == [nil, nil, "timeout"])
         await raw.shutdown()
         await queue.shutdown()
     }

@@ -45,7 +45,7 @@ def resp(count, prefix):
     key = f"{prefix}:events".encode()
     for event in events(count):
         payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
-        parts = [b"XADD", key, b"*", b"e", payload, b"a", b"1"]
+        parts = [b"XADD", key, b"*", b"e", payload]
         out.write(b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
 
 
