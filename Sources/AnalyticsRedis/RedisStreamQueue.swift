@@ -158,9 +158,9 @@ public final class RedisStreamQueue: EventQueue {
             guard let parts = entry.array, parts.count == 2, let id = parts[0].text, let fields = parts[1].array else { continue }
             let payload = Self.value(of: "e", in: fields)
             guard let payload, let event = EventCodec.decode(payload) else {
-                try await client.command(
-                    "EVAL", .init(Self.deadLetterScript), "2", .init(streamKey), .init(deadKey), .init(id), .init(group),
-                    .init(bytes: payload ?? []), "1", "undecodable queue entry", .init(clock.unixMilliseconds))
+                try await client.evaluate(
+                    Self.deadLetterScript, keys: [.init(streamKey), .init(deadKey)],
+                    arguments: [.init(id), .init(group), .init(bytes: payload ?? []), "1", "undecodable queue entry", .init(clock.unixMilliseconds)])
                 continue
             }
             let attempt = Self.text(of: "a", in: fields).flatMap { Int($0) } ?? 1
@@ -199,11 +199,15 @@ public final class RedisStreamQueue: EventQueue {
     public func ack(_ ids: [DeliveryID]) async throws {
         guard !ids.isEmpty else { return }
         try await queueCall {
+            let keys: [RedisArgument] = [.init(streamKey)]
+            let arguments: [RedisArgument] = [.init(group)]
+            try await client.prepare(Self.trimScript)
             let replies = try await client.pipeline([
                 ["XACK", .init(streamKey), .init(group)] + ids.map { RedisArgument($0) },
-                ["EVAL", .init(Self.trimScript), "1", .init(streamKey), .init(group)],
+                Self.trimScript.command(keys: keys, arguments: arguments),
             ])
-            for reply in replies { _ = try RedisClient.checked(reply) }
+            _ = try RedisClient.checked(replies[0])
+            _ = try await client.scriptReply(replies[1], of: Self.trimScript, keys: keys, arguments: arguments)
         }
     }
 
@@ -222,17 +226,20 @@ public final class RedisStreamQueue: EventQueue {
                 "a": .string(String(delivery.attempt + 1)), "r": .string(reason),
             ]
             let due = clock.unixMilliseconds + UInt64(Swift.max(0, delay.microseconds / 1000))
-            try await client.command(
-                "EVAL", .init(Self.retryScript), "2", .init(streamKey), .init(delayedKey),
-                .init(delivery.id), .init(group), .init(Int64(due)), .init(JSONWriter.string(member)))
+            try await client.evaluate(
+                Self.retryScript, keys: [.init(streamKey), .init(delayedKey)],
+                arguments: [.init(delivery.id), .init(group), .init(Int64(due)), .init(JSONWriter.string(member))])
         }
     }
 
     public func deadLetter(_ delivery: Delivery, reason: String) async throws {
         try await queueCall {
-            try await client.command(
-                "EVAL", .init(Self.deadLetterScript), "2", .init(streamKey), .init(deadKey), .init(delivery.id), .init(group),
-                .init(EventCodec.encode(delivery.event)), .init(delivery.attempt), .init(reason), .init(clock.unixMilliseconds))
+            try await client.evaluate(
+                Self.deadLetterScript, keys: [.init(streamKey), .init(deadKey)],
+                arguments: [
+                    .init(delivery.id), .init(group), .init(EventCodec.encode(delivery.event)), .init(delivery.attempt), .init(reason),
+                    .init(clock.unixMilliseconds),
+                ])
         }
     }
 
@@ -255,8 +262,8 @@ public final class RedisStreamQueue: EventQueue {
     }
 
     private func promoteDueRetries() async throws {
-        try await client.command(
-            "EVAL", .init(Self.promoteScript), "2", .init(delayedKey), .init(streamKey), .init(clock.unixMilliseconds), "1000")
+        try await client.evaluate(
+            Self.promoteScript, keys: [.init(delayedKey), .init(streamKey)], arguments: [.init(clock.unixMilliseconds), "1000"])
     }
 
     // MARK: Inspecting
@@ -302,20 +309,19 @@ public final class RedisStreamQueue: EventQueue {
     }
 
     /// Runs a dead-letter script on the given IDs, or on every dead letter, a thousand at a time.
-    private func moveDeadLetters(ids: [String]?, script: String) async throws -> Int {
+    private func moveDeadLetters(ids: [String]?, script: RedisScript) async throws -> Int {
         try await queueCall {
+            let keys: [RedisArgument] = [.init(deadKey), .init(streamKey)]
             if let ids {
                 guard !ids.isEmpty else { return 0 }
-                return try await client.command(
-                    ["EVAL", .init(script), "2", .init(deadKey), .init(streamKey)] + ids.map { RedisArgument($0) }).integer ?? 0
+                return try await client.evaluate(script, keys: keys, arguments: ids.map { RedisArgument($0) }).integer ?? 0
             }
             var total = 0
             while true {
                 let reply = try await client.command("XRANGE", .init(deadKey), "-", "+", "COUNT", "1000")
                 let chunk = (reply.array ?? []).compactMap { $0.array?.first?.text }
                 if chunk.isEmpty { return total }
-                total += try await client.command(
-                    ["EVAL", .init(script), "2", .init(deadKey), .init(streamKey)] + chunk.map { RedisArgument($0) }).integer ?? 0
+                total += try await client.evaluate(script, keys: keys, arguments: chunk.map { RedisArgument($0) }).integer ?? 0
             }
         }
     }
@@ -329,7 +335,7 @@ public final class RedisStreamQueue: EventQueue {
     /// KEYS: stream. ARGV: group. Trims the stream up to the group's oldest pending entry, or, with none
     /// pending, up to and including the last entry delivered: everything before is acknowledged. One
     /// `XTRIM` drops whole nodes of the stream, where an `XDEL` per entry looked each one up.
-    static let trimScript = """
+    static let trimScript = RedisScript("""
         local first = redis.call('XPENDING', KEYS[1], ARGV[1])[2]
         if not first then
             for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
@@ -346,26 +352,26 @@ public final class RedisStreamQueue: EventQueue {
         end
         if first then return redis.call('XTRIM', KEYS[1], 'MINID', first) end
         return 0
-        """
+        """)
 
     /// KEYS: stream, delayed. ARGV: entry ID, group, due (ms), member.
-    static let retryScript = """
+    static let retryScript = RedisScript("""
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
         redis.call('XACK', KEYS[1], ARGV[2], ARGV[1])
         redis.call('XDEL', KEYS[1], ARGV[1])
         return 1
-        """
+        """)
 
     /// KEYS: stream, dead. ARGV: entry ID, group, payload, attempts, reason, now (ms).
-    static let deadLetterScript = """
+    static let deadLetterScript = RedisScript("""
         redis.call('XADD', KEYS[2], '*', 'e', ARGV[3], 'a', ARGV[4], 'r', ARGV[5], 't', ARGV[6])
         redis.call('XACK', KEYS[1], ARGV[2], ARGV[1])
         redis.call('XDEL', KEYS[1], ARGV[1])
         return 1
-        """
+        """)
 
     /// KEYS: delayed, stream. ARGV: now (ms), most to move.
-    static let promoteScript = """
+    static let promoteScript = RedisScript("""
         local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
         for _, member in ipairs(due) do
             local entry = cjson.decode(member)
@@ -373,10 +379,10 @@ public final class RedisStreamQueue: EventQueue {
             redis.call('ZREM', KEYS[1], member)
         end
         return #due
-        """
+        """)
 
     /// KEYS: dead, stream. ARGV: dead-letter IDs. Queues each again as a first attempt.
-    static let replayScript = """
+    static let replayScript = RedisScript("""
         local moved = 0
         for _, id in ipairs(ARGV) do
             local entries = redis.call('XRANGE', KEYS[1], id, id)
@@ -392,11 +398,11 @@ public final class RedisStreamQueue: EventQueue {
             end
         end
         return moved
-        """
+        """)
 
     /// KEYS: dead, stream. ARGV: dead-letter IDs.
-    static let purgeScript = """
+    static let purgeScript = RedisScript("""
         if #ARGV == 0 then return 0 end
         return redis.call('XDEL', KEYS[1], unpack(ARGV))
-        """
+        """)
 }
