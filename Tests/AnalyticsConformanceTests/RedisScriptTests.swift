@@ -3,10 +3,14 @@ import AnalyticsTestSupport
 import Testing
 
 /// Scripts run from Redis's script cache by their digest, and still run once that cache is emptied.
-@Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and REDIS_URL"))
+/// `SCRIPT FLUSH` empties the cache for every client of the server, so the tests that flush it or look
+/// into it are all here, one at a time; other suites only ever see their scripts sent again.
+@Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and REDIS_URL"), .serialized, .removesServerLeftovers)
 struct RedisScriptTests {
+    private static var url: String { Integration.redisURL ?? "redis://127.0.0.1:6379/0" }
+
     private static func client() throws -> RedisClient {
-        RedisClient(configuration: try RedisConfiguration(url: Integration.redisURL ?? "redis://127.0.0.1:6379/0"), connections: 1)
+        RedisClient(configuration: try RedisConfiguration(url: url), connections: 1)
     }
 
     /// A script unique to one test, so that no other test loads or flushes it meanwhile.
@@ -55,5 +59,29 @@ struct RedisScriptTests {
         #expect(try await client.command("GET", key).text == "1")
         try await client.command("DEL", key)
         await client.shutdown()
+    }
+
+    /// The queue's scripts run from Redis's script cache by digest; once the cache is emptied (as by a
+    /// restart), the next reads and acknowledgements send them again and still work.
+    @Test func scriptsRunAfterTheScriptCacheIsEmptied() async throws {
+        var configuration = RedisQueueConfiguration()
+        configuration.keyPrefix = "test:\(UInt64.random(in: 0...UInt64.max))"
+        ServerLeftovers.current?.keyPrefix(configuration.keyPrefix, on: Self.url)
+        let queue = try RedisStreamQueue(url: Self.url, configuration: configuration)
+        let raw = try Self.client()
+        let stream = configuration.keyPrefix + ":events"
+        try await queue.enqueue(makeEvents(4, site: "flushed"))
+        let first = try await queue.reserve(consumer: "reader", max: 2, wait: .zero)
+        try await queue.ack(first.map(\.id))
+        try await raw.command("SCRIPT", "FLUSH")
+
+        let rest = try await queue.reserve(consumer: "reader", max: 2, wait: .zero)
+        #expect(rest.count == 2)
+        try await raw.command("SCRIPT", "FLUSH")
+        try await queue.ack(rest.map(\.id))
+        #expect(try await raw.command("XLEN", .init(stream)).integer == 0)
+        #expect(try await queue.depth().backlog == 0)
+        await raw.shutdown()
+        await queue.shutdown()
     }
 }

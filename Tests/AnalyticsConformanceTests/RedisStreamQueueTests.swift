@@ -120,23 +120,4 @@ struct RedisStreamQueueTests {
         await raw.shutdown()
         await queue.shutdown()
     }
-
-    /// The queue's scripts run from Redis's script cache by digest; once the cache is emptied (as by a
-    /// restart), the next reads and acknowledgements send them again and still work.
-    @Test func scriptsRunAfterTheScriptCacheIsEmptied() async throws {
-        let (queue, raw, stream) = try Self.queueAndClient()
-        try await queue.enqueue(makeEvents(4, site: "flushed"))
-        let first = try await queue.reserve(consumer: "reader", max: 2, wait: .zero)
-        try await queue.ack(first.map(\.id))
-        try await raw.command("SCRIPT", "FLUSH")
-
-        let rest = try await queue.reserve(consumer: "reader", max: 2, wait: .zero)
-        #expect(rest.count == 2)
-        try await raw.command("SCRIPT", "FLUSH")
-        try await queue.ack(rest.map(\.id))
-        #expect(try await raw.command("XLEN", .init(stream)).integer == 0)
-        #expect(try await queue.depth().backlog == 0)
-        await raw.shutdown()
-        await queue.shutdown()
-    }
 }
