@@ -61,10 +61,14 @@ public enum RedisError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Where Redis is, from a URL such as `redis://:password@127.0.0.1:6379/0`.
+/// Where Redis is, from a URL such as `redis://:password@127.0.0.1:6379/0`, or with an ACL user,
+/// `redis://user:password@127.0.0.1:6379/0`.
 public struct RedisConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 6379
+    /// The ACL user to authenticate as (with an empty password if none is given, as a `nopass` user
+    /// accepts); without one, the password is the default user's.
+    public var username: String?
     public var password: String?
     public var database = 0
     public var connectTimeout: Duration = .seconds(2)
@@ -75,9 +79,11 @@ public struct RedisConfiguration: Sendable {
         guard url.hasPrefix("redis://") else { throw RedisError.connection("REDIS_URL must start with redis://: \(url)") }
         var rest = Substring(url.dropFirst("redis://".count))
         if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            let secret = credentials.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).last.map(String.init)
-            password = secret.flatMap { $0.isEmpty ? nil : $0.removingPercentEncodingForURL() }
+            let credentials = rest[..<at].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map {
+                $0.isEmpty ? nil : String($0).removingPercentEncodingForURL()
+            }
+            password = credentials.last ?? nil
+            username = credentials.count == 2 ? credentials[0] : nil
             rest = rest[rest.index(after: at)...]
         }
         if let slash = rest.firstIndex(of: "/") {
@@ -135,7 +141,11 @@ public final class RedisConnection: BlockingConnection {
         redisSetTimeout(context, timeout)
         redisEnableKeepAlive(context)
         var setup: [[String]] = []
-        if let password = configuration.password { setup.append(["AUTH", password]) }
+        if let username = configuration.username {
+            setup.append(["AUTH", username, configuration.password ?? ""])
+        } else if let password = configuration.password {
+            setup.append(["AUTH", password])
+        }
         if configuration.database != 0 { setup.append(["SELECT", String(configuration.database)]) }
         for reply in try pipeline(setup.map { $0.map { RedisArgument($0) } }) {
             if case .error(let message) = reply {

@@ -201,7 +201,6 @@ public final class RedisStreamQueue: EventQueue {
         try await queueCall {
             let keys: [RedisArgument] = [.init(streamKey)]
             let arguments: [RedisArgument] = [.init(group)]
-            try await client.prepare(Self.trimScript)
             let replies = try await client.pipeline([
                 ["XACK", .init(streamKey), .init(group)] + ids.map { RedisArgument($0) },
                 Self.trimScript.command(keys: keys, arguments: arguments),

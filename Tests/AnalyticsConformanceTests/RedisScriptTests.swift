@@ -18,15 +18,33 @@ struct RedisScriptTests {
         RedisScript("\(body) -- \(UInt64.random(in: 0...UInt64.max))")
     }
 
-    @Test func aScriptRunsByTheDigestRedisGaveIt() async throws {
+    /// Redis names a script by the SHA-1 of its text; the client computes the same name, whatever the
+    /// length (across SHA-1's 64-byte blocks and its padding) and whatever the characters.
+    @Test func aScriptIsNamedAsRedisNamesIt() async throws {
         let client = try Self.client()
-        let script = Self.script("return {KEYS[1], ARGV[1], ARGV[2]}")
-        #expect(script.digest == nil)
-        let reply = try await client.evaluate(script, keys: ["key"], arguments: ["first", "second"])
-        #expect(reply.array?.compactMap(\.text) == ["key", "first", "second"])
-        let digest = try #require(script.digest)
-        #expect(try await client.command("SCRIPT", "LOAD", .init(script.source)).text == digest)
-        #expect(try await client.command("EVALSHA", .init(digest), "1", "k", "a", "b").array?.compactMap(\.text) == ["k", "a", "b"])
+        for length in 0...130 {
+            let source = "return 1 --" + String(repeating: length % 3 == 0 ? "é" : "x", count: length)
+            #expect(try await client.command("SCRIPT", "LOAD", .init(source)).text == RedisScript(source).digest, "\(length)")
+        }
+        await client.shutdown()
+    }
+
+    /// Once cached, a script runs by its digest alone: a user whom Redis refuses `EVAL` runs it. Before,
+    /// that user cannot, because a script Redis does not know must be sent as text.
+    @Test func aCachedScriptRunsByItsDigestAlone() async throws {
+        let client = try Self.client()
+        let user = "test-evalsha-\(UInt64.random(in: 0...UInt64.max))"
+        ServerLeftovers.current?.aclUser(user, on: Self.url)
+        try await client.command("ACL", "SETUSER", .init(user), "on", ">secret", "~*", "&*", "+@all", "-eval")
+        let server = try RedisConfiguration(url: Self.url)
+        let restricted = RedisClient(
+            configuration: try RedisConfiguration(url: "redis://\(user):secret@\(server.host):\(server.port)/\(server.database)"), connections: 1)
+        let script = Self.script("return ARGV[1] .. KEYS[1]")
+
+        await #expect(throws: RedisError.self) { try await restricted.evaluate(script, keys: ["b"], arguments: ["a"]) }
+        #expect(try await client.evaluate(script, keys: ["b"], arguments: ["a"]).text == "ab")
+        #expect(try await restricted.evaluate(script, keys: ["d"], arguments: ["c"]).text == "cd")
+        await restricted.shutdown()
         await client.shutdown()
     }
 
@@ -36,7 +54,7 @@ struct RedisScriptTests {
         let client = try Self.client()
         let script = Self.script("return tonumber(ARGV[1]) + 1")
         #expect(try await client.evaluate(script, keys: [], arguments: ["1"]).integer == 2)
-        let digest = try #require(script.digest)
+        let digest = script.digest
         try await client.command("SCRIPT", "FLUSH")
         #expect(try await client.command("SCRIPT", "EXISTS", .init(digest)).array == [.integer(0)])
 

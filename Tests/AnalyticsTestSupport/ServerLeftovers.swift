@@ -3,13 +3,14 @@ import AnalyticsPostgres
 import AnalyticsRedis
 import Synchronization
 
-/// What the real backends created for one test: the Postgres schemas and Redis key prefixes of its own,
+/// What the real backends created for one test: the Postgres schemas, Redis key prefixes and ACL users of its own,
 /// removed by `removeAll()` once the test has ended, so that integration runs against long-lived
 /// servers leave nothing behind. The backends register with `current`, which a test-scoping trait sets.
 public final class ServerLeftovers: Sendable {
     @TaskLocal public static var current: ServerLeftovers?
 
-    private let created = Mutex((schemas: [(name: String, url: String)](), keyPrefixes: [(prefix: String, url: String)]()))
+    private let created = Mutex(
+        (schemas: [(name: String, url: String)](), keyPrefixes: [(prefix: String, url: String)](), aclUsers: [(name: String, url: String)]()))
 
     public init() {}
 
@@ -21,12 +22,16 @@ public final class ServerLeftovers: Sendable {
         created.withLock { $0.keyPrefixes.append((prefix, redisURL)) }
     }
 
-    /// Drops the schemas and deletes every key under the prefixes; servers that cannot be reached are
-    /// left as they are.
+    public func aclUser(_ name: String, on redisURL: String) {
+        created.withLock { $0.aclUsers.append((name, redisURL)) }
+    }
+
+    /// Drops the schemas, deletes every key under the prefixes and the ACL users; servers that cannot be
+    /// reached are left as they are.
     public func removeAll() async {
-        let (schemas, keyPrefixes) = created.withLock { created in
-            defer { created = ([], []) }
-            return (created.schemas, created.keyPrefixes)
+        let (schemas, keyPrefixes, aclUsers) = created.withLock { created in
+            defer { created = ([], [], []) }
+            return created
         }
         for (name, url) in schemas {
             let database = BlockingConnectionPool(size: 1) { try PostgresConnection(url: url) }
@@ -37,6 +42,12 @@ public final class ServerLeftovers: Sendable {
             guard let configuration = try? RedisConfiguration(url: url) else { continue }
             let redis = RedisClient(configuration: configuration, connections: 1)
             try? await Self.deleteKeys(under: prefix, on: redis)
+            await redis.shutdown()
+        }
+        for (name, url) in aclUsers {
+            guard let configuration = try? RedisConfiguration(url: url) else { continue }
+            let redis = RedisClient(configuration: configuration, connections: 1)
+            _ = try? await redis.command("ACL", "DELUSER", .init(name))
             await redis.shutdown()
         }
     }
