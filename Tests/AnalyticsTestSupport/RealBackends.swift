@@ -14,7 +14,31 @@ extension QueueBackend {
         return QueueUnderTest(queue: queue) { try await Task.sleep(for: $0) }
     }
 
-    static var real: [QueueBackend] { [redis] }
+    /// `RedisStreamQueue` as an ACL user holding only what the README's least-privilege user holds: its
+    /// own keys, and the stream, sorted-set, transaction, script and connection commands the queue sends.
+    public static let redisLeastPrivilege = QueueBackend("RedisStreamQueue as a least-privilege user") { visibility in
+        let url = Integration.redisURL ?? "redis://127.0.0.1:6379/0"
+        var configuration = RedisQueueConfiguration()
+        configuration.keyPrefix = "test:\(UInt64.random(in: 0...UInt64.max))"
+        configuration.visibilityTimeout = visibility
+        ServerLeftovers.current?.keyPrefix(configuration.keyPrefix, on: url)
+        let user = "test-queue-\(UInt64.random(in: 0...UInt64.max))"
+        ServerLeftovers.current?.aclUser(user, on: url)
+        let admin = RedisClient(configuration: try RedisConfiguration(url: url), connections: 1)
+        try await admin.command(
+            ["ACL", "SETUSER", .init(user), "reset", "on", ">secret", .init("~\(configuration.keyPrefix):*")]
+                + leastPrivilegeCommands.map { RedisArgument($0) })
+        await admin.shutdown()
+        let server = try RedisConfiguration(url: url)
+        let queue = try RedisStreamQueue(
+            url: "redis://\(user):secret@\(server.host):\(server.port)/\(server.database)", configuration: configuration)
+        return QueueUnderTest(queue: queue) { try await Task.sleep(for: $0) }
+    }
+
+    /// The commands of the README's least-privilege user, as `ACL SETUSER` rules.
+    public static let leastPrivilegeCommands = ["-@all", "+@stream", "+@sortedset", "+multi", "+exec", "+evalsha", "+eval", "+ping", "+select"]
+
+    static var real: [QueueBackend] { [redis, redisLeastPrivilege] }
 }
 
 extension StoreBackend {
