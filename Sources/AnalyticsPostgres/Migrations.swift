@@ -91,5 +91,14 @@ public enum Migrations {
             -- all-visible, and recent days are the ones asked for most. Vacuum after 1% growth, not 20%.
             ALTER TABLE events SET (autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);
             """),
+        Migration(version: 6, name: "path totals per site", sql: """
+            -- Views per site and path over every event type, so that /stats over all time reads one row a path
+            -- instead of adding up one a path and event type.
+            CREATE TABLE site_path_totals (
+                site_id TEXT COLLATE "C" NOT NULL, path TEXT COLLATE "C" NOT NULL, views BIGINT NOT NULL,
+                PRIMARY KEY (site_id, path)
+            );
+            INSERT INTO site_path_totals SELECT site_id, path, sum(views) FROM site_paths GROUP BY 1, 2;
+            """),
     ]
 }

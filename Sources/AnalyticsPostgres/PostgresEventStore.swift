@@ -165,7 +165,9 @@ public final class PostgresEventStore: EventStore {
     /// the batch goes again through `insertSQL`. The rollup upserts run after the main statement, so their
     /// row locks, which a concurrent batch may wait for, are held only until the commit that follows.
     static let insertNewSQL = """
-        WITH \(rollupUpserts(pathViews: "unnest($10::text[], $11::text[], $12::text[], $13::int8[])", newUsers: "unnest($7::text[], $8::text[], $9::text[])"))
+        WITH path_views AS (
+            SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::int8[]) AS v(site_id, event_type, path, views)
+        ), \(rollupUpserts(pathViews: "path_views", newUsers: "unnest($7::text[], $8::text[], $9::text[])"))
         INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
         """
@@ -181,7 +183,7 @@ public final class PostgresEventStore: EventStore {
             ON CONFLICT (event_id) DO NOTHING
             RETURNING site_id, event_type, path, user_id
         ), path_views AS (
-            SELECT site_id, event_type, path, count(*) FROM inserted GROUP BY 1, 2, 3
+            SELECT site_id, event_type, path, count(*) AS views FROM inserted GROUP BY 1, 2, 3
         ), new_users AS (
             SELECT DISTINCT site_id, event_type, user_id FROM inserted
             WHERE (site_id, event_type, user_id) IN (SELECT * FROM unnest($7::text[], $8::text[], $9::text[]))
@@ -189,14 +191,18 @@ public final class PostgresEventStore: EventStore {
         SELECT count(*) FROM inserted
         """
 
-    /// The upserts that keep the rollups, as common table expressions: the views in `pathViews` (site, event
-    /// type, path, count) and the (site, event type, user) keys in `newUsers` that may be new.
+    /// The upserts that keep the rollups, as common table expressions: the views in `pathViews` (`site_id`,
+    /// `event_type`, `path`, `views`) and the (site, event type, user) keys in `newUsers` that may be new.
     private static func rollupUpserts(pathViews: String, newUsers: String) -> String {
         """
         all_paths AS (
             INSERT INTO site_paths (site_id, event_type, path, views)
             SELECT * FROM \(pathViews) ORDER BY 1, 2, 3
             ON CONFLICT (site_id, event_type, path) DO UPDATE SET views = site_paths.views + EXCLUDED.views
+        ), path_totals AS (
+            INSERT INTO site_path_totals (site_id, path, views)
+            SELECT site_id, path, sum(views) FROM \(pathViews) GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (site_id, path) DO UPDATE SET views = site_path_totals.views + EXCLUDED.views
         ), all_users AS (
             INSERT INTO site_users (site_id, event_type, user_id)
             SELECT * FROM \(newUsers) ORDER BY 1, 2, 3
@@ -262,10 +268,10 @@ public final class PostgresEventStore: EventStore {
 
     // MARK: SQL
 
-    /// The query for `query`. Over all time it reads only the all-time rollups: paths from `site_paths`,
-    /// distinct users from the counters. Over days it makes two index-only scans of the range in
-    /// `events_site_timestamp_covering`. The total is the sum of the paths' views, so the rows are read
-    /// once for both.
+    /// The query for `query`. Over all time it reads only the all-time rollups: paths from
+    /// `site_path_totals` (from `site_paths` for one event type), distinct users from the counters. Over
+    /// days it makes two index-only scans of the range in `events_site_timestamp_covering`. The total is
+    /// the sum of the paths' views, so the rows are read once for both.
     static func statsSQL(for query: StatsQuery) -> (String, [String?]) {
         var parameters: [String?] = [query.siteID, String(query.limit)]
         var filters = ["site_id = $1"]
@@ -285,7 +291,9 @@ public final class PostgresEventStore: EventStore {
             users = query.eventType == nil
                 ? "SELECT COALESCE(sum(users), 0) FROM site_visitor_counts WHERE \(condition)"
                 : "SELECT COALESCE(sum(users), 0) FROM site_user_counts WHERE \(condition)"
-            paths = "SELECT path, sum(views) AS views FROM site_paths WHERE \(condition) GROUP BY path"
+            paths = query.eventType == nil
+                ? "SELECT path, views FROM site_path_totals WHERE \(condition)"
+                : "SELECT path, views FROM site_paths WHERE \(condition)"
         } else {
             // DISTINCT in a subquery lets the planner hash; count(DISTINCT …) always sorts, by collation.
             users = "SELECT count(*) FROM (SELECT DISTINCT user_id FROM events WHERE \(condition) AND user_id IS NOT NULL) AS d"

@@ -1,0 +1,40 @@
+import AnalyticsCore
+import AnalyticsPostgres
+import AnalyticsSpec
+import AnalyticsTestSupport
+import Testing
+
+/// A database that already holds events keeps its answers across a migration that adds a rollup.
+@Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and DATABASE_URL"), .removesServerLeftovers)
+struct PostgresMigrationTests {
+    /// Migration 6 fills `site_path_totals` from `site_paths`: all-time answers read it at once, and equal
+    /// a direct aggregation over `events`, before and after more events arrive.
+    @Test func pathTotalsAreFilledFromTheRollupsBeforeThem() async throws {
+        let store = try #require(try await StoreBackend.postgres.make() as? PostgresEventStore)
+        let schema = try #require(store.schema)
+        let types = ["view", "click", "scroll"]
+        let events = (0..<3).flatMap { site in
+            makeEvents(300, site: "site-\(site)", path: { "/p\($0 % 17)" }).enumerated().map { index, event in
+                Event(id: event.id, siteID: event.siteID, eventType: types[index % 3], path: event.path, userID: event.userID,
+                      timestamp: event.timestamp)
+            }
+        }
+        _ = try await store.insert(Array(events[..<600]))
+        let database = try PostgresConnection(url: Integration.databaseURL ?? "postgres://analytics@127.0.0.1:5432/analytics")
+        try database.execute("DROP TABLE \"\(schema)\".site_path_totals; DELETE FROM \"\(schema)\".schema_migrations WHERE version = 6")
+        database.close()
+
+        #expect(try await store.migrate() == [6])
+        for site in 0..<3 {
+            let query = StatsQuery(siteID: "site-\(site)", limit: 100)
+            #expect(try await store.stats(query) == (try await store.directStats(query)), "site-\(site) after the migration")
+        }
+        _ = try await store.insert(Array(events[600...]))
+        for site in 0..<3 {
+            let query = StatsQuery(siteID: "site-\(site)", limit: 100)
+            let stats = try await store.stats(query)
+            #expect(stats == (try await store.directStats(query)), "site-\(site) after more events")
+            #expect(stats.totalViews == 300)
+        }
+    }
+}
