@@ -11,9 +11,9 @@ public struct RedisScript: Sendable {
         digest = SHA1.hexDigest(source.utf8)
     }
 
-    /// `EVALSHA` with `keys` and `arguments`.
-    func command(keys: [RedisArgument], arguments: [RedisArgument]) -> [RedisArgument] {
-        ["EVALSHA", .init(digest), .init(keys.count)] + keys + arguments
+    /// `EVALSHA` with `keys` and `arguments`, or `EVAL` with the text when `byText`.
+    func command(keys: [RedisArgument], arguments: [RedisArgument], byText: Bool = false) -> [RedisArgument] {
+        (byText ? ["EVAL", .init(source)] : ["EVALSHA", .init(digest)]) + [.init(keys.count)] + keys + arguments
     }
 }
 
@@ -29,6 +29,6 @@ extension RedisClient {
     /// answer to `EVAL`, which also caches it.
     func scriptReply(_ reply: RedisReply, of script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) async throws -> RedisReply {
         guard case .error(let message) = reply, message.hasPrefix("NOSCRIPT ") else { return try Self.checked(reply) }
-        return try await command(["EVAL", .init(script.source), .init(keys.count)] + keys + arguments)
+        return try await command(script.command(keys: keys, arguments: arguments, byText: true))
     }
 }

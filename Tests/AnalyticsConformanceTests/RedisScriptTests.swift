@@ -7,12 +7,6 @@ import Testing
 /// into it are all here, one at a time; other suites only ever see their scripts sent again.
 @Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and REDIS_URL"), .serialized, .removesServerLeftovers)
 struct RedisScriptTests {
-    private static var url: String { Integration.redisURL ?? "redis://127.0.0.1:6379/0" }
-
-    private static func client() throws -> RedisClient {
-        RedisClient(configuration: try RedisConfiguration(url: url), connections: 1)
-    }
-
     /// A script unique to one test, so that no other test loads or flushes it meanwhile.
     private static func script(_ body: String) -> RedisScript {
         RedisScript("\(body) -- \(UInt64.random(in: 0...UInt64.max))")
@@ -21,7 +15,7 @@ struct RedisScriptTests {
     /// Redis names a script by the SHA-1 of its text; the client computes the same name, whatever the
     /// length (across SHA-1's 64-byte blocks and its padding) and whatever the characters.
     @Test func aScriptIsNamedAsRedisNamesIt() async throws {
-        let client = try Self.client()
+        let client = try RedisUnderTest.client()
         for length in 0...130 {
             let source = "return 1 --" + String(repeating: length % 3 == 0 ? "é" : "x", count: length)
             #expect(try await client.command("SCRIPT", "LOAD", .init(source)).text == RedisScript(source).digest, "\(length)")
@@ -32,13 +26,9 @@ struct RedisScriptTests {
     /// Once cached, a script runs by its digest alone: a user whom Redis refuses `EVAL` runs it. Before,
     /// that user cannot, because a script Redis does not know must be sent as text.
     @Test func aCachedScriptRunsByItsDigestAlone() async throws {
-        let client = try Self.client()
-        let user = "test-evalsha-\(UInt64.random(in: 0...UInt64.max))"
-        ServerLeftovers.current?.aclUser(user, on: Self.url)
-        try await client.command("ACL", "SETUSER", .init(user), "on", ">secret", "~*", "&*", "+@all", "-eval")
-        let server = try RedisConfiguration(url: Self.url)
+        let client = try RedisUnderTest.client()
         let restricted = RedisClient(
-            configuration: try RedisConfiguration(url: "redis://\(user):secret@\(server.host):\(server.port)/\(server.database)"), connections: 1)
+            configuration: try RedisConfiguration(url: try await RedisUnderTest.aclUser(["~*", "&*", "+@all", "-eval"])), connections: 1)
         let script = Self.script("return ARGV[1] .. KEYS[1]")
 
         await #expect(throws: RedisError.self) { try await restricted.evaluate(script, keys: ["b"], arguments: ["a"]) }
@@ -51,7 +41,7 @@ struct RedisScriptTests {
     /// After `SCRIPT FLUSH` (or a restart), Redis answers the digest with `NOSCRIPT`; the call then sends
     /// the script itself, which Redis caches again.
     @Test func aScriptRunsAgainAfterTheCacheIsEmptied() async throws {
-        let client = try Self.client()
+        let client = try RedisUnderTest.client()
         let script = Self.script("return tonumber(ARGV[1]) + 1")
         #expect(try await client.evaluate(script, keys: [], arguments: ["1"]).integer == 2)
         let digest = script.digest
@@ -65,7 +55,7 @@ struct RedisScriptTests {
 
     /// A script's own error is thrown as Redis gave it, and the script is not run again.
     @Test func aScriptsErrorIsThrownAndNotRetried() async throws {
-        let client = try Self.client()
+        let client = try RedisUnderTest.client()
         let key = RedisArgument("test:script:\(UInt64.random(in: 0...UInt64.max))")
         let script = Self.script("redis.call('INCR', KEYS[1]) return redis.error_reply('failed on purpose')")
         await #expect {
@@ -82,11 +72,9 @@ struct RedisScriptTests {
     /// The queue's scripts run from Redis's script cache by digest; once the cache is emptied (as by a
     /// restart), the next reads and acknowledgements send them again and still work.
     @Test func scriptsRunAfterTheScriptCacheIsEmptied() async throws {
-        var configuration = RedisQueueConfiguration()
-        configuration.keyPrefix = "test:\(UInt64.random(in: 0...UInt64.max))"
-        ServerLeftovers.current?.keyPrefix(configuration.keyPrefix, on: Self.url)
-        let queue = try RedisStreamQueue(url: Self.url, configuration: configuration)
-        let raw = try Self.client()
+        let configuration = RedisUnderTest.queueConfiguration()
+        let queue = try RedisStreamQueue(url: RedisUnderTest.url, configuration: configuration)
+        let raw = try RedisUnderTest.client()
         let stream = configuration.keyPrefix + ":events"
         try await queue.enqueue(makeEvents(4, site: "flushed"))
         let first = try await queue.reserve(consumer: "reader", max: 2, wait: .zero)

@@ -10,14 +10,10 @@ import Testing
 struct RedisStreamQueueTests {
     /// A queue under keys of its own, a plain client on the same server, and the queue's stream key.
     private static func queueAndClient(commandsPerFlush: Int = 10_000) throws -> (RedisStreamQueue, RedisClient, String) {
-        let url = Integration.redisURL ?? "redis://127.0.0.1:6379/0"
-        var configuration = RedisQueueConfiguration()
+        var configuration = RedisUnderTest.queueConfiguration()
         configuration.commandsPerFlush = commandsPerFlush
-        configuration.keyPrefix = "test:\(UInt64.random(in: 0...UInt64.max))"
-        ServerLeftovers.current?.keyPrefix(configuration.keyPrefix, on: url)
-        let queue = try RedisStreamQueue(url: url, configuration: configuration)
-        let raw = RedisClient(configuration: try RedisConfiguration(url: url), connections: 1)
-        return (queue, raw, configuration.keyPrefix + ":events")
+        let queue = try RedisStreamQueue(url: RedisUnderTest.url, configuration: configuration)
+        return (queue, try RedisUnderTest.client(), configuration.keyPrefix + ":events")
     }
 
     /// An entry that is not an event goes to the dead letters as it is read; the events beside it are delivered.

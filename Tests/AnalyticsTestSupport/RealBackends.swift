@@ -5,25 +5,19 @@ import AnalyticsRedis
 extension QueueBackend {
     /// `RedisStreamQueue` on `REDIS_URL`, under a key prefix of its own for each test.
     public static let redis = QueueBackend("RedisStreamQueue") { visibility in
-        let (url, configuration) = ownKeys(visibility)
-        let queue = try RedisStreamQueue(url: url, configuration: configuration)
+        var configuration = RedisUnderTest.queueConfiguration()
+        configuration.visibilityTimeout = visibility
+        let queue = try RedisStreamQueue(url: RedisUnderTest.url, configuration: configuration)
         return QueueUnderTest(queue: queue) { try await Task.sleep(for: $0) }
     }
 
     /// `RedisStreamQueue` as an ACL user holding only what the README's least-privilege user holds: its
     /// own keys, and the stream, sorted-set, transaction, script and connection commands the queue sends.
     public static let redisLeastPrivilege = QueueBackend("RedisStreamQueue as a least-privilege user") { visibility in
-        let (url, configuration) = ownKeys(visibility)
-        let user = "test-queue-\(UInt64.random(in: 0...UInt64.max))"
-        ServerLeftovers.current?.aclUser(user, on: url)
-        let admin = RedisClient(configuration: try RedisConfiguration(url: url), connections: 1)
-        try await admin.command(
-            ["ACL", "SETUSER", .init(user), "reset", "on", ">secret", .init("~\(configuration.keyPrefix):*")]
-                + leastPrivilegeCommands.map { RedisArgument($0) })
-        await admin.shutdown()
-        let server = try RedisConfiguration(url: url)
-        let queue = try RedisStreamQueue(
-            url: "redis://\(user):secret@\(server.host):\(server.port)/\(server.database)", configuration: configuration)
+        var configuration = RedisUnderTest.queueConfiguration()
+        configuration.visibilityTimeout = visibility
+        let url = try await RedisUnderTest.aclUser(["~\(configuration.keyPrefix):*"] + leastPrivilegeCommands)
+        let queue = try RedisStreamQueue(url: url, configuration: configuration)
         return QueueUnderTest(queue: queue) { try await Task.sleep(for: $0) }
     }
 
@@ -31,16 +25,6 @@ extension QueueBackend {
     public static let leastPrivilegeCommands = ["-@all", "+@stream", "+@sortedset", "+multi", "+exec", "+evalsha", "+eval", "+ping", "+select"]
 
     static var real: [QueueBackend] { [redis, redisLeastPrivilege] }
-
-    /// `REDIS_URL`, and a queue configuration under a key prefix of the test's own, removed when it ends.
-    private static func ownKeys(_ visibility: Duration) -> (url: String, configuration: RedisQueueConfiguration) {
-        let url = Integration.redisURL ?? "redis://127.0.0.1:6379/0"
-        var configuration = RedisQueueConfiguration()
-        configuration.keyPrefix = "test:\(UInt64.random(in: 0...UInt64.max))"
-        configuration.visibilityTimeout = visibility
-        ServerLeftovers.current?.keyPrefix(configuration.keyPrefix, on: url)
-        return (url, configuration)
-    }
 }
 
 extension StoreBackend {
