@@ -32,6 +32,12 @@ final class ChildProcess: Sendable {
 
     func signal(_ signal: Int32) { _ = Glibc.kill(pid, signal) }
 
+    /// Whether the process has ended. It is not reaped: `wait()` still returns its status.
+    var hasEnded: Bool {
+        var info = siginfo_t()
+        return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._kill.si_pid == pid
+    }
+
     /// Waits for the process to end; returns its exit status (128 + signal when killed).
     func wait() async throws -> Int32 {
         let pid = self.pid

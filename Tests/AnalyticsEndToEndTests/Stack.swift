@@ -39,12 +39,17 @@ struct Failure: Error, CustomStringConvertible {
 /// The real processes of one test, on their own ports, Redis key prefix and Postgres schema.
 final class Stack: @unchecked Sendable {
     let prefix = "e2e\(UInt32.random(in: 0...UInt32.max))"
-    let ingestPort = Int.random(in: 20_000..<30_000)
-    let reportPort = Int.random(in: 30_000..<40_000)
+    let ingestPort: Int
+    let reportPort: Int
     let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
         timeout: .init(connect: .seconds(2), read: .seconds(10)),
         connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
     private(set) var processes: [String: ChildProcess] = [:]
+
+    init() {
+        ingestPort = unusedPort()
+        reportPort = unusedPort(excluding: [ingestPort])
+    }
 
     var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
@@ -103,12 +108,23 @@ final class Stack: @unchecked Sendable {
         return (Int(response.status.code), String(buffer: bytes))
     }
 
-    /// Waits until both APIs that are running answer `/readyz` with 200.
+    /// Waits until both APIs that are running answer `/readyz` with 200; fails at once, with the end of
+    /// its log, when one of the processes has already ended.
     func waitUntilReady(seconds: Int = 60) async throws {
-        let ports = [("ingest", ingestPort), ("report", reportPort)].filter { processes[$0.0] != nil }.map(\.1)
-        for port in ports {
-            try await waitFor("port \(port) ready", seconds: seconds) { (try? await self.get("/readyz", port: port).status) == 200 }
+        let ports = [("ingest", ingestPort), ("report", reportPort)].filter { processes[$0.0] != nil }
+        for (name, port) in ports {
+            try await waitFor("\(name) on port \(port) ready", seconds: seconds) {
+                if let ended = self.processes.first(where: { $0.value.hasEnded }) {
+                    throw Failure("\(ended.key) ended before it was ready: \(self.logTail(ended.key))")
+                }
+                return (try? await self.get("/readyz", port: port).status) == 200
+            }
         }
+    }
+
+    private func logTail(_ name: String) -> String {
+        let text = (try? String(contentsOfFile: "\(EndToEnd.logFolder)/\(prefix)-\(name).log", encoding: .utf8)) ?? ""
+        return String(text.suffix(2_000))
     }
 
     func totalViews(site: String) async throws -> Int {
@@ -132,6 +148,33 @@ final class Stack: @unchecked Sendable {
         let queue = try RedisStreamQueue(url: Integration.redisURL!, configuration: configuration)
         defer { Task { await queue.shutdown() } }
         return try await queue.depth()
+    }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on, below the kernel's range of local ports for
+/// outgoing connections: a port in that range can be taken by any client connection before the
+/// process under test binds it.
+func unusedPort(excluding excluded: Set<Int> = []) -> Int {
+    let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+        .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+    let firstEphemeral = range?.first ?? 32_768
+    let candidates = firstEphemeral > 11_000 ? 10_000..<firstEphemeral : 1_024..<max(firstEphemeral, 1_025)
+    while true {
+        let port = Int.random(in: candidates)
+        if !excluded.contains(port) && canBind(port) { return port }
+    }
+}
+
+private func canBind(_ port: Int) -> Bool {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
 }
 

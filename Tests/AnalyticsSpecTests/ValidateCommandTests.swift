@@ -3,12 +3,14 @@ import ArgumentParser
 import Foundation
 import Testing
 
-@Suite struct ValidateCommandTests {
+@Suite final class ValidateCommandTests {
     let folder: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("validate-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }()
+
+    deinit { try? FileManager.default.removeItem(at: folder) }
 
     func write(_ text: String, _ name: String = "input.json") -> String {
         let url = folder.appendingPathComponent(name)

@@ -4,8 +4,8 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 binary="${1:?usage: in-memory.sh path/to/analytics}"
-ingest_port="${E2E_INGEST_PORT:-13000}"
-report_port="${E2E_REPORT_PORT:-14000}"
+ingest_port="${E2E_INGEST_PORT:-$(free_port)}"
+report_port="${E2E_REPORT_PORT:-$(free_port "$ingest_port")}"
 log="$(mktemp)"
 
 "$binary" serve --in-memory --host 127.0.0.1 --ingest-port "$ingest_port" --report-port "$report_port" >"$log" 2>&1 &

@@ -25,6 +25,33 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Prints a TCP port on 127.0.0.1 that nothing listens on, chosen below the kernel's range of local
+# ports for outgoing connections, so no client connection can hold it when a server (re)binds it.
+# Ports given as arguments are not chosen.
+free_port() {
+  python3 -c '
+import random, socket, sys
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except OSError:
+    low = 32768
+candidates = range(10000, low) if low > 11000 else range(1024, low)
+for _ in range(200):
+    port = random.choice(candidates)
+    if str(port) in sys.argv[1:]:
+        continue
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    print(port)
+    break
+else:
+    raise SystemExit("no free port")
+' "$@"
+}
+
 # Builds the release binary and prints its path. Cross-module optimization lets the compiler inline
 # and specialize SwiftNIO's and Hummingbird's generic code into the code that calls it.
 release_build() {
