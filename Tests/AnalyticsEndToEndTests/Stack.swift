@@ -17,9 +17,11 @@ enum EndToEnd {
     static var servers: String? { ProcessInfo.processInfo.environment["ANALYTICS_SERVERS"] }
     static var enabled: Bool { Integration.enabled && binary != nil && servers != nil }
 
-    /// Where the processes of the suite write their logs.
+    /// Where the processes of the suite write their logs: `ANALYTICS_E2E_LOGS`, or a new folder in the
+    /// temporary directory.
     static let logFolder: String = {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("analytics-e2e-\(getpid())").path
+        let folder = ProcessInfo.processInfo.environment["ANALYTICS_E2E_LOGS"]
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("analytics-e2e-\(getpid())").path
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         return folder
     }()
