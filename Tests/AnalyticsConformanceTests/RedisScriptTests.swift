@@ -56,7 +56,7 @@ struct RedisScriptTests {
     /// A script's own error is thrown as Redis gave it, and the script is not run again, even when the
     /// error begins with the code of a missing script.
     @Test(arguments: ["failed on purpose", "NOSCRIPT failed on purpose"])
-    func aScriptsErrorIsThrownAndNotRetried(error: String) async throws {
+    func aScriptsErrorIsThrownAndNotRetried(message error: String) async throws {
         let client = try RedisUnderTest.client()
         let key = RedisArgument("test:script:\(UInt64.random(in: 0...UInt64.max))")
         let script = Self.script("redis.call('INCR', KEYS[1]) return redis.error_reply('\(error)')")
