@@ -20,9 +20,8 @@ struct PostgresMigrationTests {
             }
         }
         _ = try await store.insert(Array(events[..<600]))
-        let database = try PostgresConnection(url: Integration.databaseURL ?? "postgres://analytics@127.0.0.1:5432/analytics")
-        try database.execute("DROP TABLE \"\(schema)\".site_path_totals; DELETE FROM \"\(schema)\".schema_migrations WHERE version = 6")
-        database.close()
+        try await PostgresUnderTest.execute(
+            "DROP TABLE \"\(schema)\".site_path_totals; DELETE FROM \"\(schema)\".schema_migrations WHERE version = 6")
 
         #expect(try await store.migrate() == [6])
         for site in 0..<3 {

@@ -15,7 +15,7 @@ struct RollupConsistencyTests {
         var forgetful = PostgresStoreConfiguration()
         forgetful.schema = store.schema
         forgetful.knownUsers = 40
-        let other = PostgresEventStore(url: Integration.databaseURL ?? "postgres://analytics@127.0.0.1:5432/analytics", configuration: forgetful)
+        let other = PostgresEventStore(url: PostgresUnderTest.url, configuration: forgetful)
         let stores = [store, other]
         var random = SeededGenerator(seed: 20_251_114)
         let sites = ["alpha", "beta", "gamma", "delta"]

@@ -30,7 +30,7 @@ extension QueueBackend {
 extension StoreBackend {
     /// `PostgresEventStore` on `DATABASE_URL`, migrated into a schema of its own for each test.
     public static let postgres = StoreBackend("PostgresEventStore") {
-        let url = Integration.databaseURL ?? "postgres://analytics@127.0.0.1:5432/analytics"
+        let url = PostgresUnderTest.url
         var configuration = PostgresStoreConfiguration()
         let schema = "test_\(UInt64.random(in: 0...UInt64.max))"
         configuration.schema = schema

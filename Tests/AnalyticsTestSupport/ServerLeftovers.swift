@@ -1,5 +1,3 @@
-import AnalyticsBlockingIO
-import AnalyticsPostgres
 import AnalyticsRedis
 import Synchronization
 
@@ -34,9 +32,7 @@ public final class ServerLeftovers: Sendable {
             return created
         }
         for (name, url) in schemas {
-            let database = BlockingConnectionPool(size: 1) { try PostgresConnection(url: url) }
-            _ = try? await database.withConnection { try $0.execute("DROP SCHEMA IF EXISTS \"\(name)\" CASCADE") }
-            await database.shutdown()
+            try? await PostgresUnderTest.execute("DROP SCHEMA IF EXISTS \"\(name)\" CASCADE", on: url)
         }
         for (prefix, url) in keyPrefixes {
             guard let configuration = try? RedisConfiguration(url: url) else { continue }
