@@ -32,7 +32,7 @@ final class GroupCommitter: Sendable {
     private let fullBatch = 8
     /// Most times, and longest, a round trip yields its core while the batch is smaller.
     private let maximumYields = 8
-    private let maximumYieldNanoseconds = 200_000
+    private let maximumYieldTime: Duration = .microseconds(200)
 
     init(client: RedisClient, maximumFlushes: Int, maximumCommands: Int = 10_000) {
         self.client = client
@@ -122,18 +122,12 @@ final class GroupCommitter: Sendable {
     /// file's write) for more requests. With nothing else runnable, `sched_yield` returns at once, so
     /// a light load is not delayed.
     private func yieldWhileBatchIsSmall() {
-        let start = Self.monotonicNanoseconds()
+        let deadline = ContinuousClock.now.advanced(by: maximumYieldTime)
         for _ in 0..<maximumYields {
             if state.withLock({ $0.pending.count >= fullBatch }) { return }
-            if Self.monotonicNanoseconds() - start > maximumYieldNanoseconds { return }
+            if ContinuousClock.now > deadline { return }
             sched_yield()
         }
-    }
-
-    private static func monotonicNanoseconds() -> Int {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return now.tv_sec * 1_000_000_000 + now.tv_nsec
     }
 
     /// The next requests to send, up to `maximumCommands`. When none are pending: nil, and when

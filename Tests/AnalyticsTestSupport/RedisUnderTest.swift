@@ -25,7 +25,12 @@ public enum RedisUnderTest {
         let user = "test-user-\(UInt64.random(in: 0...UInt64.max))"
         ServerLeftovers.current?.aclUser(user, on: url)
         let admin = try client()
-        try await admin.command(["ACL", "SETUSER", .init(user), "reset", "on", ">secret"] + rules.map { RedisArgument($0) })
+        do {
+            try await admin.command(["ACL", "SETUSER", .init(user), "reset", "on", ">secret"] + rules.map { RedisArgument($0) })
+        } catch {
+            await admin.shutdown()
+            throw error
+        }
         await admin.shutdown()
         let server = try RedisConfiguration(url: url)
         return "redis://\(user):secret@\(server.host):\(server.port)/\(server.database)"
