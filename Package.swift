@@ -56,6 +56,7 @@ let package = Package(
                 "AnalyticsCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(
@@ -92,7 +93,9 @@ let package = Package(
         .testTarget(name: "AnalyticsSpecTests", dependencies: ["AnalyticsSpec", "AnalyticsCLI", "AnalyticsTestSupport"]),
         .testTarget(
             name: "AnalyticsConformanceTests",
-            dependencies: ["AnalyticsCore", "AnalyticsInMemory", "AnalyticsPostgres", "AnalyticsRedis", "AnalyticsTestSupport"]
+            dependencies: [
+                "AnalyticsCore", "AnalyticsInMemory", "AnalyticsBlockingIO", "AnalyticsPostgres", "AnalyticsRedis", "AnalyticsTestSupport",
+            ]
         ),
         .testTarget(
             name: "AnalyticsPipelineTests",

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -37,8 +37,17 @@ registry = Registry().with_resources(
 )
 
 
+def max_bytes(validator, limit, instance, schema):
+    """The contract's one keyword beyond 2020-12 (spec/event.schema.json's $comment): bytes of UTF-8."""
+    if validator.is_type(instance, "string") and len(instance.encode("utf-8")) > limit:
+        yield ValidationError(f"{instance[:40]!r}... is longer than {limit} bytes of UTF-8")
+
+
+ContractValidator = validators.extend(Draft202012Validator, {"maxBytes": max_bytes})
+
+
 def validator(name):
-    return Draft202012Validator(
+    return ContractValidator(
         documents[name], registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
     )
 

@@ -23,14 +23,18 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
 
     private struct State {
         var idle: [Slot] = []
-        var waiters: [CheckedContinuation<Slot, any Error>] = []
+        /// Callers waiting for a connection, first come first served; the number is how a cancelled one
+        /// is found to be taken out of the line.
+        var waiters: [(id: UInt64, continuation: CheckedContinuation<Slot, any Error>)] = []
+        var lastWaiterID: UInt64 = 0
         var shutDown = false
     }
 
     private enum CheckOutOutcome {
         case ready(Slot)
-        case waiting
+        case waiting(UInt64)
         case closed
+        case cancelled
     }
 
     private let threads: NIOThreadPool
@@ -71,19 +75,52 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         }
     }
 
+    /// A free connection at once when there is one: one lock, and no continuation or cancellation
+    /// handler, since this is every store and queue call's path. Otherwise the caller waits in line.
     private func checkOut() async throws -> Slot {
-        return try await withCheckedThrowingContinuation { continuation in
-            let outcome = state.withLock { state -> CheckOutOutcome in
-                if state.shutDown { return .closed }
-                if let slot = state.idle.popLast() { return .ready(slot) }
-                state.waiters.append(continuation)
-                return .waiting
+        let outcome = state.withLock { state -> CheckOutOutcome in
+            if state.shutDown { return .closed }
+            if let slot = state.idle.popLast() { return .ready(slot) }
+            state.lastWaiterID &+= 1
+            return .waiting(state.lastWaiterID)
+        }
+        switch outcome {
+        case .ready(let slot): return slot
+        case .waiting(let id): return try await waitForSlot(id)
+        case .closed, .cancelled: throw PoolClosed()
+        }
+    }
+
+    /// Waits in line for a connection. A caller cancelled while waiting leaves the line and throws
+    /// `CancellationError` at once, rather than wait for all the calls ahead of it (each bounded only by
+    /// the connection's timeouts) and then take a connection it no longer needs. Once a call runs on a
+    /// pool thread, it runs to the end: a blocking C call cannot be interrupted.
+    private func waitForSlot(_ id: UInt64) async throws -> Slot {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Slot, any Error>) in
+                let outcome = state.withLock { state -> CheckOutOutcome in
+                    if state.shutDown { return .closed }
+                    // One may have been checked in since the first look.
+                    if let slot = state.idle.popLast() { return .ready(slot) }
+                    // Checked under the lock the cancellation handler takes, so that a cancellation
+                    // either is seen here or finds the caller in line.
+                    if Task.isCancelled { return .cancelled }
+                    state.waiters.append((id, continuation))
+                    return .waiting(id)
+                }
+                switch outcome {
+                case .ready(let slot): continuation.resume(returning: slot)
+                case .closed: continuation.resume(throwing: PoolClosed())
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .waiting: break
+                }
             }
-            switch outcome {
-            case .ready(let slot): continuation.resume(returning: slot)
-            case .closed: continuation.resume(throwing: PoolClosed())
-            case .waiting: break
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Slot, any Error>? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index).continuation
             }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 
@@ -93,7 +130,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                 state.idle.append(slot)
                 return nil
             }
-            return state.waiters.removeFirst()
+            return state.waiters.removeFirst().continuation
         }
         waiter?.resume(returning: slot)
     }
@@ -108,7 +145,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
             }
             return (state.idle, state.waiters)
         }
-        for waiter in waiters { waiter.resume(throwing: PoolClosed()) }
+        for waiter in waiters { waiter.continuation.resume(throwing: PoolClosed()) }
         _ = try? await threads.runIfActive {
             for slot in idle { slot.connection?.close() }
         }

@@ -6,12 +6,18 @@ import JSONSchemaValidation
 struct DeadLetterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq",
-        abstract: "List, replay or purge dead letters: events the store rejected on every attempt.",
+        abstract: "List, replay or purge dead letters: events the worker gave up on, with the reason.",
         subcommands: [List.self, Replay.self, Purge.self]
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print dead letters as NDJSON, oldest first, with the queue's depth on standard error.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print dead letters as NDJSON, oldest first, with the queue's depth on standard error.",
+            discussion: """
+                A queue entry that is not an event (dead-lettered as undecodable) is printed with "event": null \
+                and its payload as it is held, in "payload"; replay queues it as it is, and purge deletes it.
+                """
+        )
 
         @Option(help: "How many to print.")
         var limit = 100
@@ -21,13 +27,15 @@ struct DeadLetterCommand: AsyncParsableCommand {
         func run() async throws {
             let queue = try withBackends { try backends.queue(clock: SystemClock()) }
             for letter in try await queue.deadLetters(limit: limit) {
-                let line: JSONValue = [
-                    "id": .string(letter.id), "reason": .string(letter.reason),
-                    "attempts": .number(Double(letter.attempts)),
-                    "failed_at": .string(RFC3339Formatter.utc(microseconds: letter.failedAt)),
-                    "event": EventCodec.json(letter.event),
+                var line: [(key: String, value: JSONValue)] = [
+                    (key: "id", value: .string(letter.id)), (key: "reason", value: .string(letter.reason)),
+                    (key: "attempts", value: .number(Double(letter.attempts))),
+                    (key: "failed_at", value: .string(RFC3339Formatter.utc(microseconds: letter.failedAt))),
+                    (key: "event", value: letter.event.map(EventCodec.json) ?? .null),
                 ]
-                Output.write(JSONWriter.string(line) + "\n")
+                // Listed rather than skipped, so that it can be seen, and purged or replayed by its ID.
+                if letter.event == nil { line.append((key: "payload", value: .string(letter.payload))) }
+                Output.write(JSONWriter.string(.object(JSONObject(uniqueMembers: line))) + "\n")
             }
             let depth = try await queue.depth()
             Output.error("ready \(depth.ready), pending \(depth.pending), delayed \(depth.delayed), dead \(depth.dead)")

@@ -98,11 +98,7 @@ struct BackendOptions: ParsableArguments {
     var visibility: Duration { .seconds(Settings.int("visibility.timeout", flag: visibilityTimeout, default: 30)) }
 
     /// The URL without its password, for messages.
-    static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? url
-    }
+    static func redacted(_ url: String) -> String { URLRedaction.redact(url, userAloneIsPassword: true) }
 }
 
 /// Applies pending migrations, retrying while the database is not up yet (a container starting beside it).
@@ -160,6 +156,12 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Attempts at an event the store rejects before it is dead-lettered. Default: $WORKER_MAX_ATTEMPTS or 5.", valueName: "count"))
     var maxAttempts: Int?
 
+    @Option(help: ArgumentHelp("Seconds a batch may keep failing because the store is unavailable, while the store answers, before it is split and what still fails is dead-lettered; while the store does not answer at all, batches wait however long. Default: $WORKER_MAX_OUTAGE or 900.", valueName: "seconds"))
+    var maxOutage: Int?
+
+    @Option(help: ArgumentHelp("Times an event may be handed out without being acknowledged (its worker died or stalled on it) before it is dead-lettered. Default: $WORKER_MAX_DELIVERIES or 10.", valueName: "count"))
+    var maxDeliveries: Int?
+
     @Option(help: ArgumentHelp("This worker's consumer name; unique per worker. Default: $WORKER_NAME or host-pid.", valueName: "name"))
     var workerName: String?
 
@@ -183,6 +185,8 @@ struct WorkerOptions: ParsableArguments {
             var configuration = WorkerConfiguration(consumer: index == 0 ? base : "\(base)#\(index)")
             configuration.batchSize = max(1, Settings.int("worker.batch.size", flag: batchSize, default: 2000))
             configuration.maxAttempts = max(1, Settings.int("worker.max.attempts", flag: maxAttempts, default: 5))
+            configuration.maxOutage = .seconds(max(0, Settings.int("worker.max.outage", flag: maxOutage, default: 900)))
+            configuration.maxDeliveries = max(1, Settings.int("worker.max.deliveries", flag: maxDeliveries, default: 10))
             return configuration
         }
     }

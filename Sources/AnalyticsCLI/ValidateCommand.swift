@@ -151,7 +151,7 @@ enum SchemaLoader {
         for document in Contract.embeddedDocuments {
             documents.append((Contract.baseURI + document.name, try JSONParser.parse(document.text)))
         }
-        var registry = SchemaRegistry()
+        var registry = SchemaRegistry(extensions: [.maxBytes])
         var seen = Set<String>()
         var rootURI = file.absoluteString
         for (offset, document) in documents.enumerated() {

@@ -7,23 +7,29 @@ public struct APIError: HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
     public let summary: String
     public let details: [SchemaViolation]
+    /// Violations found beyond those in `details`.
+    public let omitted: Int
     public let headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ summary: String, details: [SchemaViolation] = [], headers: HTTPFields = [:]) {
+    public init(
+        _ status: HTTPResponse.Status, _ summary: String, details: [SchemaViolation] = [], omitted: Int = 0,
+        headers: HTTPFields = [:]
+    ) {
         self.status = status
         self.summary = summary
         self.details = details
+        self.omitted = omitted
         self.headers = headers
     }
 
     public init(_ status: HTTPResponse.Status, _ violation: ContractViolation) {
-        self.init(status, violation.summary, details: violation.details)
+        self.init(status, violation.summary, details: violation.details, omitted: violation.omitted)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json"
-        let body = JSONWriter.string(ContractViolation(summary: summary, details: details).errorBody)
+        let body = JSONWriter.string(ContractViolation(summary: summary, details: details, omitted: omitted).errorBody)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 

@@ -16,6 +16,8 @@ public enum Applications {
     ) -> some ApplicationProtocol {
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.middlewares.add(ErrorBodyMiddleware())
+        // Only ingestion reads request bodies, so only it meets clients that go away mid-body.
+        router.middlewares.add(AbortedRequestMiddleware())
         IngestionRoutes(queue: queue, clock: clock, decoder: EventDecoder(contract: contract), configuration: configuration)
             .register(on: router)
         HealthRoutes(checks: [("queue", { try await queue.ping() })], timeout: .seconds(2)).register(on: router)

@@ -85,7 +85,7 @@ struct IngestionRoutes: Sendable {
         switch decoded {
         case .success(let valid): events = valid
         case .failure(let violation):
-            throw APIError(.badRequest, violation.summary, details: violation.details, headers: corsHeaders)
+            throw APIError(.badRequest, violation.summary, details: violation.details, omitted: violation.omitted, headers: corsHeaders)
         }
         guard await admission.admits() else {
             throw unavailable("queue is full", retryAfter: configuration.retryAfterWhenFull)

@@ -3,16 +3,23 @@ import AnalyticsSpec
 import DequeModule
 
 /// An `EventQueue` in memory, with the semantics of the Redis one: pending deliveries, redelivery
-/// after the visibility timeout, delayed retries with attempt counts, dead letters and replay.
-/// It is a first-class test double, and what `analytics serve --in-memory` runs on.
+/// after the visibility timeout, delayed retries with attempt counts, delivery counts, dead letters and
+/// replay. It is a first-class test double, and what `analytics serve --in-memory` runs on.
+///
+/// As in Redis, a delivery is pending by its ID alone: `retry` and `deadLetter` act on a pending
+/// delivery whichever consumer holds it now, and on nothing else.
 public actor InMemoryQueue: EventQueue {
     private struct Entry {
         var id: DeliveryID
         var event: Event
         var attempt: Int
         var lastError: String?
+        /// Times handed out: none while ready or delayed, 1 once reserved, one more per reclaim.
+        var deliveries = 0
 
-        var delivery: Delivery { Delivery(id: id, event: event, attempt: attempt, lastError: lastError) }
+        var delivery: Delivery {
+            Delivery(id: id, event: event, attempt: attempt, lastError: lastError, deliveries: deliveries)
+        }
     }
 
     private struct Pending {
@@ -52,7 +59,8 @@ public actor InMemoryQueue: EventQueue {
             promoteDueRetries()
             if !ready.isEmpty {
                 var taken: [Delivery] = []
-                while taken.count < max, let entry = ready.popFirst() {
+                while taken.count < max, var entry = ready.popFirst() {
+                    entry.deliveries += 1
                     pending[entry.id] = Pending(entry: entry, consumer: consumer, touchedAt: clock.now)
                     pendingOrder.append(entry.id)
                     taken.append(entry.delivery)
@@ -117,18 +125,21 @@ public actor InMemoryQueue: EventQueue {
         for id in ids where pending[id]?.consumer == consumer { pending[id]?.touchedAt = now }
     }
 
-    public func retry(_ delivery: Delivery, after delay: Duration, reason: String) async throws {
-        guard var entry = removePending(delivery.id)?.entry else { return }
-        entry.id = nextID()
-        entry.attempt += 1
-        entry.lastError = reason
+    @discardableResult
+    public func retry(_ delivery: Delivery, after delay: Duration, reason: String) async throws -> Bool {
+        guard let old = removePending(delivery.id)?.entry else { return false }
+        // A new entry, as Redis adds one to the stream when the retry is due: its deliveries count afresh.
+        let entry = Entry(id: nextID(), event: old.event, attempt: old.attempt + 1, lastError: reason)
         delayed.append((clock.now + delay.microseconds, entry))
         wakeWaiters()
+        return true
     }
 
-    public func deadLetter(_ delivery: Delivery, reason: String) async throws {
-        guard let entry = removePending(delivery.id)?.entry else { return }
+    @discardableResult
+    public func deadLetter(_ delivery: Delivery, reason: String) async throws -> Bool {
+        guard let entry = removePending(delivery.id)?.entry else { return false }
         dead.append(DeadLetter(id: nextID(), event: entry.event, attempts: entry.attempt, reason: reason, failedAt: clock.now))
+        return true
     }
 
     public func reclaim(consumer: String, max: Int) async throws -> [Delivery] {
@@ -139,6 +150,7 @@ public actor InMemoryQueue: EventQueue {
             guard var item = pending[id], now - item.touchedAt >= limit else { continue }
             item.consumer = consumer
             item.touchedAt = now
+            item.entry.deliveries += 1
             pending[id] = item
             claimed.append(item.entry.delivery)
         }
@@ -156,7 +168,10 @@ public actor InMemoryQueue: EventQueue {
     public func replayDeadLetters(ids: [String]?) async throws -> Int {
         let chosen = dead.filter { ids?.contains($0.id) ?? true }
         dead.removeAll { letter in chosen.contains { $0.id == letter.id } }
-        for letter in chosen { ready.append(Entry(id: nextID(), event: letter.event, attempt: 1)) }
+        // Every dead letter here holds an event: this queue only ever holds events.
+        for letter in chosen {
+            if let event = letter.event { ready.append(Entry(id: nextID(), event: event, attempt: 1)) }
+        }
         wakeWaiters()
         return chosen.count
     }

@@ -11,6 +11,7 @@ final class KnownUsers: Sendable {
 
     let capacity: Int
     private let keys = Mutex(Set<Key>())
+    private let generations = Atomic<UInt64>(0)
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -32,10 +33,23 @@ final class KnownUsers: Sendable {
         return unknown
     }
 
-    /// Records keys whose rows are committed.
-    func insert(_ committed: [Key]) {
+    /// Counts `forgetAll` calls; read before a batch is inserted, so that keys committed before a
+    /// reconnection are not recorded after it.
+    var generation: UInt64 { generations.load(ordering: .acquiring) }
+
+    /// Forgets every key: what was committed on one server says nothing of another.
+    func forgetAll() {
+        keys.withLock { known in
+            generations.add(1, ordering: .releasing)
+            known.removeAll()
+        }
+    }
+
+    /// Records keys whose rows are committed, unless `forgetAll` was called since `generation` was read.
+    func insert(_ committed: [Key], ifStill generation: UInt64) {
         guard capacity > 0 else { return }
         keys.withLock { known in
+            guard generations.load(ordering: .acquiring) == generation else { return }
             if known.count + committed.count > capacity { known.removeAll(keepingCapacity: true) }
             for key in committed.prefix(capacity) { known.insert(key) }
         }

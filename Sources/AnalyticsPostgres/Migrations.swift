@@ -100,5 +100,32 @@ public enum Migrations {
             );
             INSERT INTO site_path_totals SELECT site_id, path, sum(views) FROM site_paths GROUP BY 1, 2;
             """),
+        Migration(version: 7, name: "writers check the schema version", sql: """
+            -- Every insert calls this first: a writer built for another schema version than the database's
+            -- fails (SQLSTATE AN001, which the store reports as unavailable, so nothing is dead-lettered)
+            -- instead of writing rows that a newer schema's rollups would not count. VOLATILE, so its query
+            -- takes a snapshot of its own: a writer that waited for a migration's table locks sees its commit.
+            CREATE FUNCTION schema_guard(expected integer) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                found integer;
+            BEGIN
+                SELECT max(version) INTO found FROM schema_migrations;
+                IF found IS DISTINCT FROM expected THEN
+                    RAISE EXCEPTION 'the database schema is at version %, and this process is built for version %', found, expected
+                        USING ERRCODE = 'AN001', HINT = 'run the analytics version that matches the schema, or migrate it';
+                END IF;
+                RETURN true;
+            END
+            $$;
+            """),
+    ]
+
+    /// The schema version this build writes to.
+    public static var latest: Int { all.last!.version }
+
+    /// The tables writers insert into: `migrate` locks them while it changes the schema, so that no
+    /// insert commits between a migration's fill of a new rollup and its commit.
+    static let writtenTables = [
+        "events", "site_paths", "site_path_totals", "site_users", "site_user_counts", "site_visitors", "site_visitor_counts",
     ]
 }

@@ -1,4 +1,5 @@
 import AnalyticsBlockingIO
+import AnalyticsCore
 import CLibpq
 
 /// An error from PostgreSQL or from talking to it.
@@ -39,7 +40,9 @@ public final class PostgresConnection: BlockingConnection {
     private var prepared: [String: String] = [:]
 
     /// Connects to `url` (a postgres:// URI or a key=value string), with `settings` sent as run-time
-    /// parameters (such as `search_path`).
+    /// parameters (such as `search_path`). A failure's message is scrubbed of the URL's password: libpq
+    /// quotes the part of a URL it cannot parse, which can be the password, and the message is printed
+    /// and logged.
     public init(url: String, settings: [String: String] = [:]) throws {
         let options = settings.merging(["client_min_messages": "warning"]) { given, _ in given }
             .sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }.joined(separator: " ")
@@ -56,7 +59,7 @@ public final class PostgresConnection: BlockingConnection {
         guard let connection, PQstatus(connection) == CONNECTION_OK else {
             let message = connection.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             close()
-            throw PostgresError(sqlState: nil, message: message, connectionLost: true)
+            throw PostgresError(sqlState: nil, message: URLRedaction.scrub(message, of: url), connectionLost: true)
         }
     }
 

@@ -31,10 +31,16 @@ public final class PostgresEventStore: EventStore {
 
     public init(url: String, configuration: PostgresStoreConfiguration = PostgresStoreConfiguration()) {
         schema = configuration.schema
-        knownUsers = KnownUsers(capacity: configuration.knownUsers)
-        let settings = configuration.schema.map { ["search_path": $0] } ?? [:]
+        let knownUsers = KnownUsers(capacity: configuration.knownUsers)
+        self.knownUsers = knownUsers
+        // Quoted as `migrate` quotes it in CREATE SCHEMA: unquoted, the server would fold "Stats" to stats.
+        let settings = configuration.schema.map { ["search_path": Self.quoted($0)] } ?? [:]
         pool = BlockingConnectionPool(size: configuration.connections) {
-            try PostgresConnection(url: url, settings: settings)
+            let connection = try PostgresConnection(url: url, settings: settings)
+            // A new connection may reach another server (a failover to a replica that had not received
+            // every commit): keys known committed on the old one are looked up again.
+            knownUsers.forgetAll()
+            return connection
         }
     }
 
@@ -53,6 +59,8 @@ public final class PostgresEventStore: EventStore {
         } catch let error as PostgresError {
             throw error.isTransient ? StoreFailure.unavailable(error.description) : StoreFailure.rejected(error.description)
         } catch let error as StoreFailure {
+            throw error
+        } catch let error as KnownUsersForgotten {
             throw error
         } catch {
             throw StoreFailure.unavailable("\(error)")
@@ -76,6 +84,17 @@ public final class PostgresEventStore: EventStore {
                         version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
                     """)
                 let done = Set(try connection.query("SELECT version FROM schema_migrations").rows.compactMap { $0[0].flatMap { Int($0) } })
+                if Migrations.all.contains(where: { !done.contains($0.version) }) {
+                    // Inserts in flight commit first (their rows are then in every fill), and inserts that
+                    // arrive wait for this commit, then meet the new schema (and its version check).
+                    let existing = try connection.query(
+                        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()"
+                    ).rows.compactMap { $0[0] }
+                    let tables = Migrations.writtenTables.filter(existing.contains)
+                    if !tables.isEmpty {
+                        try connection.execute("LOCK TABLE \(tables.joined(separator: ", ")) IN SHARE ROW EXCLUSIVE MODE")
+                    }
+                }
                 var applied: [Int] = []
                 for migration in Migrations.all where !done.contains(migration.version) {
                     try connection.execute(migration.sql)
@@ -114,16 +133,6 @@ public final class PostgresEventStore: EventStore {
             users.append(event.userID)
             timestamps.append(microsecondsSinceUnixEpoch: event.timestamp)
         }
-        // Only keys not known to be in site_users are looked up there.
-        let unknownUsers = knownUsers.unknown(in: events)
-        var userSites = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 16)
-        var userTypes = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 12)
-        var userIDs = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 16)
-        for key in unknownUsers {
-            userSites.append(key.siteID)
-            userTypes.append(key.eventType)
-            userIDs.append(key.item)
-        }
         // The batch's views by path, for `insertNewSQL`.
         var views: [RollupKey: Int64] = [:]
         views.reserveCapacity(min(events.count, 1024))
@@ -138,24 +147,47 @@ public final class PostgresEventStore: EventStore {
             viewPaths.append(key.item)
             viewCounts.append(count)
         }
-        let parameters = [
-            ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish(),
-            userSites.finish(), userTypes.finish(), userIDs.finish(),
-            viewSites.finish(), viewTypes.finish(), viewPaths.finish(), viewCounts.finish(),
-        ]
-        let inserted = try await withConnection { connection in
-            do {
-                _ = try connection.query(Self.insertNewSQL, binary: parameters)
-                return events.count
-            } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
-                let row = try connection.query(Self.insertSQL, binary: Array(parameters.prefix(9))).rows.first
-                return row?[0].flatMap { Int($0) } ?? 0
+        let eventColumns = [ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish()]
+        let viewColumns = [viewSites.finish(), viewTypes.finish(), viewPaths.finish(), viewCounts.finish()]
+        while true {
+            // Only keys not known to be in site_users are looked up there. A connection opened after this
+            // look-up (a reconnection, perhaps to another server) empties the set: the statement is then
+            // not sent with this look-up, and the look-up is made again.
+            let generation = knownUsers.generation
+            let unknownUsers = knownUsers.unknown(in: events)
+            var userSites = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 16)
+            var userTypes = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 12)
+            var userIDs = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 16)
+            for key in unknownUsers {
+                userSites.append(key.siteID)
+                userTypes.append(key.eventType)
+                userIDs.append(key.item)
             }
+            let parameters = eventColumns + [userSites.finish(), userTypes.finish(), userIDs.finish()] + viewColumns
+            let knownUsers = self.knownUsers
+            let inserted: Int
+            do {
+                inserted = try await withConnection { connection in
+                    guard knownUsers.generation == generation else { throw KnownUsersForgotten() }
+                    do {
+                        _ = try connection.query(Self.insertNewSQL, binary: parameters)
+                        return events.count
+                    } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
+                        let row = try connection.query(Self.insertSQL, binary: Array(parameters.prefix(9))).rows.first
+                        return row?[0].flatMap { Int($0) } ?? 0
+                    }
+                }
+            } catch is KnownUsersForgotten {
+                continue
+            }
+            // A skipped event's key went in only if the stored version of the event has the same one.
+            if inserted == events.count { knownUsers.insert(unknownUsers, ifStill: generation) }
+            return InsertResult(inserted: inserted, duplicates: events.count - inserted)
         }
-        // A skipped event's key went in only if the stored version of the event has the same one.
-        if inserted == events.count { knownUsers.insert(unknownUsers) }
-        return InsertResult(inserted: inserted, duplicates: events.count - inserted)
     }
+
+    /// Thrown before a statement whose known-users look-up predates the connection it would run on.
+    private struct KnownUsersForgotten: Error {}
 
     static let uniqueViolation = "23505"
 
@@ -165,11 +197,17 @@ public final class PostgresEventStore: EventStore {
     /// the batch goes again through `insertSQL`. The rollup upserts run after the main statement, so their
     /// row locks, which a concurrent batch may wait for, are held only until the commit that follows.
     static let insertNewSQL = """
-        WITH path_views AS (
-            SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::int8[]) AS v(site_id, event_type, path, views)
-        ), \(rollupUpserts(pathViews: "path_views", newUsers: "unnest($7::text[], $8::text[], $9::text[])"))
+        WITH guard AS (
+            SELECT schema_guard(\(Migrations.latest))
+        ), path_views AS (
+            SELECT site_id COLLATE "C" AS site_id, event_type COLLATE "C" AS event_type, path COLLATE "C" AS path, views
+            FROM unnest($10::text[], $11::text[], $12::text[], $13::int8[]) AS v(site_id, event_type, path, views)
+        ), new_users AS (
+            SELECT site_id COLLATE "C" AS site_id, event_type COLLATE "C" AS event_type, user_id COLLATE "C" AS user_id
+            FROM unnest($7::text[], $8::text[], $9::text[]) AS u(site_id, event_type, user_id)
+        ), \(rollupUpserts(pathViews: "path_views", newUsers: "new_users"))
         INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
-        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+        SELECT e.* FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e
         """
 
     /// Any batch, taken after `insertNewSQL` met an event already stored: the events go in with `ON CONFLICT
@@ -177,9 +215,11 @@ public final class PostgresEventStore: EventStore {
     /// skipped second version of one, counts for nothing. `$7`–`$9` are the keys not known to be in
     /// `site_users`.
     static let insertSQL = """
-        WITH inserted AS (
+        WITH guard AS (
+            SELECT schema_guard(\(Migrations.latest))
+        ), inserted AS (
             INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
-            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+            SELECT e.* FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e
             ON CONFLICT (event_id) DO NOTHING
             RETURNING site_id, event_type, path, user_id
         ), path_views AS (
@@ -193,6 +233,9 @@ public final class PostgresEventStore: EventStore {
 
     /// The upserts that keep the rollups, as common table expressions: the views in `pathViews` (`site_id`,
     /// `event_type`, `path`, `views`) and the (site, event type, user) keys in `newUsers` that may be new.
+    /// Their columns must be `COLLATE "C"` (the tables' own, or cast so): each `ORDER BY` fixes the order
+    /// in which rows are locked, and it must be the same for every batch whatever the database's default
+    /// collation, or a fresh and a redelivered batch can deadlock.
     private static func rollupUpserts(pathViews: String, newUsers: String) -> String {
         """
         all_paths AS (

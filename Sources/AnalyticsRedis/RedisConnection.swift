@@ -1,4 +1,5 @@
 import AnalyticsBlockingIO
+import AnalyticsCore
 import CHiredis
 
 #if canImport(Glibc)
@@ -75,8 +76,10 @@ public struct RedisConfiguration: Sendable {
     /// How long a command may take before the connection is given up; blocking reads add their block time.
     public var commandTimeout: Duration = .seconds(5)
 
+    /// Errors quote the URL without its password, since they are printed at start-up.
     public init(url: String) throws {
-        guard url.hasPrefix("redis://") else { throw RedisError.connection("REDIS_URL must start with redis://: \(url)") }
+        let shown = URLRedaction.redact(url, userAloneIsPassword: true)
+        guard url.hasPrefix("redis://") else { throw RedisError.connection("REDIS_URL must start with redis://: \(shown)") }
         var rest = Substring(url.dropFirst("redis://".count))
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map {
@@ -89,18 +92,33 @@ public struct RedisConfiguration: Sendable {
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
             if !path.isEmpty {
-                guard let number = Int(path) else { throw RedisError.connection("bad database number in \(url)") }
+                guard let number = Int(path) else { throw RedisError.connection("bad database number in \(shown)") }
                 database = number
             }
             rest = rest[..<slash]
         }
         if let colon = rest.lastIndex(of: ":") {
-            guard let number = Int(rest[rest.index(after: colon)...]) else { throw RedisError.connection("bad port in \(url)") }
+            guard let number = Int(rest[rest.index(after: colon)...]) else { throw RedisError.connection("bad port in \(shown)") }
             port = number
             rest = rest[..<colon]
         }
         if !rest.isEmpty { host = String(rest) }
     }
+}
+
+/// The configuration as a URL without its password, so that printing or logging one shows no secret.
+extension RedisConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        let credentials = switch (username, password) {
+        case (nil, nil): ""
+        case (nil, _?): ":***@"
+        case (let user?, nil): "\(user):@"
+        case (let user?, _?): "\(user):***@"
+        }
+        return "redis://\(credentials)\(host):\(port)/\(database)"
+    }
+
+    public var debugDescription: String { description }
 }
 
 extension String {

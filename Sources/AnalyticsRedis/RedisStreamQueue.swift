@@ -32,7 +32,10 @@ public struct RedisQueueConfiguration: Sendable {
 /// - `retry`: atomically (Lua) acknowledged and put in the sorted set `<prefix>:delayed`, scored by when it
 ///   is due; due entries are moved back to the stream by another script before each read.
 /// - `deadLetter`: atomically moved to the stream `<prefix>:dead` with the reason and the attempt count.
-/// - `reclaim`: `XAUTOCLAIM` of entries idle longer than the visibility timeout; `touch`: `XCLAIM … JUSTID`.
+///   Both scripts act only when their `XACK` finds the entry pending, so that a delivery another consumer
+///   reclaimed and acknowledged is not moved as well, and running a script twice moves nothing twice.
+/// - `reclaim`: `XAUTOCLAIM` of entries idle longer than the visibility timeout, then `XPENDING` of each
+///   for its delivery count; `touch`: `XCLAIM … JUSTID`, which leaves the count as it is.
 ///
 /// Durability is Redis's: run it with `appendonly yes` and `appendfsync everysec` (at most a second of
 /// acknowledged writes can be lost if the machine itself fails), or `appendfsync always` for none.
@@ -151,7 +154,8 @@ public final class RedisStreamQueue: EventQueue {
     }
 
     /// Turns stream entries into deliveries; an entry that cannot be decoded is dead-lettered at once.
-    private func deliveries(from entries: [RedisReply]) async throws -> [Delivery] {
+    /// `counts` holds the delivery count of entries handed out before (a reclaim); any other is a first delivery.
+    private func deliveries(from entries: [RedisReply], counts: [String: Int] = [:]) async throws -> [Delivery] {
         var result: [Delivery] = []
         result.reserveCapacity(entries.count)
         for entry in entries {
@@ -164,7 +168,8 @@ public final class RedisStreamQueue: EventQueue {
                 continue
             }
             let attempt = Self.text(of: "a", in: fields).flatMap { Int($0) } ?? 1
-            result.append(Delivery(id: id, event: event, attempt: attempt, lastError: Self.text(of: "r", in: fields)))
+            result.append(Delivery(
+                id: id, event: event, attempt: attempt, lastError: Self.text(of: "r", in: fields), deliveries: counts[id] ?? 1))
         }
         return result
     }
@@ -218,27 +223,31 @@ public final class RedisStreamQueue: EventQueue {
         }
     }
 
-    public func retry(_ delivery: Delivery, after delay: Duration, reason: String) async throws {
+    @discardableResult
+    public func retry(_ delivery: Delivery, after delay: Duration, reason: String) async throws -> Bool {
         try await queueCall {
             let member: JSONValue = [
                 "id": .string(delivery.id), "e": .string(EventCodec.encode(delivery.event)),
                 "a": .string(String(delivery.attempt + 1)), "r": .string(reason),
             ]
             let due = clock.unixMilliseconds + UInt64(Swift.max(0, delay.microseconds / 1000))
-            try await client.evaluate(
+            return try await client.evaluate(
                 Self.retryScript, keys: [.init(streamKey), .init(delayedKey)],
-                arguments: [.init(delivery.id), .init(group), .init(Int64(due)), .init(JSONWriter.string(member))])
+                arguments: [.init(delivery.id), .init(group), .init(Int64(due)), .init(JSONWriter.string(member))]
+            ).integer == 1
         }
     }
 
-    public func deadLetter(_ delivery: Delivery, reason: String) async throws {
+    @discardableResult
+    public func deadLetter(_ delivery: Delivery, reason: String) async throws -> Bool {
         try await queueCall {
             try await client.evaluate(
                 Self.deadLetterScript, keys: [.init(streamKey), .init(deadKey)],
                 arguments: [
                     .init(delivery.id), .init(group), .init(EventCodec.encode(delivery.event)), .init(delivery.attempt), .init(reason),
                     .init(clock.unixMilliseconds),
-                ])
+                ]
+            ).integer == 1
         }
     }
 
@@ -253,11 +262,28 @@ public final class RedisStreamQueue: EventQueue {
                 guard let parts = reply.array, parts.count >= 2, let next = parts[0].text, let entries = parts[1].array else {
                     throw RedisError.protocolViolation("XAUTOCLAIM: \(reply)")
                 }
-                claimed += try await deliveries(from: entries.filter { $0 != .null })
+                let taken = entries.filter { $0 != .null }
+                let counts = try await deliveryCounts(of: taken.compactMap { $0.array?.first?.text })
+                // An entry no longer pending was acknowledged since it was claimed: nothing is left to do with it.
+                claimed += try await deliveries(from: taken.filter { counts[$0.array?.first?.text ?? ""] != nil }, counts: counts)
                 cursor = next
             } while cursor != "0-0" && claimed.count < max
             return claimed
         }
+    }
+
+    /// How many times each of the pending entries `ids` has been handed out, by `XPENDING` of each in one
+    /// round trip (`XAUTOCLAIM` does not say; reclaims are rare). An entry no longer pending is left out.
+    private func deliveryCounts(of ids: [String]) async throws -> [String: Int] {
+        guard !ids.isEmpty else { return [:] }
+        let commands = ids.map { id -> [RedisArgument] in ["XPENDING", .init(streamKey), .init(group), .init(id), .init(id), "1"] }
+        let replies = try await client.pipeline(commands)
+        var counts: [String: Int] = [:]
+        for (id, reply) in zip(ids, replies) {
+            // [[id, consumer, milliseconds idle, times delivered]], or [] once acknowledged.
+            if let count = try RedisClient.checked(reply).array?.first?.array?.last?.integer { counts[id] = count }
+        }
+        return counts
     }
 
     private func promoteDueRetries() async throws {
@@ -289,10 +315,12 @@ public final class RedisStreamQueue: EventQueue {
         try await queueCall {
             let reply = try await client.command("XRANGE", .init(deadKey), "-", "+", "COUNT", .init(Swift.max(1, limit)))
             return (reply.array ?? []).compactMap { entry in
-                guard let parts = entry.array, parts.count == 2, let id = parts[0].text, let fields = parts[1].array,
-                      let payload = Self.value(of: "e", in: fields), let event = EventCodec.decode(payload) else { return nil }
+                guard let parts = entry.array, parts.count == 2, let id = parts[0].text, let fields = parts[1].array else { return nil }
+                // A payload that is not an event (dead-lettered as undecodable) is listed as it is.
+                let payload = Self.value(of: "e", in: fields) ?? []
                 return DeadLetter(
-                    id: id, event: event, attempts: Self.text(of: "a", in: fields).flatMap { Int($0) } ?? 1,
+                    id: id, event: EventCodec.decode(payload), payload: String(decoding: payload, as: UTF8.self),
+                    attempts: Self.text(of: "a", in: fields).flatMap { Int($0) } ?? 1,
                     reason: Self.text(of: "r", in: fields) ?? "",
                     failedAt: (Self.text(of: "t", in: fields).flatMap { Int64($0) } ?? 0) * 1000)
             }
@@ -353,18 +381,20 @@ public final class RedisStreamQueue: EventQueue {
         return 0
         """)
 
-    /// KEYS: stream, delayed. ARGV: entry ID, group, due (ms), member.
+    /// KEYS: stream, delayed. ARGV: entry ID, group, due (ms), member. Returns 1, or 0 without doing anything
+    /// when the entry is no longer pending (acknowledged, retried or dead-lettered already).
     static let retryScript = RedisScript("""
+        if redis.call('XACK', KEYS[1], ARGV[2], ARGV[1]) == 0 then return 0 end
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-        redis.call('XACK', KEYS[1], ARGV[2], ARGV[1])
         redis.call('XDEL', KEYS[1], ARGV[1])
         return 1
         """)
 
-    /// KEYS: stream, dead. ARGV: entry ID, group, payload, attempts, reason, now (ms).
+    /// KEYS: stream, dead. ARGV: entry ID, group, payload, attempts, reason, now (ms). Returns 1, or 0 without
+    /// doing anything when the entry is no longer pending.
     static let deadLetterScript = RedisScript("""
+        if redis.call('XACK', KEYS[1], ARGV[2], ARGV[1]) == 0 then return 0 end
         redis.call('XADD', KEYS[2], '*', 'e', ARGV[3], 'a', ARGV[4], 'r', ARGV[5], 't', ARGV[6])
-        redis.call('XACK', KEYS[1], ARGV[2], ARGV[1])
         redis.call('XDEL', KEYS[1], ARGV[1])
         return 1
         """)
@@ -380,7 +410,8 @@ public final class RedisStreamQueue: EventQueue {
         return #due
         """)
 
-    /// KEYS: dead, stream. ARGV: dead-letter IDs. Queues each again as a first attempt.
+    /// KEYS: dead, stream. ARGV: dead-letter IDs. Queues each again as a first attempt, its payload as it is
+    /// (one that is not an event is dead-lettered again when it is read).
     static let replayScript = RedisScript("""
         local moved = 0
         for _, id in ipairs(ARGV) do

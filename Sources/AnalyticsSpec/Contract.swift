@@ -14,6 +14,8 @@ public struct Contract: Sendable {
     public let registry: SchemaRegistry
     /// True for the contract built into this binary, whose event schema `FastEventReader` mirrors.
     public let isEmbedded: Bool
+    /// The batch schema's `maxItems`: a longer batch is refused before its items are validated.
+    public let batchMaximumItems: Int?
 
     /// The contract embedded in this binary, compiled once per process.
     public static let embedded: Contract = {
@@ -34,15 +36,23 @@ public struct Contract: Sendable {
 
     private init(documents: [(name: String, text: String)], isEmbedded: Bool) throws(SchemaError) {
         self.isEmbedded = isEmbedded
-        var registry = SchemaRegistry()
+        var registry = SchemaRegistry(extensions: [.maxBytes])
         for document in documents {
             try registry.add(json: document.text, uri: Self.baseURI + document.name)
         }
         self.registry = registry
+        batchMaximumItems = Self.maxItems(of: documents.first { $0.name == "batch.schema.json" }?.text)
         event = try registry.validator(for: Self.baseURI + "event.schema.json")
         batch = try registry.validator(for: Self.baseURI + "batch.schema.json")
         statsQuery = try registry.validator(for: Self.baseURI + "stats-query.schema.json")
         statsResponse = try registry.validator(for: Self.baseURI + "stats-response.schema.json")
         error = try registry.validator(for: Self.baseURI + "error.schema.json")
+    }
+
+    private static func maxItems(of document: String?) -> Int? {
+        guard let document, let parsed = try? JSONParser.parse(document), let limit = parsed["maxItems"]?.numberValue,
+            limit.rounded() == limit, limit >= 0, limit < 1e15
+        else { return nil }
+        return Int(limit)
     }
 }

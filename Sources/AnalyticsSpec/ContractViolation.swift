@@ -1,13 +1,20 @@
 import JSONSchemaValidation
 
-/// Why input was refused: a one-line summary and every violation found.
+/// Why input was refused: a one-line summary and the violations found, at most `maximumDetails` of them
+/// listed and the rest counted in `omitted`.
 public struct ContractViolation: Error, Sendable, Equatable {
+    /// The most violations an answer lists: enough to fix a request, never an answer larger than it.
+    public static let maximumDetails = 100
+
     public let summary: String
     public let details: [SchemaViolation]
+    /// Violations found beyond those in `details`.
+    public let omitted: Int
 
-    public init(summary: String, details: [SchemaViolation]) {
+    public init(summary: String, details: [SchemaViolation], omitted: Int = 0) {
         self.summary = summary
         self.details = details
+        self.omitted = omitted
     }
 
     /// Input that is not JSON at all.
@@ -20,15 +27,17 @@ public struct ContractViolation: Error, Sendable, Equatable {
 
     /// The error body of the contract (spec/error.schema.json).
     public var errorBody: JSONValue {
-        .object(JSONObject([
+        var members: [(key: String, value: JSONValue)] = [
             ("error", .string(summary)),
             ("details", .array(details.map { detail in
-                .object(JSONObject([
+                .object(JSONObject(uniqueMembers: [
                     ("path", .string(detail.instancePath.description)),
                     ("keyword", .string(detail.keyword)),
                     ("message", .string(detail.message)),
                 ]))
             })),
-        ]))
+        ]
+        if omitted > 0 { members.append(("omitted", .number(Double(omitted)))) }
+        return .object(JSONObject(uniqueMembers: members))
     }
 }

@@ -17,8 +17,10 @@ public struct EventDecoder: Sendable {
         case .success(let parsed): value = parsed
         case .failure(let violation): return .failure(violation)
         }
-        let errors = contract.event.validate(value)
-        guard errors.isEmpty else { return .failure(ContractViolation(summary: "invalid event", details: errors)) }
+        let (errors, omitted) = contract.event.validate(value, keepingAtMost: ContractViolation.maximumDetails)
+        guard errors.isEmpty else {
+            return .failure(ContractViolation(summary: "invalid event", details: errors, omitted: omitted))
+        }
         return Self.event(fromValid: value, at: .root, newID: newID)
     }
 
@@ -30,9 +32,15 @@ public struct EventDecoder: Sendable {
         case .success(let parsed): value = parsed
         case .failure(let violation): return .failure(violation)
         }
-        let errors = contract.batch.validate(value)
+        // A batch over the limit is refused as a whole, before any of its items is looked at.
+        if case .array(let items) = value, let limit = contract.batchMaximumItems, items.count > limit {
+            return .failure(ContractViolation(summary: "invalid batch", details: [
+                SchemaViolation(instancePath: .root, keyword: "maxItems", message: "must have at most \(limit) items (has \(items.count))"),
+            ]))
+        }
+        let (errors, omitted) = contract.batch.validate(value, keepingAtMost: ContractViolation.maximumDetails)
         guard errors.isEmpty, case .array(let items) = value else {
-            return .failure(ContractViolation(summary: "invalid batch", details: errors))
+            return .failure(ContractViolation(summary: "invalid batch", details: errors, omitted: omitted))
         }
         var events: [Event] = []
         events.reserveCapacity(items.count)

@@ -133,13 +133,13 @@ public enum FastEventReader {
             guard let site = values[Member.siteID.rawValue].flatMap({ identifier($0, maximumLength: 128) }),
                 let type = values[Member.eventType.rawValue].flatMap({ identifier($0, maximumLength: 64) }),
                 let pathBytes = values[Member.path.rawValue], pathBytes.first == UInt8(ascii: "/"),
-                let path = text(pathBytes, maximumLength: 2048),
+                let path = text(pathBytes, maximumLength: 2048, maximumBytes: 2048),
                 let timestampBytes = values[Member.timestamp.rawValue],
                 let timestamp = timestamp(timestampBytes)
             else { return nil }
             var user: String?
             if let userBytes = values[Member.userID.rawValue] {
-                guard let text = text(userBytes, maximumLength: 256) else { return nil }
+                guard let text = text(userBytes, maximumLength: 256, maximumBytes: 256) else { return nil }
                 user = text.isEmpty ? nil : text
             }
             let id: EventID
@@ -174,8 +174,9 @@ public enum FastEventReader {
         }
 
         /// Valid UTF-8 without DEL (the other control characters cannot reach here unescaped), at most
-        /// `maximumLength` code points.
-        private static func text(_ bytes: UnsafeBufferPointer<UInt8>, maximumLength: Int) -> String? {
+        /// `maximumLength` code points and `maximumBytes` bytes.
+        private static func text(_ bytes: UnsafeBufferPointer<UInt8>, maximumLength: Int, maximumBytes: Int) -> String? {
+            guard bytes.count <= maximumBytes else { return nil }
             var codePoints = 0
             var ascii = true
             for byte in bytes {
@@ -191,7 +192,8 @@ public enum FastEventReader {
 
         /// The timestamp's shape pattern
         /// `^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`,
-        /// at most 64 characters, and the `date-time` format; microseconds since the epoch.
+        /// with its lookaheads (no offset ahead of UTC on 0001-01-01, none behind it on 9999-12-31), at most
+        /// 64 characters, and the `date-time` format; microseconds since the epoch.
         private static func timestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
             guard bytes.count >= 20, bytes.count <= 64 else { return nil }
             func digit(_ offset: Int) -> Bool { bytes[offset] >= 0x30 && bytes[offset] <= 0x39 }
@@ -215,6 +217,13 @@ public enum FastEventReader {
                 guard offset + 6 == bytes.count, digit(offset + 1), digit(offset + 2), bytes[offset + 3] == UInt8(ascii: ":"),
                     digit(offset + 4), digit(offset + 5)
                 else { return nil }
+                let zeroOffset = bytes[offset + 1] == UInt8(ascii: "0") && bytes[offset + 2] == UInt8(ascii: "0")
+                    && bytes[offset + 4] == UInt8(ascii: "0") && bytes[offset + 5] == UInt8(ascii: "0")
+                if !zeroOffset {
+                    let date = UnsafeBufferPointer(rebasing: bytes[0..<10])
+                    if bytes[offset] == UInt8(ascii: "+"), date.elementsEqual("0001-01-01".utf8) { return nil }
+                    if bytes[offset] == UInt8(ascii: "-"), date.elementsEqual("9999-12-31".utf8) { return nil }
+                }
             default:
                 return nil
             }

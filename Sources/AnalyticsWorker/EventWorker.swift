@@ -18,15 +18,27 @@ public struct BatchOutcome: Sendable, Hashable {
 /// - A duplicate counts as success: the insert is idempotent by `event_id`.
 /// - While the store is unavailable, the same batch is tried again with capped exponential backoff and
 ///   full jitter; nothing is acknowledged and the deliveries are kept from being reclaimed.
+/// - An outage is waited out, however long, while the store does not answer at all (`ping`): a restart,
+///   a lost network. Every batch fails alike then, and giving up would only move the backlog to the dead
+///   letters, to be replayed by hand. A batch that still fails as unavailable after `maxOutage` while the
+///   store answers (a statement that times out each time, a missing table) is split in halves, each tried
+///   once more, down to single events, which are dead-lettered with the reason. The price of that limit: a
+///   store that answers but cannot take any insert for longer (a lock held for an hour, a schema that was
+///   never migrated) dead-letters the batches in hand, and `analytics dlq replay` brings them back.
 /// - When the store rejects a batch, its events are inserted in halves until the ones at fault are
 ///   found; the others land, and each one at fault is retried with backoff, then dead-lettered after
 ///   `maxAttempts` with the reason.
+/// - A delivery handed out more than `maxDeliveries` times (a worker died or stalled on it each time) is
+///   dead-lettered before the batch is inserted, so that an event that kills its worker does not go on
+///   killing workers.
 /// - Deliveries whose consumer stopped are reclaimed every `reclaimInterval`.
 /// - On graceful shutdown it finishes and acknowledges the batch in hand, then returns.
 public final class EventWorker: Service, Sendable {
     private let queue: any EventQueue
     private let store: any EventStore
     private let clock: any WallClock
+    /// Measures intervals (reclaims, outages, batch times): the wall clock may be set back or forward.
+    private let stopwatch: any MonotonicClock
     private let configuration: WorkerConfiguration
     private let logger: Logger
 
@@ -37,6 +49,7 @@ public final class EventWorker: Service, Sendable {
         self.queue = queue
         self.store = store
         self.clock = clock
+        stopwatch = (clock as? any MonotonicClock) ?? SystemMonotonicClock()
         self.configuration = configuration
         var logger = logger
         logger[metadataKey: "consumer"] = "\(configuration.consumer)"
@@ -46,12 +59,12 @@ public final class EventWorker: Service, Sendable {
     public func run() async throws {
         let stopping = OnceFlag()
         await withGracefulShutdownHandler {
-            var lastReclaim: Int64?
+            var lastReclaim: Duration?
             while !stopping.isSet, !Task.isCancelled {
                 do {
                     var reclaimed: [Delivery] = []
-                    if lastReclaim.map({ clock.now - $0 >= configuration.reclaimInterval.microseconds }) ?? true {
-                        lastReclaim = clock.now
+                    if lastReclaim.map({ stopwatch.elapsed - $0 >= configuration.reclaimInterval }) ?? true {
+                        lastReclaim = stopwatch.elapsed
                         reclaimed = try await queue.reclaim(consumer: configuration.consumer, max: configuration.batchSize)
                         if !reclaimed.isEmpty { logger.info("reclaimed stalled deliveries", metadata: ["count": "\(reclaimed.count)"]) }
                     }
@@ -87,49 +100,112 @@ public final class EventWorker: Service, Sendable {
     }
 
     func process(_ deliveries: [Delivery], stopping: OnceFlag) async throws -> BatchOutcome {
-        let started = clock.now
+        let started = stopwatch.elapsed
         var outcome = BatchOutcome(count: deliveries.count)
         var generator = SystemRandomNumberGenerator()
-        var outage = 0
-        while true {
+        let batch = try await deadLetterOverdelivered(deliveries, into: &outcome)
+        var outage: StoreOutage?
+        while !batch.isEmpty {
             do {
-                let result = try await store.insert(deliveries.map(\.event))
-                try await queue.ack(deliveries.map(\.id))
+                let result = try await store.insert(batch.map(\.event))
+                try await queue.ack(batch.map(\.id))
                 outcome.inserted = result.inserted
                 outcome.duplicates = result.duplicates
                 break
             } catch StoreFailure.unavailable(let reason) {
                 if stopping.isSet {
                     logger.notice("shutting down while the store is unavailable; the batch stays pending for the next worker",
-                                  metadata: ["count": "\(deliveries.count)"])
+                                  metadata: ["count": "\(batch.count)"])
                     return outcome
                 }
-                outage += 1
-                let delay = configuration.outageBackoff.delay(attempt: outage, using: &generator)
+                var current = outage ?? StoreOutage(since: stopwatch.elapsed)
+                let givingUp = await givesUp(on: &current)
+                outage = current
+                if givingUp {
+                    logger.error(
+                        "store unavailable for this batch past the outage limit while it answers; splitting it, dead-lettering what still fails",
+                        metadata: ["count": "\(batch.count)", "attempts": "\(current.attempts)", "error": "\(reason)"])
+                    try await split(batch, after: current, reason: reason, into: &outcome, generator: &generator)
+                    break
+                }
+                let delay = configuration.outageBackoff.delay(attempt: current.attempts, using: &generator)
                 logger.warning("store unavailable, retrying the batch", metadata: [
-                    "count": "\(deliveries.count)", "attempt": "\(outage)", "delay_ms": "\(delay.microseconds / 1000)",
+                    "count": "\(batch.count)", "attempt": "\(current.attempts)", "delay_ms": "\(delay.microseconds / 1000)",
                     "error": "\(reason)",
                 ])
-                try await clock.sleep(for: delay)
-                try await queue.touch(deliveries.map(\.id), consumer: configuration.consumer)
+                try await backOff(for: delay, holding: batch)
             } catch StoreFailure.rejected {
-                try await isolate(deliveries, into: &outcome, generator: &generator)
+                try await isolate(batch, outage: nil, into: &outcome, generator: &generator)
                 break
             }
         }
         logger.info("batch", metadata: [
             "count": "\(outcome.count)", "new": "\(outcome.inserted)", "duplicates": "\(outcome.duplicates)",
             "retried": "\(outcome.retried)", "dead": "\(outcome.deadLettered)",
-            "ms": "\((clock.now - started) / 1000)",
+            "ms": "\((stopwatch.elapsed - started).microseconds / 1000)",
         ])
         return outcome
     }
 
-    /// Inserts a rejected batch in halves so that only the events at fault stay behind.
+    /// Dead-letters the deliveries handed out more than `maxDeliveries` times, and returns the others. A
+    /// worker died or stalled on each of those every time (an event that crashes the process), so inserting
+    /// them once more would most likely do the same again.
+    private func deadLetterOverdelivered(_ deliveries: [Delivery], into outcome: inout BatchOutcome) async throws -> [Delivery] {
+        let limit = configuration.maxDeliveries
+        guard deliveries.contains(where: { $0.deliveries > limit }) else { return deliveries }
+        var rest: [Delivery] = []
+        for delivery in deliveries {
+            guard delivery.deliveries > limit else {
+                rest.append(delivery)
+                continue
+            }
+            let reason = "delivered \(delivery.deliveries) times without being acknowledged (a worker crashed or stalled on it each time)"
+            try await deadLetter(delivery, reason: reason, into: &outcome)
+        }
+        return rest
+    }
+
+    /// Counts a failed attempt in `outage`, and tells whether to stop waiting for the store: once the
+    /// outage has lasted `maxOutage` and the store answers, the failure is this batch's. While the store
+    /// does not answer at all, the outage is everyone's: the worker keeps waiting, and its patience starts again.
+    private func givesUp(on outage: inout StoreOutage) async -> Bool {
+        outage.attempts += 1
+        let now = stopwatch.elapsed
+        guard outage.hasLasted(configuration.maxOutage, now: now) else { return false }
+        do {
+            try await store.ping()
+            return true
+        } catch {
+            logger.warning("store not answering past the outage limit; keeping the batch", metadata: [
+                "attempts": "\(outage.attempts)", "error": "\(error)",
+            ])
+            outage.since = now
+            return false
+        }
+    }
+
+    /// Sleeps for `delay`, then touches `deliveries`, and in between at least every half visibility timeout:
+    /// a backoff longer than the timeout must not let another worker take them over, which would count one
+    /// more delivery of each towards `maxDeliveries`.
+    private func backOff(for delay: Duration, holding deliveries: [Delivery]) async throws {
+        let step = max(queue.visibilityTimeout / 2, .milliseconds(1))
+        var left = delay
+        repeat {
+            let nap = min(left, step)
+            try await clock.sleep(for: nap)
+            left -= nap
+            try await queue.touch(deliveries.map(\.id), consumer: configuration.consumer)
+        } while left > .zero
+    }
+
+    /// Inserts a batch in halves until only the events at fault stay behind: each one the store rejects, and
+    /// each one it still cannot take once an outage has outlasted the limit. `outage` is the one the larger
+    /// batch met, if it ran out the limit: then this part is tried once before it is split in turn.
     private func isolate(
-        _ deliveries: [Delivery], into outcome: inout BatchOutcome, generator: inout SystemRandomNumberGenerator
+        _ deliveries: [Delivery], outage inherited: StoreOutage?, into outcome: inout BatchOutcome,
+        generator: inout SystemRandomNumberGenerator
     ) async throws {
-        var outage = 0
+        var outage = inherited
         while true {
             do {
                 let result = try await store.insert(deliveries.map(\.event))
@@ -137,21 +213,45 @@ public final class EventWorker: Service, Sendable {
                 outcome.inserted += result.inserted
                 outcome.duplicates += result.duplicates
                 return
-            } catch StoreFailure.unavailable {
-                outage += 1
-                try await clock.sleep(for: configuration.outageBackoff.delay(attempt: outage, using: &generator))
-                try await queue.touch(deliveries.map(\.id), consumer: configuration.consumer)
+            } catch StoreFailure.unavailable(let reason) {
+                var current = outage ?? StoreOutage(since: stopwatch.elapsed)
+                let givingUp = await givesUp(on: &current)
+                outage = current
+                if givingUp {
+                    try await split(deliveries, after: current, reason: reason, into: &outcome, generator: &generator)
+                    return
+                }
+                let delay = configuration.outageBackoff.delay(attempt: current.attempts, using: &generator)
+                try await backOff(for: delay, holding: deliveries)
             } catch StoreFailure.rejected(let reason) {
                 guard deliveries.count > 1 else {
                     try await fail(deliveries[0], reason: reason, into: &outcome, generator: &generator)
                     return
                 }
                 let middle = deliveries.count / 2
-                try await isolate(Array(deliveries[..<middle]), into: &outcome, generator: &generator)
-                try await isolate(Array(deliveries[middle...]), into: &outcome, generator: &generator)
+                try await isolate(Array(deliveries[..<middle]), outage: nil, into: &outcome, generator: &generator)
+                try await isolate(Array(deliveries[middle...]), outage: nil, into: &outcome, generator: &generator)
                 return
             }
         }
+    }
+
+    /// Stops trying `deliveries` whole after an outage that outlasted the limit: each half is tried once more
+    /// on its own (a smaller batch may finish where the larger one timed out), and a single event is
+    /// dead-lettered.
+    private func split(
+        _ deliveries: [Delivery], after outage: StoreOutage, reason: String, into outcome: inout BatchOutcome,
+        generator: inout SystemRandomNumberGenerator
+    ) async throws {
+        guard deliveries.count > 1 else {
+            try await deadLetter(deliveries[0], reason: outage.reason(reason), into: &outcome)
+            return
+        }
+        // The halves go one after the other, each perhaps slowly: keep both from being reclaimed meanwhile.
+        try await queue.touch(deliveries.map(\.id), consumer: configuration.consumer)
+        let middle = deliveries.count / 2
+        try await isolate(Array(deliveries[..<middle]), outage: outage, into: &outcome, generator: &generator)
+        try await isolate(Array(deliveries[middle...]), outage: outage, into: &outcome, generator: &generator)
     }
 
     private func fail(
@@ -159,18 +259,25 @@ public final class EventWorker: Service, Sendable {
         generator: inout SystemRandomNumberGenerator
     ) async throws {
         if delivery.attempt >= configuration.maxAttempts {
-            try await queue.deadLetter(delivery, reason: reason)
-            outcome.deadLettered += 1
-            logger.warning("event dead-lettered", metadata: [
-                "event_id": "\(delivery.event.id)", "attempts": "\(delivery.attempt)", "reason": "\(reason)",
-            ])
+            try await deadLetter(delivery, reason: reason, into: &outcome)
         } else {
             let delay = configuration.retryBackoff.delay(attempt: delivery.attempt, using: &generator)
-            try await queue.retry(delivery, after: delay, reason: reason)
+            // Not counted when another worker reclaimed the delivery and acknowledged it meanwhile.
+            guard try await queue.retry(delivery, after: delay, reason: reason) else { return }
             outcome.retried += 1
             logger.debug("event retried", metadata: [
                 "event_id": "\(delivery.event.id)", "attempt": "\(delivery.attempt)", "reason": "\(reason)",
             ])
         }
+    }
+
+    /// Dead-letters `delivery`, counting it only when the queue still held it (another worker may have
+    /// reclaimed and acknowledged it meanwhile).
+    private func deadLetter(_ delivery: Delivery, reason: String, into outcome: inout BatchOutcome) async throws {
+        guard try await queue.deadLetter(delivery, reason: reason) else { return }
+        outcome.deadLettered += 1
+        logger.warning("event dead-lettered", metadata: [
+            "event_id": "\(delivery.event.id)", "attempts": "\(delivery.attempt)", "reason": "\(reason)",
+        ])
     }
 }

@@ -24,23 +24,23 @@ struct KnownUsersTests {
         // Not committed yet: the next batch still has to look them up.
         #expect(known.unknown(in: batch).count == 4)
 
-        known.insert(unknown)
+        known.insert(unknown, ifStill: known.generation)
         #expect(known.unknown(in: batch).isEmpty)
         #expect(names(known.unknown(in: [event("a", "view", "u1"), event("a", "view", "u3")])) == ["a|view|u3"])
     }
 
     @Test func comparesKeysByteForByte() {
         let known = KnownUsers(capacity: 100)
-        known.insert(known.unknown(in: [event("s", "view", "caf\u{E9}")]))
+        known.insert(known.unknown(in: [event("s", "view", "caf\u{E9}")]), ifStill: known.generation)
         let unknown = known.unknown(in: [event("s", "view", "cafe\u{301}"), event("s", "view", "caf\u{E9}")])
         #expect(unknown.map { Array($0.item.utf8) } == [Array("cafe\u{301}".utf8)])
     }
 
     @Test func startsAgainEmptyWhenFull() {
         let known = KnownUsers(capacity: 3)
-        known.insert(known.unknown(in: [event("a", "view", "u1"), event("a", "view", "u2")]))
+        known.insert(known.unknown(in: [event("a", "view", "u1"), event("a", "view", "u2")]), ifStill: known.generation)
         #expect(known.count == 2)
-        known.insert(known.unknown(in: [event("a", "view", "u3"), event("a", "view", "u4")]))
+        known.insert(known.unknown(in: [event("a", "view", "u3"), event("a", "view", "u4")]), ifStill: known.generation)
         #expect(known.count == 2)
         #expect(names(known.unknown(in: [event("a", "view", "u1"), event("a", "view", "u4")])) == ["a|view|u1"])
     }
@@ -48,7 +48,7 @@ struct KnownUsersTests {
     @Test func rememberingNothingLooksEverythingUp() {
         let known = KnownUsers(capacity: 0)
         let batch = [event("a", "view", "u1")]
-        known.insert(known.unknown(in: batch))
+        known.insert(known.unknown(in: batch), ifStill: known.generation)
         #expect(known.count == 0)
         #expect(known.unknown(in: batch).count == 1)
     }

@@ -37,3 +37,27 @@ struct PostgresMigrationTests {
         }
     }
 }
+
+/// A writer built for one schema version never writes into a database at another: its inserts fail as
+/// "unavailable" (the batch stays queued, nothing is dead-lettered) until the versions match again.
+@Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and DATABASE_URL"), .removesServerLeftovers)
+struct PostgresSchemaGuardTests {
+    @Test func insertsFailWhileTheSchemaIsAtAnotherVersion() async throws {
+        let store = try #require(try await StoreBackend.postgres.make() as? PostgresEventStore)
+        let schema = try #require(store.schema)
+        let events = makeEvents(3, site: "guard")
+        #expect(try await store.insert([events[0]]).inserted == 1)
+        try await PostgresUnderTest.execute("INSERT INTO \"\(schema)\".schema_migrations (version, name) VALUES (99, 'from the future')")
+        for batch in [[events[1]], [events[0], events[1]]] {
+            do {
+                _ = try await store.insert(batch)
+                Issue.record("an insert succeeded against a newer schema")
+            } catch StoreFailure.unavailable(let reason) {
+                #expect(reason.contains("version 99"), "\(reason)")
+            }
+        }
+        try await PostgresUnderTest.execute("DELETE FROM \"\(schema)\".schema_migrations WHERE version = 99")
+        #expect(try await store.insert([events[0], events[1], events[2]]) == InsertResult(inserted: 2, duplicates: 1))
+        #expect(try await store.stats(StatsQuery(siteID: "guard")).totalViews == 3)
+    }
+}

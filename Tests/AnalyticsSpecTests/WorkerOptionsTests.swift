@@ -11,6 +11,14 @@ struct WorkerOptionsTests {
         #expect(options.configurations(workers: 2).map(\.consumer) == ["w", "w#1", "w#2", "w#3", "w#4", "w#5"])
     }
 
+    @Test func outageAndDeliveryLimitsReachEveryLoop() throws {
+        let loops = try WorkerOptions.parse(["--concurrency", "2", "--max-outage", "60", "--max-deliveries", "3"]).configurations()
+        #expect(loops.map(\.maxOutage) == [.seconds(60), .seconds(60)])
+        #expect(loops.map(\.maxDeliveries) == [3, 3])
+        let clamped = try WorkerOptions.parse(["--max-outage=-5", "--max-deliveries", "0"]).configurations()[0]
+        #expect(clamped.maxOutage == .zero && clamped.maxDeliveries == 1)
+    }
+
     @Test func knownUsersIsAKeyCountOfZeroOrMore() throws {
         #expect(try WorkerOptions.parse(["--known-users", "5000"]).knownUsersCapacity == 5000)
         #expect(try WorkerOptions.parse(["--known-users", "0"]).knownUsersCapacity == 0)

@@ -37,14 +37,16 @@ public final class FaultInjectingQueue: EventQueue {
         try await base.touch(ids, consumer: consumer)
     }
 
-    public func retry(_ delivery: Delivery, after delay: Duration, reason: String) async throws {
+    @discardableResult
+    public func retry(_ delivery: Delivery, after delay: Duration, reason: String) async throws -> Bool {
         try check()
-        try await base.retry(delivery, after: delay, reason: reason)
+        return try await base.retry(delivery, after: delay, reason: reason)
     }
 
-    public func deadLetter(_ delivery: Delivery, reason: String) async throws {
+    @discardableResult
+    public func deadLetter(_ delivery: Delivery, reason: String) async throws -> Bool {
         try check()
-        try await base.deadLetter(delivery, reason: reason)
+        return try await base.deadLetter(delivery, reason: reason)
     }
 
     public func reclaim(consumer: String, max: Int) async throws -> [Delivery] {

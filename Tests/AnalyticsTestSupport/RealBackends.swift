@@ -32,7 +32,8 @@ extension StoreBackend {
     public static let postgres = StoreBackend("PostgresEventStore") {
         let url = PostgresUnderTest.url
         var configuration = PostgresStoreConfiguration()
-        let schema = "test_\(UInt64.random(in: 0...UInt64.max))"
+        // Mixed case, so that every statement must quote it as `migrate` does.
+        let schema = "Test_\(UInt64.random(in: 0...UInt64.max))"
         configuration.schema = schema
         configuration.connections = 2
         ServerLeftovers.current?.schema(schema, in: url)

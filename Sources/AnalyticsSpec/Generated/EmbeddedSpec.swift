@@ -21,7 +21,7 @@ enum EmbeddedSpec {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://analytics.example/spec/error.schema.json",
   "title": "Error",
-  "description": "The body of every 4xx and 503 answer. `details` lists every violation found, or is empty when there is nothing more to say than `error`.",
+  "description": "The body of every 4xx and 503 answer. `details` lists the violations found, in document order, or is empty when there is nothing more to say than `error`; at most 100 are listed, and `omitted` counts the rest.",
   "type": "object",
   "required": ["error", "details"],
   "additionalProperties": false,
@@ -43,7 +43,8 @@ enum EmbeddedSpec {
           "message": {"type": "string"}
         }
       }
-    }
+    },
+    "omitted": {"description": "How many more violations were found and not listed in `details`; absent when none were.", "type": "integer", "minimum": 1}
   },
   "examples": [
     {"error": "site_id required", "details": [{"path": "/site_id", "keyword": "required", "message": "is required"}]}
@@ -56,8 +57,8 @@ enum EmbeddedSpec {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://analytics.example/spec/event.schema.json",
   "title": "Event",
-  "description": "One analytics event: the body of POST /event and each item of POST /events. This contract ASSERTS `format` (date-time, uuid): a validator that only annotates formats does not reach its verdicts. Lengths count Unicode code points.",
-  "$comment": "Patterns end in `$(?!\\n)`: in ECMA-262 that is just `$`, and it stops engines whose `$` also matches before a final newline (Python's re, PCRE) from accepting one. Digits are written [0-9] because \\d is wider than ASCII in some engines.",
+  "description": "One analytics event: the body of POST /event and each item of POST /events. This contract ASSERTS `format` (date-time, uuid): a validator that only annotates formats does not reach its verdicts. Lengths count Unicode code points; `maxBytes` counts bytes of UTF-8.",
+  "$comment": "`maxBytes` is this contract's one keyword beyond 2020-12 (a string is at most that many bytes in UTF-8): it keeps every accepted path and user_id within what the store can index (a btree row of at most 2704 bytes holds site_id, event_type, path and user_id together), which code points cannot state. A validator that does not know it ignores it and accepts a few more events than the server does. Patterns end in `$(?!\\n)`: in ECMA-262 that is just `$`, and it stops engines whose `$` also matches before a final newline (Python's re, PCRE) from accepting one. Digits are written [0-9] because \\d is wider than ASCII in some engines.",
   "type": "object",
   "required": ["site_id", "event_type", "path", "timestamp"],
   "additionalProperties": false,
@@ -75,25 +76,27 @@ enum EmbeddedSpec {
       "examples": ["view", "signup:completed"]
     },
     "path": {
-      "description": "The page path, starting with '/', with no control characters.",
+      "description": "The page path, starting with '/', with no control characters; at most 2048 characters and 2048 bytes of UTF-8.",
       "type": "string",
       "minLength": 1,
       "maxLength": 2048,
+      "maxBytes": 2048,
       "pattern": "^/[^\\u0000-\\u001F\\u007F]*$(?!\\n)",
       "examples": ["/", "/pricing?plan=pro"]
     },
     "timestamp": {
-      "description": "When the event happened: an RFC 3339 date-time with a mandatory offset (Z or ±HH:MM). 'T' and 'Z' may be lowercase. Leap seconds (:60) are not accepted.",
+      "description": "When the event happened: an RFC 3339 date-time with a mandatory offset (Z or ±HH:MM). 'T' and 'Z' may be lowercase. Leap seconds (:60) are not accepted. Every accepted instant lies in the years 0001 to 9999 in UTC: on 0001-01-01 the offset may not be ahead of UTC, and on 9999-12-31 not behind it (Z, +00:00 and -00:00 are always accepted).",
       "type": "string",
       "maxLength": 64,
       "format": "date-time",
-      "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$(?!\\n)",
+      "pattern": "^(?!0001-01-01[Tt][0-9:.]+[+](?!00:00))(?!9999-12-31[Tt][0-9:.]+-(?!00:00))[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$(?!\\n)",
       "examples": ["2025-11-14T10:00:00Z", "2025-11-14T15:30:00.250+05:30"]
     },
     "user_id": {
-      "description": "Who did it, if known. An empty string is accepted and stored as null.",
+      "description": "Who did it, if known; at most 256 characters and 256 bytes of UTF-8. An empty string is accepted and stored as null.",
       "type": ["string", "null"],
       "maxLength": 256,
+      "maxBytes": 256,
       "pattern": "^[^\\u0000-\\u001F\\u007F]*$(?!\\n)",
       "examples": ["u1", null]
     },

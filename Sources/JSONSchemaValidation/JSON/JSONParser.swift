@@ -18,6 +18,8 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 public struct JSONParser {
     /// How deeply arrays and objects may nest.
     public static let maximumDepth = 128
+    /// Up to this many keys, an object is checked for repeats by scanning its members.
+    static let scannedKeys = 16
 
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try parse(Array(text.utf8))
@@ -84,6 +86,9 @@ public struct JSONParser {
         guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
         index += 1
         var members: [(key: String, value: JSONValue)] = []
+        // Small objects are checked for a repeated key by a scan; larger ones by a set, so that an object
+        // of n keys costs O(n), not O(n²). Keys compare by code points, as JSON Schema compares strings.
+        var seen: Set<CodePointString> = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -94,7 +99,16 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyOffset = index
             let key = try parseString()
-            if members.contains(where: { $0.key == key }) {
+            let repeated: Bool
+            if members.count < Self.scannedKeys {
+                repeated = members.contains { $0.key.hasSameCodePoints(as: key) }
+                if !repeated, members.count == Self.scannedKeys - 1 {
+                    seen = Set(members.map { CodePointString($0.key) } + [CodePointString(key)])
+                }
+            } else {
+                repeated = !seen.insert(CodePointString(key)).inserted
+            }
+            if repeated {
                 throw JSONParseError(reason: "duplicate key \"\(key)\"", offset: keyOffset)
             }
             skipWhitespace()

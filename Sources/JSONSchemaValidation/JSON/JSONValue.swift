@@ -60,7 +60,7 @@ public enum JSONValue: Sendable, Equatable {
         case (.null, .null): true
         case (.bool(let a), .bool(let b)): a == b
         case (.number(let a), .number(let b)): a == b
-        case (.string(let a), .string(let b)): a == b
+        case (.string(let a), .string(let b)): a.hasSameCodePoints(as: b)
         case (.array(let a), .array(let b)): a == b
         case (.object(let a), .object(let b)): a == b
         default: false
@@ -90,11 +90,11 @@ public struct JSONObject: Sendable, Equatable, Sequence {
 
     public subscript(key: String) -> JSONValue? {
         get {
-            for member in members where member.key == key { return member.value }
+            for member in members where member.key.hasSameCodePoints(as: key) { return member.value }
             return nil
         }
         set {
-            if let index = members.firstIndex(where: { $0.key == key }) {
+            if let index = members.firstIndex(where: { $0.key.hasSameCodePoints(as: key) }) {
                 if let newValue { members[index].value = newValue } else { members.remove(at: index) }
             } else if let newValue {
                 members.append((key, newValue))
@@ -131,4 +131,27 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 
 extension Double {
     var isIntegral: Bool { isFinite && rounded(.towardZero) == self }
+}
+
+extension String {
+    /// Equality of code points, as JSON and JSON Schema compare strings. Swift's `==` compares by
+    /// canonical equivalence, under which "é" (U+00E9) equals "e\u{301}"; JSON keeps them apart.
+    @inlinable
+    public func hasSameCodePoints(as other: String) -> Bool {
+        utf8.elementsEqual(other.utf8)
+    }
+}
+
+/// A string that hashes and compares by its code points, for sets and dictionaries keyed as JSON keys them.
+public struct CodePointString: Hashable, Sendable {
+    public let value: String
+
+    public init(_ value: String) { self.value = value }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.value.hasSameCodePoints(as: rhs.value) }
+
+    public func hash(into hasher: inout Hasher) {
+        var value = value
+        value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }

@@ -13,9 +13,15 @@ public struct JSONSchemaValidator: Sendable {
 
     /// Every violation of the schema by `instance`; empty when it is valid.
     public func validate(_ instance: JSONValue) -> [SchemaViolation] {
-        var evaluation = Evaluation(collecting: true)
+        validate(instance, keepingAtMost: .max).violations
+    }
+
+    /// The first `limit` violations in document order, and how many more were found. The count costs
+    /// no memory, so a hostile instance with a million faults cannot make a million-line answer.
+    public func validate(_ instance: JSONValue, keepingAtMost limit: Int) -> (violations: [SchemaViolation], omitted: Int) {
+        var evaluation = Evaluation(collecting: true, limit: limit)
         _ = evaluation.evaluate(root, instance, via: "false")
-        return evaluation.errors
+        return (evaluation.errors, evaluation.omitted)
     }
 
     /// Whether `instance` is valid; stops at the first violation.
@@ -29,19 +35,27 @@ public struct JSONSchemaValidator: Sendable {
 /// otherwise it only answers valid or not, and stops at the first failure.
 private struct Evaluation {
     let collecting: Bool
+    /// The most violations kept; the rest are only counted in `omitted`.
+    let limit: Int
     var path = JSONPointer()
     var errors: [SchemaViolation] = []
+    var omitted = 0
 
-    init(collecting: Bool) { self.collecting = collecting }
+    init(collecting: Bool, limit: Int = .max) {
+        self.collecting = collecting
+        self.limit = limit
+    }
 
     private mutating func fail(_ keyword: String, _ message: @autoclosure () -> String) {
-        if collecting { errors.append(SchemaViolation(instancePath: path, keyword: keyword, message: message())) }
+        guard collecting else { return }
+        guard errors.count < limit else { omitted += 1; return }
+        errors.append(SchemaViolation(instancePath: path, keyword: keyword, message: message()))
     }
 
     private mutating func fail(member: String, _ keyword: String, _ message: @autoclosure () -> String) {
-        if collecting {
-            errors.append(SchemaViolation(instancePath: path.appending(member), keyword: keyword, message: message()))
-        }
+        guard collecting else { return }
+        guard errors.count < limit else { omitted += 1; return }
+        errors.append(SchemaViolation(instancePath: path.appending(member), keyword: keyword, message: message()))
     }
 
     /// Validity of `instance` against `node` alone, with no violations recorded.
@@ -104,6 +118,14 @@ private struct Evaluation {
             let length = s.unicodeScalars.count
             guard length >= limit else {
                 fail("minLength", "must be at least \(limit) character\(limit == 1 ? "" : "s") long (is \(length))")
+                return false
+            }
+            return true
+
+        case .maxBytes(let limit):
+            guard case .string(let s) = instance else { return true }
+            guard s.utf8.count <= limit else {
+                fail("maxBytes", "must be at most \(limit) bytes long in UTF-8 (is \(s.utf8.count))")
                 return false
             }
             return true
@@ -240,7 +262,7 @@ private struct Evaluation {
             var valid = true
             for (name, value) in o {
                 var matched = false
-                if let node = rules.properties[name] {
+                if let node = rules.properties[CodePointString(name)] {
                     matched = true
                     if !descend(node, value, .key(name), via: "properties") { valid = false }
                 }

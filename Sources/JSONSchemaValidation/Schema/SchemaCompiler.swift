@@ -76,6 +76,7 @@ struct SchemaCompiler {
 
         if let n = try reader.count("minLength") { add(.minLength(n)) }
         if let n = try reader.count("maxLength") { add(.maxLength(n)) }
+        if registry.extensions.contains(.maxBytes), let n = try reader.count("maxBytes") { add(.maxBytes(n)) }
         if let pattern = try reader.string("pattern") { add(.pattern(try reader.regex(pattern))) }
         if let format = try reader.string("format") { add(.format(format)) }
 
@@ -115,7 +116,7 @@ struct SchemaCompiler {
         var hasPropertyRules = false
         if let properties = try reader.object("properties") {
             hasPropertyRules = true
-            for name in properties.keys { rules.properties[name] = try subschema(resource, .key("properties"), .key(name)) }
+            for name in properties.keys { rules.properties[CodePointString(name)] = try subschema(resource, .key("properties"), .key(name)) }
         }
         if let patterns = try reader.object("patternProperties") {
             hasPropertyRules = true
@@ -178,6 +179,7 @@ struct SchemaCompiler {
         case .oneOfValues: keywords = ["enum"]
         case .minLength: keywords = ["minLength"]
         case .maxLength: keywords = ["maxLength"]
+        case .maxBytes: keywords = ["maxBytes"]
         case .pattern: keywords = ["pattern"]
         case .format: keywords = ["format"]
         case .minimum: keywords = ["minimum"]

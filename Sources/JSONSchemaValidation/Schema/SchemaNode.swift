@@ -46,7 +46,7 @@ struct TypeSet: OptionSet, Sendable {
 }
 
 struct PropertyRules {
-    var properties: [String: SchemaNode] = [:]
+    var properties: [CodePointString: SchemaNode] = [:]
     var patternProperties: [(ECMARegex, SchemaNode)] = []
     var additionalProperties: SchemaNode?
 }
@@ -57,6 +57,7 @@ enum Check {
     case oneOfValues([JSONValue])
     case minLength(Int)
     case maxLength(Int)
+    case maxBytes(Int)
     case pattern(ECMARegex)
     case format(String)
     case minimum(Double)

@@ -1,3 +1,11 @@
+/// A keyword beyond JSON Schema 2020-12. A registry asserts only the extensions it is given, so a
+/// schema compiled without them means what the standard says: unknown keywords are annotations.
+public enum SchemaExtension: String, Sendable, Hashable {
+    /// `maxBytes`: a string is at most this many bytes in UTF-8. Storage limits are counted in bytes,
+    /// which `maxLength` (code points) cannot state.
+    case maxBytes
+}
+
 /// A set of JSON Schema documents that may refer to each other by `$id` and `$ref`.
 /// Nothing is fetched: every `$ref` must resolve to a document added here.
 public struct SchemaRegistry: Sendable {
@@ -14,7 +22,12 @@ public struct SchemaRegistry: Sendable {
     /// Location key (`documentURI#pointer`) to the base URI in force there.
     private(set) var baseURIs: [String: String] = [:]
 
-    public init() {}
+    /// Keywords beyond 2020-12 that this registry's schemas may use.
+    public let extensions: Set<SchemaExtension>
+
+    public init(extensions: Set<SchemaExtension> = []) {
+        self.extensions = extensions
+    }
 
     /// Adds a schema document, known by `uri` unless its own `$id` says otherwise.
     /// Returns the URI it is registered under.

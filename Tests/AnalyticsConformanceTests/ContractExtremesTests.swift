@@ -1,0 +1,85 @@
+import AnalyticsCore
+import AnalyticsSpec
+import AnalyticsTestSupport
+import JSONSchemaValidation
+import Testing
+
+/// What the contract accepts at its edges, the queue carries and the store keeps: the first and last
+/// instants it accepts and the longest paths and user IDs, in several scripts. A 200 from ingestion
+/// is a promise that the event will be stored, so every one of these must come out again.
+@Suite(.removesServerLeftovers) struct ContractExtremesTests {
+    /// Accepted by the embedded contract (each one is checked), with distinct IDs.
+    static func extremeEvents(site: String) throws -> [Event] {
+        let timestamps = [
+            "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00-14:00",
+            "9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59-00:00", "9999-12-31T23:59:59+14:00",
+            "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999999Z",
+        ]
+        let paths = [
+            "/" + String(repeating: "a", count: 2047),
+            "/" + String(repeating: "é", count: 1023),
+            "/" + String(repeating: "中", count: 682),
+            "/" + String(repeating: "😀", count: 511) + "ab",
+            "/" + String(repeating: "é中😀a", count: 204) + "中",
+            "/ünï/çødé?q=𝄞",
+        ]
+        let users: [String?] = [
+            String(repeating: "u", count: 256), String(repeating: "ж", count: 128), String(repeating: "中", count: 85),
+            String(repeating: "😀", count: 64), nil, "u1",
+        ]
+        var events: [Event] = []
+        for (index, path) in paths.enumerated() {
+            for (offset, timestamp) in timestamps.enumerated() {
+                let object: JSONValue = .object(JSONObject(uniqueMembers: [
+                    ("site_id", .string(site)),
+                    ("event_type", .string(offset % 2 == 0 ? String(repeating: "t", count: 64) : "view")),
+                    ("path", .string(path)),
+                    ("timestamp", .string(timestamp)),
+                    ("user_id", users[(index + offset) % users.count].map(JSONValue.string) ?? .null),
+                ]))
+                let body = Array(JSONWriter.string(object).utf8)
+                var generator = SystemRandomNumberGenerator()
+                let event = try EventDecoder().decodeEvent(body) { EventID.version7(unixMilliseconds: 1, using: &generator) }.get()
+                events.append(event)
+            }
+        }
+        return events
+    }
+
+    @Test func everyExtremeIsValidAndRoundTripsThroughTheCodec() throws {
+        for event in try Self.extremeEvents(site: "edges") {
+            #expect(EventCodec.decode(EventCodec.encode(event)) == event)
+            let payload = Array(EventCodec.encode(event).utf8)
+            #expect(Contract.embedded.event.validate(try JSONParser.parse(payload)).isEmpty, "\(EventCodec.encode(event).prefix(80))")
+        }
+    }
+
+    @Test(arguments: QueueBackend.all)
+    func theQueueCarriesThem(_ backend: QueueBackend) async throws {
+        let queue = try await backend.make(.seconds(30)).queue
+        let events = try Self.extremeEvents(site: "edges")
+        try await queue.enqueue(events)
+        let deliveries = try await queue.reserve(consumer: "a", max: events.count + 1, wait: .zero)
+        #expect(deliveries.map(\.event) == events)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func theStoreKeepsThem(_ backend: StoreBackend) async throws {
+        let store = try await backend.make()
+        let site = String(repeating: "s", count: 128)
+        let events = try Self.extremeEvents(site: site)
+        #expect(try await store.insert(events) == InsertResult(inserted: events.count, duplicates: 0))
+        #expect(try await store.insert(events) == InsertResult(inserted: 0, duplicates: events.count))
+        let all = try await store.stats(StatsQuery(siteID: site, limit: 100))
+        #expect(all.totalViews == events.count)
+        #expect(all.uniqueUsers == Set(events.compactMap(\.userID)).count)
+        #expect(Set(all.topPaths.map(\.path)) == Set(events.map(\.path)))
+        for day in ["0001-01-01", "9999-12-31"] {
+            let query = try StatsQuery.parse([("site_id", site), ("date", day), ("limit", "100")]).get()
+            let expected = events.filter { $0.utcDate.description == day }
+            let answer = try await store.stats(query)
+            #expect(answer.totalViews == expected.count, "\(day)")
+            #expect(answer.uniqueUsers == Set(expected.compactMap(\.userID)).count, "\(day)")
+        }
+    }
+}
