@@ -48,32 +48,23 @@ public struct APIError: HTTPResponseError, Sendable {
 /// Renders every error in the contract's shape, including the router's own 404s, and turns
 /// anything unexpected into a logged 500 rather than a dropped connection.
 struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The paths served and their methods: a method the router has no route for (an extension method such
+    /// as QUERY) on a path it serves is answered 405, not 404.
+    let methods: PathMethods
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
+        } catch let error as HTTPError where error.status == .notFound {
+            if let allowed = methods.allowed(on: request.uri.path) { throw APIError.methodNotAllowed(allow: allowed) }
+            throw APIError(error.status, "no such endpoint: \(request.method) \(request.uri.path)", headers: error.headers)
         } catch let error as HTTPError {
-            let summary = error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)"
-                : (error.body ?? error.status.reasonPhrase)
-            throw APIError(error.status, summary, headers: error.headers)
+            throw APIError(error.status, error.body ?? error.status.reasonPhrase, headers: error.headers)
         } catch {
             context.logger.error("unexpected error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             throw APIError(.internalServerError, "internal error")
         }
-    }
-}
-
-extension RouterMethods {
-    /// Answers 405 with `Allow` for the usual methods `path` does not take.
-    @discardableResult
-    func rejectOtherMethods(_ path: RouterPath, allowing allowed: [HTTPRequest.Method]) -> Self {
-        var allow = allowed
-        if allowed.contains(.get), !allowed.contains(.head) { allow.append(.head) }
-        let error = APIError.methodNotAllowed(allow: allow)
-        for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete, .options] where !allow.contains(method) {
-            on(path, method: method) { _, _ -> Response in throw error }
-        }
-        return self
     }
 }

@@ -15,12 +15,13 @@ public enum Applications {
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(options: .autoGenerateHeadEndpoints)
-        router.middlewares.add(ErrorBodyMiddleware())
+        let methods = PathMethods()
+        router.middlewares.add(ErrorBodyMiddleware(methods: methods))
         // Only ingestion reads request bodies, so only it meets clients that go away mid-body.
         router.middlewares.add(AbortedRequestMiddleware())
         IngestionRoutes(queue: queue, clock: clock, decoder: EventDecoder(contract: contract), configuration: configuration)
-            .register(on: router)
-        HealthRoutes(checks: [("queue", { try await queue.ping() })], timeout: .seconds(2)).register(on: router)
+            .register(on: router, methods: methods)
+        HealthRoutes(checks: [("queue", { try await queue.ping() })], timeout: .seconds(2)).register(on: router, methods: methods)
         return Application(router: router, configuration: server, logger: logger)
     }
 
@@ -33,9 +34,10 @@ public enum Applications {
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(options: .autoGenerateHeadEndpoints)
-        router.middlewares.add(ErrorBodyMiddleware())
-        ReportingRoutes(store: store, contract: contract, retryAfter: retryAfter).register(on: router)
-        HealthRoutes(checks: [("store", { try await store.ping() })], timeout: .seconds(2)).register(on: router)
+        let methods = PathMethods()
+        router.middlewares.add(ErrorBodyMiddleware(methods: methods))
+        ReportingRoutes(store: store, contract: contract, retryAfter: retryAfter).register(on: router, methods: methods)
+        HealthRoutes(checks: [("store", { try await store.ping() })], timeout: .seconds(2)).register(on: router, methods: methods)
         return Application(router: router, configuration: server, logger: logger)
     }
 }

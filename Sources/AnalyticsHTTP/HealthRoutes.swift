@@ -15,7 +15,7 @@ struct HealthRoutes: Sendable {
         probes = checks.map { (name: $0.name, probe: ReadinessProbe(timeout: timeout, check: $0.check)) }
     }
 
-    func register(on router: Router<some RequestContext>) {
+    func register(on router: Router<some RequestContext>, methods: PathMethods) {
         router.get("/healthz") { _, _ in JSONBody.response(["status": "ok"]) }
         router.get("/readyz") { _, context in
             let outcomes = await withTaskGroup(of: (Int, ReadinessProbe.Outcome).self) { group in
@@ -48,7 +48,7 @@ struct HealthRoutes: Sendable {
                 status: ready ? .ok : .serviceUnavailable
             )
         }
-        router.rejectOtherMethods("/healthz", allowing: [.get])
-        router.rejectOtherMethods("/readyz", allowing: [.get])
+        router.rejectOtherMethods("/healthz", allowing: [.get], in: methods)
+        router.rejectOtherMethods("/readyz", allowing: [.get], in: methods)
     }
 }

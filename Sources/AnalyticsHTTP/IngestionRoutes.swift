@@ -28,7 +28,7 @@ struct IngestionRoutes: Sendable {
         acceptedHeaders = JSONBody.response(Self.accepted, headers: corsHeaders).headers
     }
 
-    func register(on router: Router<some RequestContext>) {
+    func register(on router: Router<some RequestContext>, methods: PathMethods) {
         router.post("/event") { request, context in
             try await ingest(request, context: context, limit: configuration.maximumEventBytes) { body in
                 decoder.decodeEvent(body, newID: newID).map { [$0] }
@@ -43,8 +43,8 @@ struct IngestionRoutes: Sendable {
             router.on("/event", method: .options) { _, _ in preflight }
             router.on("/events", method: .options) { _, _ in preflight }
         }
-        router.rejectOtherMethods("/event", allowing: allowedMethods)
-        router.rejectOtherMethods("/events", allowing: allowedMethods)
+        router.rejectOtherMethods("/event", allowing: allowedMethods, in: methods)
+        router.rejectOtherMethods("/events", allowing: allowedMethods, in: methods)
     }
 
     private var allowedMethods: [HTTPRequest.Method] {

@@ -8,7 +8,7 @@ struct ReportingRoutes: Sendable {
     let contract: Contract
     let retryAfter: Int
 
-    func register(on router: Router<some RequestContext>) {
+    func register(on router: Router<some RequestContext>, methods: PathMethods) {
         router.get("/stats") { request, context in
             let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
             let query: StatsQuery
@@ -23,6 +23,6 @@ struct ReportingRoutes: Sendable {
                 throw APIError.unavailable("store unavailable", retryAfter: retryAfter)
             }
         }
-        router.rejectOtherMethods("/stats", allowing: [.get])
+        router.rejectOtherMethods("/stats", allowing: [.get], in: methods)
     }
 }

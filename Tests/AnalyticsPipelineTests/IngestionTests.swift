@@ -147,7 +147,11 @@ import Testing
     @Test(arguments: setups)
     func wrongMethodsGet405WithAllowAndUnknownPaths404(_ setup: TestingSetup) async throws {
         try await Pipeline().ingestion().test(setup) { client in
-            for (uri, method) in [("/event", HTTPRequest.Method.get), ("/events", .put), ("/event", .delete), ("/healthz", .post)] {
+            let query = try #require(HTTPRequest.Method("QUERY"))
+            for (uri, method) in [
+                ("/event", HTTPRequest.Method.get), ("/events", .put), ("/event", .delete), ("/healthz", .post), ("/events", .trace),
+                ("/readyz", .trace), ("/event", query), ("/healthz", query),
+            ] {
                 try await client.execute(uri: uri, method: method) { response in
                     #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
                     #expect(response.headers[.allow] != nil)
@@ -160,6 +164,8 @@ import Testing
                 #expect(response.json["error"] == "no such endpoint: GET /stats")
                 #expect(Contract.embedded.error.validate(response.json).isEmpty)
             }
+            try await client.execute(uri: "/stats", method: query) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/event", method: query) { #expect($0.headers[.allow] == "POST, OPTIONS") }
         }
     }
 

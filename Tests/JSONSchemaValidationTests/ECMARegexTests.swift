@@ -66,14 +66,63 @@ import Testing
         ("^[😀-😂]$", "😁", true),
         // Named groups.
         ("^(?<year>\\d{4})-\\d{2}$", "2025-11", true),
+        // Unicode property escapes, as in `u` mode: General_Category by long name, short name or alias.
+        ("^\\p{Letter}+$", "\u{E9}cole", true),
+        ("^\\p{L}+$", "\u{E9}cole1", false),
+        ("^\\p{Lu}\\p{Ll}+$", "\u{C9}cole", true),
+        ("^\\p{gc=Lu}$", "a", false),
+        ("^\\p{General_Category=Uppercase_Letter}$", "\u{3A9}", true),
+        ("^\\p{digit}+$", "\u{661}\u{662}3", true),
+        ("^\\p{Nd}$", "\u{BD}", false),
+        ("^\\p{N}$", "\u{BD}", true),
+        ("^\\p{punct}$", "!", true),
+        ("^\\p{Cn}$", "\u{378}", true),
+        ("^\\P{L}+$", "123 !", true),
+        ("^\\P{L}$", "a", false),
+        // In classes, alone, negated, and beside other atoms; code points beyond the BMP.
+        ("^[\\p{L}\\d_]+$", "\u{E9}t\u{E9}_2025", true),
+        ("^[^\\p{L}]+$", "12-34", true),
+        ("^[^\\p{L}]+$", "12a", false),
+        ("^[\\P{N}]$", "5", false),
+        ("^\\p{L}$", "\u{1D400}", true),
+        // Binary properties.
+        ("^\\p{Alphabetic}+$", "\u{65E5}\u{672C}", true),
+        ("^\\p{Alpha}$", "1", false),
+        ("^\\p{White_Space}$", "\u{2003}", true),
+        ("^\\p{ASCII}+$", "plain", true),
+        ("^\\p{ASCII}$", "\u{E9}", false),
+        ("^\\p{Any}$", "\u{10FFFF}", true),
+        ("^\\p{Assigned}$", "\u{378}", false),
+        ("^\\p{ASCII_Hex_Digit}+$", "c0FFee", true),
+        ("^\\p{Emoji}$", "\u{1F600}", true),
+        ("^\\p{Emoji_Presentation}$", "#", false),
+        ("^\\p{Regional_Indicator}{2}$", "\u{1F1EB}\u{1F1F7}", true),
+        ("^\\p{Uppercase}$", "\u{2160}", true),
     ])
     func matches(pattern: String, input: String, expected: Bool) throws {
         #expect(try ECMARegex(pattern).matches(input) == expected)
     }
 
-    @Test(arguments: ["(", "a)", "[a", "*a", "a**", "+", "a{3,1}", "\\1", "(?<=a)b", "\\p{L}", "\\q", "[z-a]", "\\", "(?x)", "\\u{110000}"])
+    @Test(arguments: ["(", "a)", "[a", "*a", "a**", "+", "a{3,1}", "\\1", "(?<=a)b", "\\q", "[z-a]", "\\", "(?x)", "\\u{110000}"])
     func rejectsUnsupportedOrInvalidSyntax(pattern: String) {
         #expect(throws: RegexSyntaxError.self) { try ECMARegex(pattern) }
+    }
+
+    /// `u` mode's grammar: braces required, names exact (no loose matching), and what this engine cannot
+    /// answer exactly (scripts, properties the standard library does not expose) refused rather than guessed.
+    @Test(arguments: [
+        "\\pL", "\\p{L", "\\p{}", "\\p{letter}", "\\p{Letterx}", "\\p{gc=Alphabetic}", "\\p{Lu=gc}", "\\p{ L}",
+        "\\p{Script=Latin}", "\\p{sc=Grek}", "\\p{Script_Extensions=Latin}", "\\p{scx=Latn}",
+        "\\p{Extended_Pictographic}", "\\p{Emoji_Component}", "\\p{RGI_Emoji}", "[\\p{Foo}]",
+    ])
+    func rejectsUnknownOrUnsupportedProperties(pattern: String) {
+        #expect(throws: RegexSyntaxError.self) { try ECMARegex(pattern) }
+    }
+
+    @Test func scriptsAreRefusedWithAReason() {
+        #expect(throws: RegexSyntaxError(pattern: "\\p{Script=Latin}", reason: "Unicode scripts (Script=) are not supported")) {
+            try ECMARegex("\\p{Script=Latin}")
+        }
     }
 
     @Test func catastrophicBacktrackingStopsAtTheStepBudget() throws {

@@ -99,6 +99,39 @@ func violations(_ schema: String, _ instance: String, extra: [(String, String)] 
         KeywordCase("false", "[1]", [" false"]),
         KeywordCase(##"{"properties":{"a":{"$ref":"#/$defs/positive"}},"$defs":{"positive":{"minimum":1}}}"##, ##"{"a":0}"##, ["/a minimum"]),
         KeywordCase(#"{"unknownKeyword":{"type":"string"}}"#, "1"),
+        // Strings compare by code point, as JSON does: U+00E9 is not "e" + U+0301, in values or in keys.
+        KeywordCase(#"{"const":"\u00e9"}"#, #""e\u0301""#, [" const"]),
+        KeywordCase(#"{"enum":["\u00e9"]}"#, #""e\u0301""#, [" enum"]),
+        KeywordCase(#"{"const":{"\u00e9":1}}"#, #"{"e\u0301":1}"#, [" const"]),
+        KeywordCase(#"{"uniqueItems":true}"#, #"["\u00e9","e\u0301"]"#),
+        KeywordCase(#"{"properties":{"\u00e9":{"type":"string"}}}"#, #"{"e\u0301":1}"#),
+        KeywordCase(#"{"required":["\u00e9"]}"#, #"{"e\u0301":1}"#, ["/\u{E9} required"]),
+        // A quotient that overflows: the exact remainder decides.
+        KeywordCase(#"{"multipleOf":0.5}"#, "1e308"),
+        KeywordCase(#"{"multipleOf":0.5}"#, "1e300"),
+        // unevaluatedProperties sees what the adjacent keywords and the passing in-place subschemas evaluated.
+        KeywordCase(#"{"properties":{"a":{}},"unevaluatedProperties":false}"#, #"{"a":1,"b":2}"#, ["/b unevaluatedProperties"]),
+        KeywordCase(#"{"unevaluatedProperties":{"type":"integer"}}"#, #"{"a":1,"b":"x"}"#, ["/b type"]),
+        KeywordCase(#"{"allOf":[{"properties":{"a":{}}}],"unevaluatedProperties":false}"#, #"{"a":1}"#),
+        KeywordCase(#"{"patternProperties":{"^x":{}},"unevaluatedProperties":false}"#, #"{"xa":1,"y":1}"#, ["/y unevaluatedProperties"]),
+        KeywordCase(
+            #"{"anyOf":[{"properties":{"a":{"type":"string"}}},{"properties":{"b":{}}}],"unevaluatedProperties":false}"#,
+            #"{"a":1,"b":1}"#, ["/a unevaluatedProperties"]),
+        KeywordCase(#"{"not":{"not":{"properties":{"a":{}}}},"unevaluatedProperties":false}"#, #"{"a":1}"#, ["/a unevaluatedProperties"]),
+        KeywordCase(
+            #"{"if":{"properties":{"k":{"const":1}}},"then":{"properties":{"t":{}}},"else":{"properties":{"e":{}}},"unevaluatedProperties":false}"#,
+            #"{"k":2,"e":1}"#, ["/k unevaluatedProperties"]),
+        KeywordCase(
+            ##"{"$ref":"#/$defs/a","unevaluatedProperties":false,"$defs":{"a":{"properties":{"x":{}}}}}"##,
+            #"{"x":1,"y":1}"#, ["/y unevaluatedProperties"]),
+        KeywordCase(#"{"properties":{"n":{"properties":{"a":{}}}},"unevaluatedProperties":false}"#, #"{"n":{"b":1}}"#),
+        KeywordCase(#"{"unevaluatedProperties":false}"#, "[1]"),
+        // unevaluatedItems likewise, with prefixItems, items and contains.
+        KeywordCase(#"{"prefixItems":[{}],"unevaluatedItems":false}"#, "[1,2]", ["/1 unevaluatedItems"]),
+        KeywordCase(#"{"prefixItems":[{}],"items":{},"unevaluatedItems":false}"#, "[1,2]"),
+        KeywordCase(#"{"contains":{"type":"string"},"unevaluatedItems":{"type":"integer"}}"#, #"["a",1,null]"#, ["/2 type"]),
+        KeywordCase(#"{"allOf":[{"prefixItems":[{},{}]}],"unevaluatedItems":false}"#, "[1,2,3]", ["/2 unevaluatedItems"]),
+        KeywordCase(#"{"unevaluatedItems":false}"#, #"{"a":1}"#),
     ])
     func keyword(_ testCase: KeywordCase) throws {
         #expect(try violations(testCase.schema, testCase.instance) == testCase.expected)
@@ -159,8 +192,10 @@ func violations(_ schema: String, _ instance: String, extra: [(String, String)] 
     }
 
     @Test(arguments: [
-        #"{"unevaluatedProperties":false}"#,
+        ##"{"$recursiveRef":"#"}"##,
         ##"{"$dynamicRef":"#meta"}"##,
+        #"{"$dynamicRef":"missing.json"}"#,
+        #"{"unevaluatedProperties":5}"#,
         #"{"type":"strung"}"#,
         #"{"minLength":-1}"#,
         #"{"pattern":"("}"#,
@@ -174,6 +209,19 @@ func violations(_ schema: String, _ instance: String, extra: [(String, String)] 
         #expect(throws: SchemaError.self) { _ = try violations(schema, "null") }
     }
 
+    @Test func anIdInsideAnUnknownKeywordIsNotAnIdentifier() throws {
+        let schema = #"{"x-data":{"$id":"https://test.example/hidden.json","type":"string"},"$ref":"hidden.json"}"#
+        #expect(throws: SchemaError.self) { _ = try violations(schema, "1") }
+        // A JSON Pointer into the unknown keyword still reaches it, with the base of the schema around it.
+        let byPointer = ##"{"$id":"https://test.example/dir/","x-data":{"s":{"$ref":"#/$defs/n"}},"$ref":"#/x-data/s","$defs":{"n":{"type":"number"}}}"##
+        #expect(try violations(byPointer, #""a""#) == [" type"])
+    }
+
+    @Test func anIdThatIsOnlyAFragmentDoesNotHideItsResource() throws {
+        let schema = ##"{"properties":{"a":{"$ref":"#/$defs/n"}},"$defs":{"n":{"$id":"#n","type":"number"},"e":{"$id":""}}}"##
+        #expect(try violations(schema, #"{"a":"x"}"#) == ["/a type"])
+    }
+
     @Test func uriResolution() {
         let base = "https://a.example/b/c/d.json"
         #expect(URIReference.resolve("e.json", against: base) == "https://a.example/b/c/e.json")
@@ -182,5 +230,62 @@ func violations(_ schema: String, _ instance: String, extra: [(String, String)] 
         #expect(URIReference.resolve("#frag", against: base) == "https://a.example/b/c/d.json#frag")
         #expect(URIReference.resolve("urn:x:y", against: base) == "urn:x:y")
         #expect(URIReference.resolve("//other.example/z", against: base) == "https://other.example/z")
+    }
+}
+
+/// `$dynamicRef` and `$dynamicAnchor`: a reference that lands on a `$dynamicAnchor` of its fragment's name
+/// resolves to the outermost resource of the dynamic scope that declares that anchor; otherwise it is a `$ref`.
+@Suite struct DynamicReferenceTests {
+    static let tree = ##"""
+        {"$id":"https://test.example/tree","$dynamicAnchor":"node","type":"object",
+         "properties":{"data":true,"children":{"type":"array","items":{"$dynamicRef":"#node"}}}}
+        """##
+    static let strictTree = ##"{"$id":"https://test.example/strict-tree","$dynamicAnchor":"node","$ref":"tree","unevaluatedProperties":false}"##
+
+    @Test func anExtensionAppliesAllTheWayDown() throws {
+        let extra = [("https://test.example/tree", Self.tree)]
+        let misspelled = #"{"children":[{"data":1},{"children":[{"daat":1}]}]}"#
+        #expect(try violations(Self.strictTree, misspelled, extra: extra) == ["/children/1/children/0/daat unevaluatedProperties"])
+        // The tree on its own resolves #node to itself, and does not mind.
+        #expect(try violations(Self.tree, misspelled) == [])
+    }
+
+    @Test func withoutAMatchingDynamicAnchorItIsARef() throws {
+        // The target has only an $anchor of that name: no dynamic resolution, the root's anchor is not used.
+        let schema = ##"""
+            {"$id":"https://test.example/list-root","$dynamicAnchor":"item","$ref":"list",
+             "$defs":{"list":{"$id":"list","type":"array","items":{"$dynamicRef":"#item"},"$defs":{"i":{"$anchor":"item"}}}}}
+            """##
+        #expect(try violations(schema, "[1,[2]]") == [])
+    }
+
+    @Test func theOutermostDeclaringResourceWins() throws {
+        let schema = ##"""
+            {"$id":"https://test.example/outer","$ref":"middle","$defs":{
+              "v":{"$dynamicAnchor":"v","type":"string"},
+              "middle":{"$id":"middle","$ref":"inner","$defs":{"v":{"$dynamicAnchor":"v","type":"number"}}},
+              "inner":{"$id":"inner","items":{"$dynamicRef":"#v"},"$defs":{"v":{"$dynamicAnchor":"v"}}}}}
+            """##
+        #expect(try violations(schema, #"["a",1]"#) == ["/1 type"])
+    }
+
+    @Test func aPointerFragmentIsAlwaysStatic() throws {
+        let schema = ##"{"$dynamicAnchor":"n","items":{"$dynamicRef":"#/$defs/n"},"$defs":{"n":{"$dynamicAnchor":"n","type":"null"}}}"##
+        #expect(try violations(schema, "[null,1]") == ["/1 type"])
+    }
+
+    /// The contract's hot path: a schema with no dynamic `$dynamicRef` compiles to a validator that does not
+    /// keep a dynamic scope at all.
+    @Test func onlyDynamicReferencesMakeEvaluationTrackTheScope() throws {
+        func tracks(_ schema: String, extra: [(String, String)] = []) throws -> Bool {
+            var registry = SchemaRegistry()
+            for (uri, text) in extra { try registry.add(json: text, uri: uri) }
+            try registry.add(json: schema, uri: "https://test.example/scope.json")
+            return try registry.validator(for: "https://test.example/scope.json").tracksDynamicScope
+        }
+        #expect(try tracks(##"{"properties":{"a":{"$ref":"#/$defs/a"}},"$defs":{"a":{"type":"string"}}}"##) == false)
+        #expect(try tracks(##"{"items":{"$dynamicRef":"#/$defs/a"},"$defs":{"a":{"$dynamicAnchor":"a"}}}"##) == false)
+        #expect(try tracks(##"{"items":{"$dynamicRef":"#a"},"$defs":{"a":{"$anchor":"a"}}}"##) == false)
+        #expect(try tracks(Self.strictTree, extra: [("https://test.example/tree", Self.tree)]) == true)
     }
 }

@@ -80,3 +80,16 @@ python_for_crosscheck() {
   "$venv/bin/python" -m pip install --quiet jsonschema rfc3339-validator openapi-spec-validator pyyaml >&2
   echo "$venv/bin/python"
 }
+
+# Prints the path of a schemathesis command (pinned version, from PyPI), installing it into
+# .build-python/ when neither the system python nor that folder has it.
+schemathesis_binary() {
+  local version=4.32.5
+  if command -v st >/dev/null && st --version 2>/dev/null | grep -q "$version"; then command -v st; return 0; fi
+  local venv="$ROOT/.build-python"
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" >&2 2>/dev/null || { ensure_packages python3-venv >&2; python3 -m venv "$venv" >&2; }
+  fi
+  "$venv/bin/st" --version 2>/dev/null | grep -q "$version" || "$venv/bin/python" -m pip install --quiet "schemathesis==$version" >&2
+  echo "$venv/bin/st"
+}

@@ -7,9 +7,51 @@ public struct RegexSyntaxError: Error, Sendable, Equatable, CustomStringConverti
 
 /// A set of code points, as written in a character class or a class escape.
 struct ScalarSet: Sendable {
-    var ranges: [ClosedRange<UInt32>] = []
-    var complementedSets: [ScalarSet] = []
-    var negated = false
+    var ranges: [ClosedRange<UInt32>]
+    /// What few sets have: `\p{…}` properties, and negated sets inside a class. Nil for the others, so that
+    /// the common set, copied out of the pattern for every code point it is tried on, holds only two
+    /// reference-counted fields, one of them usually nil.
+    private(set) var rare: Rare?
+    var negated: Bool
+
+    /// The rare parts of a set; immutable, so sets sharing one stay values.
+    final class Rare: Sendable {
+        /// The set holds every scalar that has one of these properties...
+        let properties: [UnicodeProperty]
+        /// ... and every scalar that one of these sets does not hold.
+        let complementedSets: [ScalarSet]
+
+        init(properties: [UnicodeProperty], complementedSets: [ScalarSet]) {
+            self.properties = properties
+            self.complementedSets = complementedSets
+        }
+
+        /// Out of line, so that `ScalarSet.contains` stays small for the sets that have none of this.
+        @inline(never)
+        func contains(_ scalar: UInt32) -> Bool {
+            for property in properties where property.contains(scalar) { return true }
+            for set in complementedSets where !set.contains(scalar) { return true }
+            return false
+        }
+    }
+
+    init(
+        ranges: [ClosedRange<UInt32>] = [], properties: [UnicodeProperty] = [], complementedSets: [ScalarSet] = [],
+        negated: Bool = false
+    ) {
+        self.ranges = ranges
+        self.negated = negated
+        rare = nil
+        add(properties: properties, complementedSets: complementedSets)
+    }
+
+    var properties: [UnicodeProperty] { rare?.properties ?? [] }
+    var complementedSets: [ScalarSet] { rare?.complementedSets ?? [] }
+
+    mutating func add(properties: [UnicodeProperty], complementedSets: [ScalarSet]) {
+        guard !properties.isEmpty || !complementedSets.isEmpty else { return }
+        rare = Rare(properties: self.properties + properties, complementedSets: self.complementedSets + complementedSets)
+    }
 
     func contains(_ scalar: UInt32) -> Bool {
         var found = false
@@ -17,11 +59,8 @@ struct ScalarSet: Sendable {
             found = true
             break
         }
-        if !found {
-            for set in complementedSets where !set.contains(scalar) {
-                found = true
-                break
-            }
+        if !found, let rare {
+            found = rare.contains(scalar)
         }
         return found != negated
     }
@@ -66,8 +105,9 @@ indirect enum RegexNode: Sendable {
     }
 }
 
-/// Parses the ECMA-262 pattern grammar (with the `u` flag's code-point semantics).
-/// Backreferences, lookbehind and `\p{…}` are rejected rather than misread.
+/// Parses the ECMA-262 pattern grammar (with the `u` flag's code-point semantics, including `\p{…}` and
+/// `\P{…}` property escapes; see `UnicodeProperty` for which properties). Backreferences, lookbehind and
+/// Unicode scripts are rejected rather than misread.
 struct RegexParser {
     private let pattern: String
     private let scalars: [UInt32]
@@ -245,11 +285,36 @@ struct RegexParser {
         case ascii("W"): set = ScalarSet.wordCharacters.inverted
         case ascii("s"): set = .whitespace
         case ascii("S"): set = ScalarSet.whitespace.inverted
-        case ascii("p"), ascii("P"): throw fail("Unicode property escapes are not supported")
+        case ascii("p"), ascii("P"):
+            index += 1
+            let property = try parsePropertyName()
+            let set = ScalarSet(properties: [property])
+            return c == ascii("P") ? set.inverted : set
         default: return nil
         }
         index += 1
         return set
+    }
+
+    /// `{Name}` or `{Name=Value}` after `\p` or `\P`; the `u` flag requires the braces.
+    private mutating func parsePropertyName() throws(RegexSyntaxError) -> UnicodeProperty {
+        guard current == ascii("{") else { throw fail("\\p and \\P need a property name in braces") }
+        index += 1
+        var name = ""
+        while let c = current, c != ascii("}") {
+            let isNameCharacter = (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c)
+                || c == ascii("_") || c == ascii("=")
+            guard isNameCharacter else { throw fail("invalid Unicode property name") }
+            name.unicodeScalars.append(Unicode.Scalar(c)!)
+            index += 1
+        }
+        guard current == ascii("}") else { throw fail("unterminated Unicode property escape") }
+        index += 1
+        switch UnicodeProperty.parse(name) {
+        case .success(let property): return property
+        case .failure(.unknown): throw fail("unknown Unicode property \(name)")
+        case .failure(.unsupported(let reason)): throw fail(reason)
+        }
     }
 
     /// A character escape after the backslash: control escapes, `\cX`, `\0`, `\xHH`, `\uHHHH`, `\u{…}`,
@@ -367,10 +432,10 @@ struct RegexParser {
             if inner.negated {
                 var positive = inner
                 positive.negated = false
-                set.complementedSets.append(positive)
+                set.add(properties: [], complementedSets: [positive])
             } else {
                 set.ranges += inner.ranges
-                set.complementedSets += inner.complementedSets
+                set.add(properties: inner.properties, complementedSets: inner.complementedSets)
             }
         }
     }

@@ -5,10 +5,14 @@ public struct JSONSchemaValidator: Sendable {
     let root: SchemaNode
     /// The URI the schema was compiled from.
     public let uri: String
+    /// True when the schema has a `$dynamicRef` that resolves through the dynamic scope; only then does
+    /// evaluation keep track of the scope.
+    let tracksDynamicScope: Bool
 
-    init(root: SchemaNode, uri: String) {
+    init(root: SchemaNode, uri: String, tracksDynamicScope: Bool) {
         self.root = root
         self.uri = uri
+        self.tracksDynamicScope = tracksDynamicScope
     }
 
     /// Every violation of the schema by `instance`; empty when it is valid.
@@ -19,14 +23,14 @@ public struct JSONSchemaValidator: Sendable {
     /// The first `limit` violations in document order, and how many more were found. The count costs
     /// no memory, so a hostile instance with a million faults cannot make a million-line answer.
     public func validate(_ instance: JSONValue, keepingAtMost limit: Int) -> (violations: [SchemaViolation], omitted: Int) {
-        var evaluation = Evaluation(collecting: true, limit: limit)
+        var evaluation = Evaluation(collecting: true, limit: limit, tracksScope: tracksDynamicScope)
         _ = evaluation.evaluate(root, instance, via: "false")
         return (evaluation.errors, evaluation.omitted)
     }
 
     /// Whether `instance` is valid; stops at the first violation.
     public func isValid(_ instance: JSONValue) -> Bool {
-        var evaluation = Evaluation(collecting: false)
+        var evaluation = Evaluation(collecting: false, tracksScope: tracksDynamicScope)
         return evaluation.evaluate(root, instance, via: "false")
     }
 }
@@ -34,16 +38,22 @@ public struct JSONSchemaValidator: Sendable {
 /// One pass of a schema over an instance. When `collecting`, it records every violation;
 /// otherwise it only answers valid or not, and stops at the first failure.
 private struct Evaluation {
-    let collecting: Bool
+    /// False while only validity matters: for the whole pass, or inside `passes`.
+    var collecting: Bool
     /// The most violations kept; the rest are only counted in `omitted`.
     let limit: Int
+    /// Whether `scope` is kept (the schema has a dynamic `$dynamicRef`).
+    let tracksScope: Bool
     var path = JSONPointer()
     var errors: [SchemaViolation] = []
     var omitted = 0
+    /// The dynamic scope: the schema resources evaluation has entered and not left, outermost first.
+    var scope: [Int32] = []
 
-    init(collecting: Bool, limit: Int = .max) {
+    init(collecting: Bool, limit: Int = .max, tracksScope: Bool) {
         self.collecting = collecting
         self.limit = limit
+        self.tracksScope = tracksScope
     }
 
     private mutating func fail(_ keyword: String, _ message: @autoclosure () -> String) {
@@ -59,13 +69,24 @@ private struct Evaluation {
     }
 
     /// Validity of `instance` against `node` alone, with no violations recorded.
-    private func passes(_ node: SchemaNode, _ instance: JSONValue) -> Bool {
-        var probe = Evaluation(collecting: false)
-        return probe.evaluate(node, instance, via: "false")
+    private mutating func passes(_ node: SchemaNode, _ instance: JSONValue) -> Bool {
+        guard collecting else { return evaluate(node, instance, via: "false") }
+        collecting = false
+        defer { collecting = true }
+        return evaluate(node, instance, via: "false")
     }
 
     /// `keyword` names the applicator that led here; a `false` schema reports its failure under it.
     mutating func evaluate(_ node: SchemaNode, _ instance: JSONValue, via keyword: String) -> Bool {
+        if tracksScope, scope.last != node.resource {
+            scope.append(node.resource)
+            defer { scope.removeLast() }
+            return evaluateBody(node, instance, via: keyword)
+        }
+        return evaluateBody(node, instance, via: keyword)
+    }
+
+    private mutating func evaluateBody(_ node: SchemaNode, _ instance: JSONValue, via keyword: String) -> Bool {
         switch node.body {
         case .accept:
             return true
@@ -75,7 +96,7 @@ private struct Evaluation {
         case .checks(let checks):
             var valid = true
             for check in checks {
-                if !apply(check, instance) {
+                if !apply(check, instance, siblings: checks) {
                     valid = false
                     if !collecting { return false }
                 }
@@ -84,13 +105,25 @@ private struct Evaluation {
         }
     }
 
+    /// The target of a `$dynamicRef`: the outermost resource in the dynamic scope that declares its
+    /// `$dynamicAnchor`, or where it resolves statically.
+    private func resolve(_ reference: DynamicReference) -> SchemaNode {
+        if !reference.candidates.isEmpty {
+            for resource in scope {
+                if let node = reference.candidates[resource] { return node }
+            }
+        }
+        return reference.initial
+    }
+
     private mutating func descend(_ node: SchemaNode, _ instance: JSONValue, _ token: JSONPointer.Token, via keyword: String) -> Bool {
         path.append(token)
         defer { path.removeLast() }
         return evaluate(node, instance, via: keyword)
     }
 
-    private mutating func apply(_ check: Check, _ instance: JSONValue) -> Bool {
+    /// `siblings` are the checks of the schema object `check` belongs to, which `unevaluated*` look at.
+    private mutating func apply(_ check: Check, _ instance: JSONValue, siblings: [Check]) -> Bool {
         switch check {
         case .type(let types):
             guard types.admits(instance) else {
@@ -164,7 +197,11 @@ private struct Evaluation {
         case .multipleOf(let divisor):
             guard case .number(let n) = instance else { return true }
             let quotient = n / divisor
-            guard quotient.isFinite, quotient.isIntegral || abs(quotient - quotient.rounded()) < 1e-9 else {
+            let isMultiple = quotient.isFinite
+                ? quotient.isIntegral || abs(quotient - quotient.rounded()) < 1e-9
+                // The quotient overflows (1e308 / 0.5): the remainder, which is exact, decides.
+                : n.truncatingRemainder(dividingBy: divisor) == 0
+            guard isMultiple else {
                 fail("multipleOf", "must be a multiple of \(formatted(divisor))")
                 return false
             }
@@ -220,7 +257,8 @@ private struct Evaluation {
 
         case .contains(let node, let minimum, let maximum):
             guard case .array(let a) = instance else { return true }
-            let matches = a.filter { passes(node, $0) }.count
+            var matches = 0
+            for element in a where passes(node, element) { matches += 1 }
             if matches < minimum {
                 fail(minimum == 1 ? "contains" : "minContains", "must contain at least \(minimum) matching item\(minimum == 1 ? "" : "s") (has \(matches))")
                 return false
@@ -321,7 +359,8 @@ private struct Evaluation {
             return true
 
         case .oneOf(let nodes):
-            let matches = nodes.filter { passes($0, instance) }.count
+            var matches = 0
+            for node in nodes where passes(node, instance) { matches += 1 }
             guard matches == 1 else {
                 fail("oneOf", "must match exactly one of the \(nodes.count) schemas in oneOf (matches \(matches))")
                 return false
@@ -343,6 +382,132 @@ private struct Evaluation {
 
         case .reference(let node):
             return evaluate(node, instance, via: "$ref")
+
+        case .dynamicReference(let reference):
+            return evaluate(resolve(reference), instance, via: "$dynamicRef")
+
+        case .unevaluatedProperties(let node):
+            guard case .object(let o) = instance else { return true }
+            var evaluated = [Bool](repeating: false, count: o.count)
+            markProperties(siblings, instance, o, &evaluated, includingUnevaluated: false)
+            var valid = true
+            for (offset, member) in o.members.enumerated() where !evaluated[offset] {
+                if !descend(node, member.value, .key(member.key), via: "unevaluatedProperties") {
+                    valid = false
+                    if !collecting { return false }
+                }
+            }
+            return valid
+
+        case .unevaluatedItems(let node):
+            guard case .array(let a) = instance else { return true }
+            var evaluated = [Bool](repeating: false, count: a.count)
+            markItems(siblings, instance, a, &evaluated, includingUnevaluated: false)
+            var valid = true
+            for (offset, element) in a.enumerated() where !evaluated[offset] {
+                if !descend(node, element, .index(offset), via: "unevaluatedItems") {
+                    valid = false
+                    if !collecting { return false }
+                }
+            }
+            return valid
+        }
+    }
+
+    // MARK: Annotations for unevaluatedProperties and unevaluatedItems
+
+    /// Marks the members of `object` that the keywords in `checks` evaluate: those `properties`,
+    /// `patternProperties`, `additionalProperties` (and nested `unevaluatedProperties`) apply to, here or in
+    /// the in-place subschemas whose annotations stand (see `annotatingSubschemas`).
+    private mutating func markProperties(
+        _ checks: [Check], _ instance: JSONValue, _ object: JSONObject, _ evaluated: inout [Bool], includingUnevaluated: Bool
+    ) {
+        for check in checks {
+            switch check {
+            case .properties(let rules):
+                for (offset, member) in object.members.enumerated() where !evaluated[offset] {
+                    if rules.additionalProperties != nil || rules.properties[CodePointString(member.key)] != nil
+                        || rules.patternProperties.contains(where: { $0.0.matches(member.key) })
+                    {
+                        evaluated[offset] = true
+                    }
+                }
+            case .unevaluatedProperties:
+                if includingUnevaluated {
+                    for offset in evaluated.indices { evaluated[offset] = true }
+                }
+            default:
+                for node in annotatingSubschemas(check, instance) {
+                    guard case .checks(let inner) = node.body else { continue }
+                    if tracksScope, scope.last != node.resource {
+                        scope.append(node.resource)
+                        markProperties(inner, instance, object, &evaluated, includingUnevaluated: true)
+                        scope.removeLast()
+                    } else {
+                        markProperties(inner, instance, object, &evaluated, includingUnevaluated: true)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Marks the items of `array` that the keywords in `checks` evaluate: those `prefixItems`, `items`,
+    /// `contains` (and nested `unevaluatedItems`) apply to, here or in in-place subschemas.
+    private mutating func markItems(
+        _ checks: [Check], _ instance: JSONValue, _ array: [JSONValue], _ evaluated: inout [Bool], includingUnevaluated: Bool
+    ) {
+        for check in checks {
+            switch check {
+            case .items(let prefix, let rest):
+                let reach = rest == nil ? min(prefix.count, array.count) : array.count
+                for offset in 0..<reach { evaluated[offset] = true }
+            case .contains(let node, _, _):
+                for (offset, element) in array.enumerated() where !evaluated[offset] && passes(node, element) {
+                    evaluated[offset] = true
+                }
+            case .unevaluatedItems:
+                if includingUnevaluated {
+                    for offset in evaluated.indices { evaluated[offset] = true }
+                }
+            default:
+                for node in annotatingSubschemas(check, instance) {
+                    guard case .checks(let inner) = node.body else { continue }
+                    if tracksScope, scope.last != node.resource {
+                        scope.append(node.resource)
+                        markItems(inner, instance, array, &evaluated, includingUnevaluated: true)
+                        scope.removeLast()
+                    } else {
+                        markItems(inner, instance, array, &evaluated, includingUnevaluated: true)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The in-place subschemas of `check` whose annotations count for `instance`. 2020-12 keeps the
+    /// annotations of the subschemas that pass: for `anyOf`, `oneOf` and `if` that is decided here; `allOf`,
+    /// `then`/`else`, `dependentSchemas`, `$ref` and `$dynamicRef` are taken as they are, since if one of
+    /// them fails, so does the schema that holds them, whatever `unevaluated*` says. `not` keeps none.
+    private mutating func annotatingSubschemas(_ check: Check, _ instance: JSONValue) -> [SchemaNode] {
+        switch check {
+        case .allOf(let nodes):
+            return nodes
+        case .anyOf(let nodes), .oneOf(let nodes):
+            var passing: [SchemaNode] = []
+            for node in nodes where passes(node, instance) { passing.append(node) }
+            return passing
+        case .conditional(let condition, let then, let otherwise):
+            if passes(condition, instance) { return [condition] + (then.map { [$0] } ?? []) }
+            return otherwise.map { [$0] } ?? []
+        case .dependentSchemas(let dependencies):
+            guard case .object(let o) = instance else { return [] }
+            return dependencies.filter { o[$0.0] != nil }.map(\.1)
+        case .reference(let node):
+            return [node]
+        case .dynamicReference(let reference):
+            return [resolve(reference)]
+        default:
+            return []
         }
     }
 

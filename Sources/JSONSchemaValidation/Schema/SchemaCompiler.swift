@@ -4,12 +4,21 @@ struct SchemaCompiler {
     private let registry: SchemaRegistry
     private var nodes: [String: SchemaNode] = [:]
     private var pending: [(SchemaNode, SchemaRegistry.Resource)] = []
+    /// The schema resources (base URIs) of the nodes compiled so far; a node's `resource` indexes this.
+    private var resourceURIs: [String] = []
+    private var resourceIDs: [String: Int32] = [:]
+    /// Every `$dynamicRef` compiled, whose dynamic candidates `finish` fills in.
+    private var dynamicReferences: [DynamicReference] = []
+    /// Active vocabularies by dialect (`$schema`) URI.
+    private var vocabularyCache: [String: Vocabularies] = [:]
+    /// True once a `$dynamicRef` that resolves through the dynamic scope is compiled: evaluation then tracks
+    /// the scope. Without one, it does not, and costs nothing more than before `$dynamicRef` existed.
+    private(set) var usesDynamicScope = false
 
-    /// 2020-12 keywords this validator does not implement. A schema using one is refused, because
-    /// ignoring it would silently accept instances the schema's author meant to reject.
-    static let unsupportedKeywords: Set<String> = [
-        "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef",
-    ]
+    /// Keywords this validator does not implement that a 2020-12 schema may still carry by mistake (2019-09's
+    /// `$recursiveRef`, which `$dynamicRef` replaced). A schema using one is refused, because ignoring it
+    /// would silently accept instances the schema's author meant to reject.
+    static let unsupportedKeywords: Set<String> = ["$recursiveRef"]
 
     init(registry: SchemaRegistry) { self.registry = registry }
 
@@ -21,11 +30,23 @@ struct SchemaCompiler {
         return try node(for: resource, at: location)
     }
 
-    /// Compiles everything reachable that is still pending.
+    /// Compiles everything reachable that is still pending, including every `$dynamicAnchor` a dynamic
+    /// `$dynamicRef` may resolve to from a resource that evaluation can enter.
     mutating func finish() throws(SchemaError) {
-        while let (node, resource) = pending.popLast() {
-            node.body = try body(of: resource, location: node.location)
-        }
+        repeat {
+            while let (node, resource) = pending.popLast() {
+                node.body = try body(of: resource, location: node.location)
+            }
+            for reference in dynamicReferences where reference.isDynamic {
+                while reference.resourcesSeen < resourceURIs.count {
+                    let index = reference.resourcesSeen
+                    reference.resourcesSeen += 1
+                    let anchor = resourceURIs[index] + "#" + reference.anchor
+                    guard let target = registry.dynamicAnchors[anchor] else { continue }
+                    reference.candidates[Int32(index)] = try node(for: target, at: anchor)
+                }
+            }
+        } while !pending.isEmpty
     }
 
     private mutating func node(for resource: SchemaRegistry.Resource, at location: String) throws(SchemaError) -> SchemaNode {
@@ -34,10 +55,19 @@ struct SchemaCompiler {
         guard let document = registry.documents[resource.documentURI], resource.pointer.resolve(in: document) != nil else {
             throw SchemaError(location: location, reason: "reference points to nothing: \(key)")
         }
-        let node = SchemaNode(location: key)
+        let base = registry.baseURI(documentURI: resource.documentURI, pointer: resource.pointer)
+        let node = SchemaNode(location: key, resource: resourceID(base))
         nodes[key] = node
         pending.append((node, resource))
         return node
+    }
+
+    private mutating func resourceID(_ uri: String) -> Int32 {
+        if let id = resourceIDs[uri] { return id }
+        let id = Int32(resourceURIs.count)
+        resourceURIs.append(uri)
+        resourceIDs[uri] = id
+        return id
     }
 
     private mutating func subschema(
@@ -57,8 +87,15 @@ struct SchemaCompiler {
         case .object: break
         default: throw SchemaError(location: location, reason: "a schema must be an object or a boolean")
         }
-        let object = schema.objectValue!
+        var object = schema.objectValue!
         let base = registry.baseURI(documentURI: resource.documentURI, pointer: resource.pointer)
+        let vocabularies = try vocabularies(of: base, at: location)
+        if !vocabularies.isSuperset(of: [.applicator, .unevaluated, .validation]) {
+            // Keywords of vocabularies the schema's metaschema does not declare are not keywords here.
+            object = JSONObject(uniqueMembers: object.members.filter { member in
+                Vocabularies.of(keyword: member.key).map { vocabularies.isSuperset(of: $0) } ?? true
+            })
+        }
         let reader = KeywordReader(object: object, location: location)
         // Each check is placed where its keyword stands, so violations come out in the schema's own order.
         var placed: [(position: Int, check: Check)] = []
@@ -70,6 +107,9 @@ struct SchemaCompiler {
         if let ref = try reader.string("$ref") {
             add(.reference(try compile(reference: ref, base: base, at: location)))
         }
+        if let ref = try reader.string("$dynamicRef") {
+            add(.dynamicReference(try dynamicReference(ref, base: base, at: location)))
+        }
         if let type = object["type"] { add(.type(try reader.types(type))) }
         if let value = object["const"] { add(.constant(value)) }
         if let values = try reader.array("enum") { add(.oneOfValues(values)) }
@@ -78,7 +118,9 @@ struct SchemaCompiler {
         if let n = try reader.count("maxLength") { add(.maxLength(n)) }
         if registry.extensions.contains(.maxBytes), let n = try reader.count("maxBytes") { add(.maxBytes(n)) }
         if let pattern = try reader.string("pattern") { add(.pattern(try reader.regex(pattern))) }
-        if let format = try reader.string("format") { add(.format(format)) }
+        if let format = try reader.string("format"), vocabularies.assertsFormat(registry.formatAssertion) {
+            add(.format(format))
+        }
 
         if let n = try reader.number("minimum") { add(.minimum(n)) }
         if let n = try reader.number("maximum") { add(.maximum(n)) }
@@ -157,6 +199,12 @@ struct SchemaCompiler {
             default: add(.oneOf(compiled))
             }
         }
+        if object["unevaluatedItems"] != nil {
+            add(.unevaluatedItems(try subschema(resource, .key("unevaluatedItems"))))
+        }
+        if object["unevaluatedProperties"] != nil {
+            add(.unevaluatedProperties(try subschema(resource, .key("unevaluatedProperties"))))
+        }
         if object["not"] != nil { add(.not(try subschema(resource, .key("not")))) }
         if object["if"] != nil {
             add(.conditional(
@@ -169,6 +217,49 @@ struct SchemaCompiler {
         return .checks(placed.enumerated().sorted {
             ($0.element.position, $0.offset) < ($1.element.position, $1.offset)
         }.map(\.element.check))
+    }
+
+    /// A `$dynamicRef`: resolved like `$ref`, and dynamic when the target is a `$dynamicAnchor` of the name
+    /// in the reference's fragment.
+    private mutating func dynamicReference(_ reference: String, base: String, at location: String) throws(SchemaError) -> DynamicReference {
+        let absolute = URIReference.resolve(reference, against: base)
+        guard let target = registry.locate(absolute) else {
+            throw SchemaError(location: location, reason: "cannot resolve reference \"\(reference)\" (\(absolute))")
+        }
+        let initial = try node(for: target, at: location)
+        let anchor = URIReference.splitFragment(absolute).1.map(URIReference.percentDecoded) ?? ""
+        let isDynamic = !anchor.isEmpty && !anchor.hasPrefix("/")
+            && target.pointer.resolve(in: registry.documents[target.documentURI]!)?["$dynamicAnchor"]?.stringValue == anchor
+        let compiled = DynamicReference(anchor: anchor, initial: initial, isDynamic: isDynamic)
+        if isDynamic {
+            dynamicReferences.append(compiled)
+            usesDynamicScope = true
+        }
+        return compiled
+    }
+
+    /// The vocabularies in force in the resource `base`: those its metaschema's `$vocabulary` declares, when
+    /// its `$schema` names a registered metaschema that has one, and the 2020-12 dialect's otherwise.
+    private mutating func vocabularies(of base: String, at location: String) throws(SchemaError) -> Vocabularies {
+        guard let dialect = registry.dialects[base] else { return .standard }
+        if let cached = vocabularyCache[dialect] { return cached }
+        var found = Vocabularies.standard
+        if let metaschema = registry.locate(dialect),
+            let declared = metaschema.pointer.resolve(in: registry.documents[metaschema.documentURI]!)?["$vocabulary"]?.objectValue
+        {
+            found = []
+            for (uri, required) in declared {
+                if let known = Vocabularies.byURI[uri] {
+                    found.formUnion(known)
+                } else if required.boolValue == true {
+                    throw SchemaError(
+                        location: location,
+                        reason: "the metaschema \(dialect) requires the vocabulary \(uri), which this validator does not implement")
+                }
+            }
+        }
+        vocabularyCache[dialect] = found
+        return found
     }
 
     private static func position(of check: Check, in object: JSONObject) -> Int {
@@ -205,8 +296,65 @@ struct SchemaCompiler {
         case .not: keywords = ["not"]
         case .conditional: keywords = ["if"]
         case .reference: keywords = ["$ref"]
+        case .dynamicReference: keywords = ["$dynamicRef"]
+        case .unevaluatedProperties: keywords = ["unevaluatedProperties"]
+        case .unevaluatedItems: keywords = ["unevaluatedItems"]
         }
         return keywords.compactMap { object.keys.firstIndex(of: $0) }.min() ?? Int.max
+    }
+}
+
+/// The 2020-12 vocabularies whose keywords this validator compiles. A schema whose metaschema declares a
+/// `$vocabulary` gets the keywords of the vocabularies declared there and no others; core keywords (`$ref`,
+/// `$dynamicRef`, `$defs`…) and the registry's extensions always apply.
+struct Vocabularies: OptionSet, Sendable {
+    let rawValue: UInt8
+    static let applicator = Vocabularies(rawValue: 1)
+    static let unevaluated = Vocabularies(rawValue: 2)
+    static let validation = Vocabularies(rawValue: 4)
+    static let formatAnnotation = Vocabularies(rawValue: 8)
+    static let formatAssertion = Vocabularies(rawValue: 16)
+    /// Core, meta-data and content: known, but they hold no keyword that asserts anything.
+    static let other = Vocabularies(rawValue: 32)
+    /// The vocabularies of the 2020-12 metaschema: those of a schema with no `$schema`, or whose `$schema` is
+    /// not a registered metaschema with a `$vocabulary`.
+    static let standard: Vocabularies = [.applicator, .unevaluated, .validation, .formatAnnotation, .other]
+
+    static let byURI: [String: Vocabularies] = [
+        "https://json-schema.org/draft/2020-12/vocab/core": .other,
+        "https://json-schema.org/draft/2020-12/vocab/applicator": .applicator,
+        "https://json-schema.org/draft/2020-12/vocab/unevaluated": .unevaluated,
+        "https://json-schema.org/draft/2020-12/vocab/validation": .validation,
+        "https://json-schema.org/draft/2020-12/vocab/meta-data": .other,
+        "https://json-schema.org/draft/2020-12/vocab/format-annotation": .formatAnnotation,
+        "https://json-schema.org/draft/2020-12/vocab/format-assertion": .formatAssertion,
+        "https://json-schema.org/draft/2020-12/vocab/content": .other,
+    ]
+
+    /// The vocabulary a keyword belongs to, for the keywords that depend on one.
+    static func of(keyword: String) -> Vocabularies? {
+        switch keyword {
+        case "prefixItems", "items", "contains", "additionalProperties", "properties", "patternProperties",
+            "dependentSchemas", "propertyNames", "if", "then", "else", "allOf", "anyOf", "oneOf", "not":
+            return .applicator
+        case "unevaluatedItems", "unevaluatedProperties":
+            return .unevaluated
+        case "type", "const", "enum", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum",
+            "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxContains", "minContains",
+            "maxProperties", "minProperties", "required", "dependentRequired":
+            return .validation
+        default:
+            // `format` (either format vocabulary makes it a keyword: see `assertsFormat`), core keywords,
+            // extensions and unknown keywords.
+            return nil
+        }
+    }
+
+    /// Whether `format` is asserted: it is a keyword only under one of the two format vocabularies, and is
+    /// asserted when the registry asserts formats or the format-assertion vocabulary is declared.
+    func assertsFormat(_ registryAsserts: Bool) -> Bool {
+        guard !isDisjoint(with: [.formatAnnotation, .formatAssertion]) else { return false }
+        return registryAsserts || contains(.formatAssertion)
     }
 }
 

@@ -9,8 +9,34 @@ final class SchemaNode: @unchecked Sendable {
 
     var body: Body = .checks([])
     let location: String
+    /// The schema resource this node belongs to (an index into the compiler's resources), for the dynamic
+    /// scope that `$dynamicRef` resolves through.
+    let resource: Int32
 
-    init(location: String) { self.location = location }
+    init(location: String, resource: Int32) {
+        self.location = location
+        self.resource = resource
+    }
+}
+
+/// A `$dynamicRef`. Its target is `initial` (where it resolves like a `$ref`), unless it landed on a
+/// `$dynamicAnchor` of the same name: then the outermost resource of the dynamic scope that declares that
+/// `$dynamicAnchor` is used instead. `candidates` lists them; it is filled by the compiler and never changes
+/// afterwards, and is empty when the reference is not dynamic.
+final class DynamicReference: @unchecked Sendable {
+    let anchor: String
+    let initial: SchemaNode
+    /// Resource index to the node of that resource's `$dynamicAnchor` named `anchor`.
+    var candidates: [Int32: SchemaNode] = [:]
+    /// How many of the compiler's resources have been looked at for `candidates` (compile time only).
+    var resourcesSeen = 0
+    let isDynamic: Bool
+
+    init(anchor: String, initial: SchemaNode, isDynamic: Bool) {
+        self.anchor = anchor
+        self.initial = initial
+        self.isDynamic = isDynamic
+    }
 }
 
 /// The JSON Schema types, as a bit set.
@@ -83,4 +109,7 @@ enum Check {
     case not(SchemaNode)
     case conditional(if: SchemaNode, then: SchemaNode?, else: SchemaNode?)
     case reference(SchemaNode)
+    case dynamicReference(DynamicReference)
+    case unevaluatedProperties(SchemaNode)
+    case unevaluatedItems(SchemaNode)
 }

@@ -1,0 +1,87 @@
+"""Schemathesis hooks: what a query string cannot carry, and the rules of the contract that neither JSON
+Schema nor OpenAPI can state.
+
+Loaded by scripts/schemathesis (SCHEMATHESIS_HOOKS). `before_call`, which every phase runs, makes a
+generated GET /stats query mean on the wire what the generator meant:
+
+- A query string carries text only, an array as its items repeated, and an object as parameters of other
+  names. So `event_type=null` is the valid event type "null", not the null the generator meant, `[5]` for
+  `limit` arrives as the valid `limit=5`, and `[]` or `{}` as no parameter at all. The query is read as
+  the server reads it (spec/stats-query.schema.json: strings, and `limit` an integer when it is one) and
+  checked against the contract with Python's jsonschema. When the generator meant an invalid query and
+  the wire would carry a valid one, `site_id` is sent empty, which the contract refuses, as meant.
+- `to` is not before `from` (the server's keyword `order`, documented in spec/ and checked by
+  fixtures/scenarios/query-errors.json): JSON Schema compares no two values, so two days in the wrong order
+  are swapped. A valid query stays valid; an invalid one stays invalid for its own reason.
+"""
+import json
+import pathlib
+import re
+
+import schemathesis
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from schemathesis.generation import GenerationMode
+
+SPEC = pathlib.Path(__file__).resolve().parents[3] / "spec"
+DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+INTEGER = re.compile(r"^-?[0-9]+$")
+PARAMETERS = ("site_id", "date", "from", "to", "event_type", "limit")
+
+_documents = [json.loads(path.read_text(encoding="utf-8")) for path in SPEC.glob("*.schema.json")]
+_registry = Registry().with_resources(
+    (document["$id"], Resource.from_contents(document, default_specification=DRAFT202012)) for document in _documents
+)
+_query_schema = next(document for document in _documents if document["$id"].endswith("/stats-query.schema.json"))
+_validator = Draft202012Validator(_query_schema, registry=_registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def wire_text(value):
+    """The text a query parameter carries for a scalar, as schemathesis serializes it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def as_read(query):
+    """The query as the server reads it, or None when the server refuses it before the schema (a repeated
+    parameter)."""
+    read = {}
+    for name in PARAMETERS:
+        if name not in query:
+            continue
+        value = query[name]
+        if isinstance(value, dict):
+            continue  # sent as parameters of other names, which the server ignores
+        if isinstance(value, list):
+            if len(value) > 1:
+                return None
+            if not value:
+                continue
+            value = value[0]
+            if isinstance(value, (list, dict)):
+                return None
+        text = wire_text(value)
+        read[name] = int(text) if name == "limit" and INTEGER.match(text) else text
+    return read
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    if case.operation.path != "/stats" or not isinstance(case.query, dict):
+        return
+    query = dict(case.query)
+    first, last = query.get("from"), query.get("to")
+    if isinstance(first, str) and isinstance(last, str) and DAY.match(first) and DAY.match(last) and last < first:
+        query["from"], query["to"] = last, first
+    meta = case.meta
+    meant_invalid = meta is not None and meta.generation.mode == GenerationMode.NEGATIVE
+    read = as_read(query)
+    if meant_invalid and read is not None and _validator.is_valid(read):
+        query["site_id"] = ""
+    if query != case.query:
+        # Assigned, not changed in place: schemathesis then judges the case anew by what is sent.
+        case.query = query
