@@ -7,6 +7,8 @@
   tools.py freshness URL RATE SECONDS OUT
                                 POST /events at RATE events/s; writes event_id,time-of-200 lines to OUT
   tools.py delays ACKS ROWS     freshness p50/p99 from ACKS (event_id,t200) and ROWS (event_id,created_at)
+  tools.py request-cost URL PID the server CPU each KiB of a request costs, for valid batches and the hostile
+                                shapes that once cost far more than their size (POST URL/events; PID serves it)
   tools.py report RESULTS       the markdown table of a results JSON file
 
 Events are for one site ("bench") spread over 2025, with 200 paths (a few popular) and 20,000 users,
@@ -14,10 +16,12 @@ generated from a fixed seed so every tool sees the same rows.
 """
 import http.client
 import json
+import os
 import random
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 
 SITE = "bench"
@@ -115,6 +119,53 @@ def delays(acks_path, rows_path):
                       "p99_ms": round(percentile(gaps, 0.99) * 1000, 1)}))
 
 
+def request_shapes():
+    """Bodies of POST /events, at most 512 KiB each: the largest valid batches, then the hostile shapes."""
+    event = {"site_id": SITE, "event_type": "view", "path": "/page/1", "user_id": "u1", "timestamp": "2025-11-14T10:00:00Z"}
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    keys = ",".join(f'"{alphabet[i // 3844]}{alphabet[i // 62 % 62]}{alphabet[i % 62]}":0' for i in range(65_000))
+    invalid_item = "{" + ",".join(f'"x{i}":{i}' for i in range(50)) + ',"timestamp":"2025-13-45T99:00:00Z"}'
+    # Each path 1000 escaped "é" (6 bytes each in the body, 2 in the event).
+    escaped = json.dumps(dict(event, path="/PATH")).replace("/PATH", "/" + "\\u00e9" * 1000)
+    return {
+        "valid batch, 1000 events": json.dumps([event] * 1000),
+        "valid batch, 240 paths of 682 CJK characters": json.dumps([dict(event, path="/" + "中" * 682)] * 240, ensure_ascii=False),
+        "valid batch, 80 paths of 1000 escaped characters": "[" + ",".join([escaped] * 80) + "]",
+        "174,762 empty objects": "[" + ",".join(["{}"] * 174_762) + "]",
+        "one object of 65,000 keys": "[{" + keys + "}]",
+        "1000 items of 50 unknown members and a bad timestamp": "[" + ",".join([invalid_item] * 1000) + "]",
+        "2,000 items of arrays nested 120 deep": "[" + ",".join(["[" * 120 + "]" * 120] * 2000) + "]",
+    }
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def request_cost(url, pid):
+    """Each shape sent one request at a time for about 3 s: the server's CPU per KiB of request, the
+    answer's size and status. The valid 1000-event batch is the ceiling the others are compared with."""
+    parsed = urllib.parse.urlparse(url)
+    results = {}
+    for name, body in request_shapes().items():
+        data = body.encode()
+        count, answer, status = 0, b"", 0
+        cpu_before, started = cpu_seconds(pid), time.time()
+        while count < 3 or (time.time() - started < 3 and count < 2000):
+            # A connection each: the server may close one after refusing a body it did not read in full.
+            connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+            connection.request("POST", "/events", body=data, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            answer, status = response.read(), response.status
+            connection.close()
+            count += 1
+        cpu = cpu_seconds(pid) - cpu_before
+        results[name] = {"kib": round(len(data) / 1024, 1), "status": status, "answer_bytes": len(answer), "requests": count,
+                         "cpu_us_per_kib": round(cpu / count / (len(data) / 1024) * 1e6, 2)}
+    print(json.dumps(results))
+
+
 def report(results_path):
     r = json.load(open(results_path))
     rows = []
@@ -144,6 +195,14 @@ def report(results_path):
             row(f"GET /stats, {int(size):,} events, {name}", f'p50 {q["p50_ms"]} ms, p99 {q["p99_ms"]} ms',
                 f'seed strategy {q["seed_ms"]} ms', f'{q["speedup"]:,.0f}× faster',
                 "p50 ≤ 5 ms, ≥ 50×" if target else "", (q["p50_ms"] <= 5 and q["speedup"] >= 50) if target else True)
+    cost = r.get("request_cost")
+    if cost:
+        ceiling = cost["valid batch, 1000 events"]["cpu_us_per_kib"]
+        worst_name, worst = max(cost.items(), key=lambda item: item[1]["cpu_us_per_kib"])
+        ratio = worst["cpu_us_per_kib"] / ceiling if ceiling else 0
+        row(f"worst request per KiB: {worst_name}", f'{worst["cpu_us_per_kib"]} µs CPU a KiB ({worst["kib"]} KiB, {worst["status"]}, '
+            f'answer {worst["answer_bytes"]:,} bytes)', f"valid 1000-event batch {ceiling} µs a KiB", f"{ratio:.2f}×",
+            "≤ 3×, every answer ≤ 16 KiB", ratio <= 3 and all(c["answer_bytes"] <= 16384 for c in cost.values()))
     f = r["freshness"]
     row(f'freshness at {f["rate"]:,} events/s', f'p50 {f["p50_ms"]} ms, p99 {f["p99_ms"]} ms, max queue depth {f["max_depth"]:,}',
         "", "", "p99 ≤ 1 s", f["p99_ms"] <= 1000)
@@ -172,6 +231,8 @@ if __name__ == "__main__":
         freshness(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     elif command == "delays":
         delays(sys.argv[2], sys.argv[3])
+    elif command == "request-cost":
+        request_cost(sys.argv[2], int(sys.argv[3]))
     elif command == "report":
         report(sys.argv[2])
     else:
