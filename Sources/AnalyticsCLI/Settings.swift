@@ -156,7 +156,7 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Attempts at an event the store rejects before it is dead-lettered. Default: $WORKER_MAX_ATTEMPTS or 5.", valueName: "count"))
     var maxAttempts: Int?
 
-    @Option(help: ArgumentHelp("Seconds a batch may keep failing because the store is unavailable, while the store answers, before it is split and what still fails is dead-lettered; while the store does not answer at all, batches wait however long. Default: $WORKER_MAX_OUTAGE or 900.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds a batch may keep failing because the store is unavailable, while the store answers, before it is split and what still fails is dead-lettered (at least 60); while the store does not answer at all, batches wait however long. Default: $WORKER_MAX_OUTAGE or 900.", valueName: "seconds"))
     var maxOutage: Int?
 
     @Option(help: ArgumentHelp("Times an event may be handed out without being acknowledged (its worker died or stalled on it) before it is dead-lettered. Default: $WORKER_MAX_DELIVERIES or 10.", valueName: "count"))
@@ -185,7 +185,8 @@ struct WorkerOptions: ParsableArguments {
             var configuration = WorkerConfiguration(consumer: index == 0 ? base : "\(base)#\(index)")
             configuration.batchSize = max(1, Settings.int("worker.batch.size", flag: batchSize, default: 2000))
             configuration.maxAttempts = max(1, Settings.int("worker.max.attempts", flag: maxAttempts, default: 5))
-            configuration.maxOutage = .seconds(max(0, Settings.int("worker.max.outage", flag: maxOutage, default: 900)))
+            // At least a minute: below that, one deadlock or a short restart would dead-letter a batch.
+            configuration.maxOutage = .seconds(max(60, Settings.int("worker.max.outage", flag: maxOutage, default: 900)))
             configuration.maxDeliveries = max(1, Settings.int("worker.max.deliveries", flag: maxDeliveries, default: 10))
             return configuration
         }

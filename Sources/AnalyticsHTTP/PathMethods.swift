@@ -11,7 +11,9 @@ final class PathMethods: Sendable {
 
     /// What `Allow` lists for `path`, or nil for a path not served.
     func allowed(on path: String) -> [HTTPRequest.Method]? {
-        table.withLock { $0[path] }
+        // The router ignores empty segments (`/stats/` and `//stats` are `/stats`); so does this look-up.
+        let normalized = "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+        return table.withLock { $0[normalized] }
     }
 
     fileprivate func record(_ path: String, allowing methods: [HTTPRequest.Method]) {

@@ -45,6 +45,18 @@ final class KnownUsers: Sendable {
         }
     }
 
+    /// The distinct keys of `events`, known or not.
+    static func keys(of events: [Event]) -> [Key] {
+        var seen = Set<Key>(minimumCapacity: events.count)
+        var keys: [Key] = []
+        for event in events {
+            guard let userID = event.userID else { continue }
+            let key = Key(event.siteID, event.eventType, userID)
+            if seen.insert(key).inserted { keys.append(key) }
+        }
+        return keys
+    }
+
     /// Records keys whose rows are committed, unless `forgetAll` was called since `generation` was read.
     func insert(_ committed: [Key], ifStill generation: UInt64) {
         guard capacity > 0 else { return }

@@ -149,12 +149,15 @@ public final class PostgresEventStore: EventStore {
         }
         let eventColumns = [ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish()]
         let viewColumns = [viewSites.finish(), viewTypes.finish(), viewPaths.finish(), viewCounts.finish()]
-        while true {
+        for pass in 0..<2 {
             // Only keys not known to be in site_users are looked up there. A connection opened after this
             // look-up (a reconnection, perhaps to another server) empties the set: the statement is then
-            // not sent with this look-up, and the look-up is made again.
+            // not sent with this look-up, and the look-up is made again. If that happens once more (a
+            // connection lost at every statement), the second pass sends every key of the batch, which is
+            // always right, and is sent whatever the set does meanwhile: it cannot loop.
+            let usesKnownUsers = pass == 0
             let generation = knownUsers.generation
-            let unknownUsers = knownUsers.unknown(in: events)
+            let unknownUsers = usesKnownUsers ? knownUsers.unknown(in: events) : KnownUsers.keys(of: events)
             var userSites = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 16)
             var userTypes = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 12)
             var userIDs = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 16)
@@ -168,7 +171,7 @@ public final class PostgresEventStore: EventStore {
             let inserted: Int
             do {
                 inserted = try await withConnection { connection in
-                    guard knownUsers.generation == generation else { throw KnownUsersForgotten() }
+                    guard !usesKnownUsers || knownUsers.generation == generation else { throw KnownUsersForgotten() }
                     do {
                         _ = try connection.query(Self.insertNewSQL, binary: parameters)
                         return events.count
@@ -184,6 +187,7 @@ public final class PostgresEventStore: EventStore {
             if inserted == events.count { knownUsers.insert(unknownUsers, ifStill: generation) }
             return InsertResult(inserted: inserted, duplicates: events.count - inserted)
         }
+        preconditionFailure("the second pass neither returns nor throws KnownUsersForgotten")
     }
 
     /// Thrown before a statement whose known-users look-up predates the connection it would run on.
@@ -276,8 +280,12 @@ public final class PostgresEventStore: EventStore {
         return Self.response(query, rows)
     }
 
+    /// Succeeds when the store can take this build's inserts: the server answers, the schema is at the
+    /// version this build writes (the same check every insert makes), and the server is not a read-only
+    /// standby. A failure here is the whole store's, which the worker waits out rather than blame a batch.
     public func ping() async throws {
-        _ = try await withConnection { try $0.query("SELECT 1") }
+        let rows = try await withConnection { try $0.query("SELECT schema_guard(\(Migrations.latest)), pg_is_in_recovery()").rows }
+        if rows.first?[1] == "t" { throw StoreFailure.unavailable("the server is a read-only standby") }
     }
 
     /// The same answer computed the seed's way, by `COUNT(*)`, `COUNT(DISTINCT user_id)` and a `GROUP BY path`

@@ -3,8 +3,12 @@ import JSONSchemaValidation
 /// Why input was refused: a one-line summary and the violations found, at most `maximumDetails` of them
 /// listed and the rest counted in `omitted`.
 public struct ContractViolation: Error, Sendable, Equatable {
-    /// The most violations an answer lists: enough to fix a request, never an answer larger than it.
+    /// The most violations an answer lists: enough to fix a request, and with `maximumTextLength`, an
+    /// answer of at most about 50 KiB whatever the request.
     public static let maximumDetails = 100
+    /// The most characters of a detail's path or message an answer carries: a path into a member whose
+    /// name is half a megabyte long is cut, not echoed.
+    public static let maximumTextLength = 200
 
     public let summary: String
     public let details: [SchemaViolation]
@@ -31,13 +35,22 @@ public struct ContractViolation: Error, Sendable, Equatable {
             ("error", .string(summary)),
             ("details", .array(details.map { detail in
                 .object(JSONObject(uniqueMembers: [
-                    ("path", .string(detail.instancePath.description)),
-                    ("keyword", .string(detail.keyword)),
-                    ("message", .string(detail.message)),
+                    ("path", .string(Self.shortened(detail.instancePath.description))),
+                    ("keyword", .string(Self.shortened(detail.keyword))),
+                    ("message", .string(Self.shortened(detail.message))),
                 ]))
             })),
         ]
         if omitted > 0 { members.append(("omitted", .number(Double(omitted)))) }
         return .object(JSONObject(uniqueMembers: members))
+    }
+
+    /// `text` cut to `maximumTextLength` characters, marked with "…" where it was cut.
+    static func shortened(_ text: String) -> String {
+        guard text.unicodeScalars.count > maximumTextLength else { return text }
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: text.unicodeScalars.prefix(maximumTextLength - 1))
+        scalars.append("…")
+        return String(scalars)
     }
 }

@@ -107,7 +107,7 @@ public final class EventWorker: Service, Sendable {
         var outage: StoreOutage?
         while !batch.isEmpty {
             do {
-                let result = try await store.insert(batch.map(\.event))
+                let result = try await insertKeepingAlive(batch, holding: batch)
                 try await queue.ack(batch.map(\.id))
                 outcome.inserted = result.inserted
                 outcome.duplicates = result.duplicates
@@ -125,7 +125,7 @@ public final class EventWorker: Service, Sendable {
                     logger.error(
                         "store unavailable for this batch past the outage limit while it answers; splitting it, dead-lettering what still fails",
                         metadata: ["count": "\(batch.count)", "attempts": "\(current.attempts)", "error": "\(reason)"])
-                    try await split(batch, after: current, reason: reason, into: &outcome, generator: &generator)
+                    try await split(batch, after: current, reason: reason, holding: batch, into: &outcome, generator: &generator)
                     break
                 }
                 let delay = configuration.outageBackoff.delay(attempt: current.attempts, using: &generator)
@@ -135,7 +135,7 @@ public final class EventWorker: Service, Sendable {
                 ])
                 try await backOff(for: delay, holding: batch)
             } catch StoreFailure.rejected {
-                try await isolate(batch, outage: nil, into: &outcome, generator: &generator)
+                try await isolate(batch, outage: nil, holding: batch, into: &outcome, generator: &generator)
                 break
             }
         }
@@ -202,13 +202,13 @@ public final class EventWorker: Service, Sendable {
     /// each one it still cannot take once an outage has outlasted the limit. `outage` is the one the larger
     /// batch met, if it ran out the limit: then this part is tried once before it is split in turn.
     private func isolate(
-        _ deliveries: [Delivery], outage inherited: StoreOutage?, into outcome: inout BatchOutcome,
+        _ deliveries: [Delivery], outage inherited: StoreOutage?, holding all: [Delivery], into outcome: inout BatchOutcome,
         generator: inout SystemRandomNumberGenerator
     ) async throws {
         var outage = inherited
         while true {
             do {
-                let result = try await store.insert(deliveries.map(\.event))
+                let result = try await insertKeepingAlive(deliveries, holding: all)
                 try await queue.ack(deliveries.map(\.id))
                 outcome.inserted += result.inserted
                 outcome.duplicates += result.duplicates
@@ -218,40 +218,65 @@ public final class EventWorker: Service, Sendable {
                 let givingUp = await givesUp(on: &current)
                 outage = current
                 if givingUp {
-                    try await split(deliveries, after: current, reason: reason, into: &outcome, generator: &generator)
+                    try await split(deliveries, after: current, reason: reason, holding: all, into: &outcome, generator: &generator)
                     return
                 }
                 let delay = configuration.outageBackoff.delay(attempt: current.attempts, using: &generator)
-                try await backOff(for: delay, holding: deliveries)
+                try await backOff(for: delay, holding: all)
             } catch StoreFailure.rejected(let reason) {
                 guard deliveries.count > 1 else {
                     try await fail(deliveries[0], reason: reason, into: &outcome, generator: &generator)
                     return
                 }
                 let middle = deliveries.count / 2
-                try await isolate(Array(deliveries[..<middle]), outage: nil, into: &outcome, generator: &generator)
-                try await isolate(Array(deliveries[middle...]), outage: nil, into: &outcome, generator: &generator)
+                try await isolate(Array(deliveries[..<middle]), outage: nil, holding: all, into: &outcome, generator: &generator)
+                try await isolate(Array(deliveries[middle...]), outage: nil, holding: all, into: &outcome, generator: &generator)
                 return
             }
         }
     }
 
     /// Stops trying `deliveries` whole after an outage that outlasted the limit: each half is tried once more
-    /// on its own (a smaller batch may finish where the larger one timed out), and a single event is
-    /// dead-lettered.
+    /// on its own (a smaller batch may finish where the larger one timed out), down to parts of
+    /// `WorkerConfiguration.smallestSplit` events, which are dead-lettered without more attempts. So a batch
+    /// of n events costs at most about 2n / smallestSplit more attempts, not 2n.
     private func split(
-        _ deliveries: [Delivery], after outage: StoreOutage, reason: String, into outcome: inout BatchOutcome,
-        generator: inout SystemRandomNumberGenerator
+        _ deliveries: [Delivery], after outage: StoreOutage, reason: String, holding all: [Delivery],
+        into outcome: inout BatchOutcome, generator: inout SystemRandomNumberGenerator
     ) async throws {
-        guard deliveries.count > 1 else {
-            try await deadLetter(deliveries[0], reason: outage.reason(reason), into: &outcome)
+        guard deliveries.count > configuration.smallestSplit else {
+            for delivery in deliveries { try await deadLetter(delivery, reason: outage.reason(reason), into: &outcome) }
             return
         }
-        // The halves go one after the other, each perhaps slowly: keep both from being reclaimed meanwhile.
-        try await queue.touch(deliveries.map(\.id), consumer: configuration.consumer)
+        // The halves go one after the other, each perhaps slowly: keep the whole batch from being reclaimed.
+        try await queue.touch(all.map(\.id), consumer: configuration.consumer)
         let middle = deliveries.count / 2
-        try await isolate(Array(deliveries[..<middle]), outage: outage, into: &outcome, generator: &generator)
-        try await isolate(Array(deliveries[middle...]), outage: outage, into: &outcome, generator: &generator)
+        try await isolate(Array(deliveries[..<middle]), outage: outage, holding: all, into: &outcome, generator: &generator)
+        try await isolate(Array(deliveries[middle...]), outage: outage, holding: all, into: &outcome, generator: &generator)
+    }
+
+    /// Inserts `deliveries`, touching every delivery of `all` (the batch they belong to) each half visibility
+    /// timeout while the insert is in flight: an insert that waits (for a migration's locks, a slow disk) must
+    /// not let other workers take the batch over, which would count a delivery for each. Real time, not the
+    /// worker's clock: the visibility timeout is the queue's, in real time.
+    private func insertKeepingAlive(_ deliveries: [Delivery], holding all: [Delivery]) async throws -> InsertResult {
+        let events = deliveries.map(\.event)
+        let ids = all.map(\.id)
+        let interval = max(queue.visibilityTimeout / 2, .milliseconds(10))
+        return try await withThrowingTaskGroup(of: InsertResult?.self) { group in
+            group.addTask { try await self.store.insert(events) }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: interval)
+                    try? await self.queue.touch(ids, consumer: self.configuration.consumer)
+                }
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            preconditionFailure("the insert task ended without a result")
+        }
     }
 
     private func fail(

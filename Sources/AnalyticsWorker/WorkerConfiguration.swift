@@ -19,6 +19,10 @@ public struct WorkerConfiguration: Sendable {
     /// store under load (about a minute), and some 180 attempts at the capped backoff (5 s on average).
     /// While the store does not answer at all, no batch is given up, however long that lasts.
     public var maxOutage: Duration = .seconds(15 * 60)
+    /// The smallest part of a batch given up on after `maxOutage` that is split further; parts this small
+    /// are dead-lettered whole. It bounds the attempts a given-up batch costs when each one is slow (a
+    /// statement that times out every time).
+    public var smallestSplit = 100
     /// Times a delivery may be handed out (its worker died or stalled on it each time but the last)
     /// before the worker that gets it next dead-letters it instead of inserting it. Ten: with the default
     /// visibility timeout, at least five minutes of workers failing on it; a worker killed once by a

@@ -16,7 +16,7 @@ struct WorkerOptionsTests {
         #expect(loops.map(\.maxOutage) == [.seconds(60), .seconds(60)])
         #expect(loops.map(\.maxDeliveries) == [3, 3])
         let clamped = try WorkerOptions.parse(["--max-outage=-5", "--max-deliveries", "0"]).configurations()[0]
-        #expect(clamped.maxOutage == .zero && clamped.maxDeliveries == 1)
+        #expect(clamped.maxOutage == .seconds(60) && clamped.maxDeliveries == 1)
     }
 
     @Test func knownUsersIsAKeyCountOfZeroOrMore() throws {

@@ -109,7 +109,9 @@ public struct JSONParser {
                 repeated = !seen.insert(CodePointString(key)).inserted
             }
             if repeated {
-                throw JSONParseError(reason: "duplicate key \"\(key)\"", offset: keyOffset)
+                // The key is quoted only in part: it may be most of the request.
+                let quoted = key.unicodeScalars.count > 64 ? String(String.UnicodeScalarView(key.unicodeScalars.prefix(63))) + "…" : key
+                throw JSONParseError(reason: "duplicate key \"\(quoted)\"", offset: keyOffset)
             }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }

@@ -107,6 +107,9 @@ private final class Matcher {
         let limit = Swift.min(max ?? Int.max, input.count - position)
         var reach = 0
         while reach < limit, consumes(body, position + reach) { reach += 1 }
+        // The scan counts too: from every start of an unanchored search it may cover most of the input.
+        steps += reach
+        if steps > ECMARegex.stepBudget { exhausted = true; return false }
         guard reach >= min else { return false }
         if greedy {
             var count = reach
