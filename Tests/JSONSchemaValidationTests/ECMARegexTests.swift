@@ -3,6 +3,17 @@ import Testing
 @testable import JSONSchemaValidation
 
 @Suite struct ECMARegexTests {
+    /// Found by fuzzing: 100,000 nested groups overflowed the parser's stack. Deep nesting is refused
+    /// as a syntax error; nesting within the limit still compiles and matches.
+    @Test(arguments: ["(", "(?:", "(?="])
+    func deeplyNestedGroupsAreRefusedNotACrash(opening: String) throws {
+        let deep = String(repeating: opening, count: 100_000) + "a" + String(repeating: ")", count: 100_000)
+        #expect(throws: RegexSyntaxError.self) { try ECMARegex(deep) }
+        let limit = RegexParser.maximumNesting
+        let within = String(repeating: opening, count: limit - 1) + "a" + String(repeating: ")", count: limit - 1)
+        #expect(try ECMARegex(within).matches("a"))
+    }
+
     @Test(arguments: [
         // `$` is the end of input only: ECMA-262 has no "before a final newline".
         ("^abc$", "abc", true),

@@ -109,9 +109,14 @@ indirect enum RegexNode: Sendable {
 /// `\P{…}` property escapes; see `UnicodeProperty` for which properties). Backreferences, lookbehind and
 /// Unicode scripts are rejected rather than misread.
 struct RegexParser {
+    /// How deeply groups may nest: the parser recurses once a level, and a pattern of 100,000 nested
+    /// groups (found by FuzzRegex's author) overflowed the stack of `analytics validate --schema`.
+    static let maximumNesting = 256
+
     private let pattern: String
     private let scalars: [UInt32]
     private var index = 0
+    private var nesting = 0
 
     init(_ pattern: String) {
         self.pattern = pattern
@@ -133,6 +138,9 @@ struct RegexParser {
     }
 
     private mutating func parseDisjunction() throws(RegexSyntaxError) -> RegexNode {
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= Self.maximumNesting else { throw fail("groups nested deeper than \(Self.maximumNesting) levels") }
         var alternatives = [try parseAlternative()]
         while current == ascii("|") {
             index += 1
