@@ -1,5 +1,7 @@
 import AnalyticsSpec
 import Hummingbird
+import NIOCore
+import NIOHTTP1
 import JSONSchemaValidation
 
 /// An error answer in the contract's shape (spec/error.schema.json): `{"error": "...", "details": [...]}`.
@@ -62,6 +64,18 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(error.status, "no such endpoint: \(request.method) \(request.uri.path)", headers: error.headers)
         } catch let error as HTTPError {
             throw APIError(error.status, error.body ?? error.status.reasonPhrase, headers: error.headers)
+        } catch let error where error is HTTPParserError || error is IOError || error is ChannelError {
+            // The request's own stream failed: the client went away mid-body (NIOHTTP1's parser error at an
+            // early end of the declared Content-Length or of a chunked body, NIO's I/O and channel errors at
+            // a reset) or sent a body that breaks HTTP. The client's doing, not the server's: logged at debug,
+            // answered 400 (seldom read: the connection is closed after it). Nothing else a route does throws
+            // these; the queue and store clients have their own errors. Handled here rather than in a
+            // middleware of its own, which would add a frame to every request.
+            context.logger.debug("request aborted", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            if let parserError = error as? HTTPParserError, parserError != .invalidEOFState {
+                throw APIError(.badRequest, "malformed HTTP request")
+            }
+            throw APIError(.badRequest, "the request ended before its body did")
         } catch {
             context.logger.error("unexpected error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             throw APIError(.internalServerError, "internal error")

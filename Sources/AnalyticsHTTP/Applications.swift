@@ -17,8 +17,6 @@ public enum Applications {
         let router = Router(options: .autoGenerateHeadEndpoints)
         let methods = PathMethods()
         router.middlewares.add(ErrorBodyMiddleware(methods: methods))
-        // Only ingestion reads request bodies, so only it meets clients that go away mid-body.
-        router.middlewares.add(AbortedRequestMiddleware())
         IngestionRoutes(queue: queue, clock: clock, decoder: EventDecoder(contract: contract), configuration: configuration)
             .register(on: router, methods: methods)
         HealthRoutes(checks: [("queue", { try await queue.ping() })], timeout: .seconds(2)).register(on: router, methods: methods)
