@@ -439,16 +439,19 @@ private struct Evaluation {
             default:
                 for node in annotatingSubschemas(check, instance) {
                     guard case .checks(let inner) = node.body else { continue }
-                    if tracksScope, scope.last != node.resource {
-                        scope.append(node.resource)
-                        markProperties(inner, instance, object, &evaluated, includingUnevaluated: true)
-                        scope.removeLast()
-                    } else {
-                        markProperties(inner, instance, object, &evaluated, includingUnevaluated: true)
-                    }
+                    inScope(of: node) { $0.markProperties(inner, instance, object, &evaluated, includingUnevaluated: true) }
                 }
             }
         }
+    }
+
+    /// Runs `body` with `node`'s schema resource on the dynamic scope, when the scope is tracked and the
+    /// resource is not already the innermost one.
+    private mutating func inScope(of node: SchemaNode, _ body: (inout Evaluation) -> Void) {
+        guard tracksScope, scope.last != node.resource else { return body(&self) }
+        scope.append(node.resource)
+        body(&self)
+        scope.removeLast()
     }
 
     /// Marks the items of `array` that the keywords in `checks` evaluate: those `prefixItems`, `items`,
@@ -472,13 +475,7 @@ private struct Evaluation {
             default:
                 for node in annotatingSubschemas(check, instance) {
                     guard case .checks(let inner) = node.body else { continue }
-                    if tracksScope, scope.last != node.resource {
-                        scope.append(node.resource)
-                        markItems(inner, instance, array, &evaluated, includingUnevaluated: true)
-                        scope.removeLast()
-                    } else {
-                        markItems(inner, instance, array, &evaluated, includingUnevaluated: true)
-                    }
+                    inScope(of: node) { $0.markItems(inner, instance, array, &evaluated, includingUnevaluated: true) }
                 }
             }
         }
