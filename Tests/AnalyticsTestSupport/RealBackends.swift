@@ -11,7 +11,7 @@ extension QueueBackend {
         return QueueUnderTest(queue: queue) { try await Task.sleep(for: $0) }
     }
 
-    /// `RedisStreamQueue` as an ACL user holding only what the README's least-privilege user holds: its
+    /// `RedisStreamQueue` as an ACL user holding only what the least-privilege user of docs/operations.md holds: its
     /// own keys, and the stream, sorted-set, transaction, script and connection commands the queue sends.
     public static let redisLeastPrivilege = QueueBackend("RedisStreamQueue as a least-privilege user") { visibility in
         var configuration = RedisUnderTest.queueConfiguration()
@@ -21,7 +21,7 @@ extension QueueBackend {
         return QueueUnderTest(queue: queue) { try await Task.sleep(for: $0) }
     }
 
-    /// The commands of the README's least-privilege user, as `ACL SETUSER` rules.
+    /// The commands of docs/operations.md's least-privilege user, as `ACL SETUSER` rules.
     public static let leastPrivilegeCommands = ["-@all", "+@stream", "+@sortedset", "+multi", "+exec", "+evalsha", "+eval", "+ping", "+select"]
 
     static var real: [QueueBackend] { [redis, redisLeastPrivilege] }
