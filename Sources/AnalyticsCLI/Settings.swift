@@ -16,8 +16,17 @@ enum Settings {
     static let environment = ConfigReader(provider: EnvironmentVariablesProvider(
         secretsSpecifier: .specific(["DATABASE_URL", "REDIS_URL"])))
 
+    /// A flag, else the variable, else the default. A variable that is set but not an integer stops the
+    /// process with a usage error (exit 64), rather than running on a default the operator did not choose.
     static func int(_ key: String, flag: Int?, default fallback: Int) -> Int {
-        flag ?? environment.int(forKey: ConfigKey(key)) ?? fallback
+        if let flag { return flag }
+        guard let text = environment.string(forKey: ConfigKey(key)) else { return fallback }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            let name = key.uppercased().replacingOccurrences(of: ".", with: "_")
+            FileHandle.standardError.write(Data("error: \(name) must be an integer, not '\(text)'\n".utf8))
+            exit(64)
+        }
+        return value
     }
 
     static func string(_ key: String, flag: String?) -> String? {
@@ -26,7 +35,12 @@ enum Settings {
 
     /// Sets up logging to standard error at `LOG_LEVEL` (trace, debug, info, notice, warning, error), info by default.
     static func bootstrapLogging() -> Logger {
-        let level = environment.string(forKey: "log.level").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+        let text = environment.string(forKey: "log.level")
+        guard let level = text.map({ Logger.Level(rawValue: $0.lowercased()) }) ?? .info else {
+            FileHandle.standardError.write(Data(
+                "error: LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical, not '\(text!)'\n".utf8))
+            exit(64)
+        }
         LoggingSystem.bootstrap { label in
             var handler = LazyMetadataLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
@@ -44,7 +58,7 @@ struct BackendOptions: ParsableArguments {
     @Option(name: .customLong("database-url"), help: ArgumentHelp("The Postgres store, such as postgres://analytics@127.0.0.1:5432/analytics. Default: $DATABASE_URL.", valueName: "url"))
     var databaseURL: String?
 
-    @Option(help: ArgumentHelp("Seconds a reserved event may go unacknowledged before another worker takes it over. Default: $VISIBILITY_TIMEOUT or 30.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds a reserved event may go unacknowledged before another worker takes it over (at least 2). Default: $VISIBILITY_TIMEOUT or 30.", valueName: "seconds"))
     var visibilityTimeout: Int?
 
     @Option(help: ArgumentHelp("Prefix of every Redis key. Default: $REDIS_KEY_PREFIX or analytics.", valueName: "prefix"))
@@ -95,7 +109,9 @@ struct BackendOptions: ParsableArguments {
         try await runMigrations(store, logger: logger)
     }
 
-    var visibility: Duration { .seconds(Settings.int("visibility.timeout", flag: visibilityTimeout, default: 30)) }
+    /// At least 2 s: the keep-alive touches a batch every half timeout, and below that other
+    /// workers would take batches from live ones.
+    var visibility: Duration { .seconds(max(2, Settings.int("visibility.timeout", flag: visibilityTimeout, default: 30))) }
 
     /// The URL without its password, for messages.
     static func redacted(_ url: String) -> String { URLRedaction.redact(url, userAloneIsPassword: true) }

@@ -58,7 +58,10 @@ public struct StatsQuery: Sendable, Hashable {
                 }
                 continue
             }
-            if name == "limit", let number = Int(value) {
+            // Only plain digits are an integer: Swift's Int("+5") would accept a sign the schema's
+            // readers (and the OpenAPI parameter) do not.
+            if name == "limit", value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") || $0 == UInt8(ascii: "-") }),
+                value.utf8.dropFirst().allSatisfy({ $0 != UInt8(ascii: "-") }), let number = Int(value) {
                 object[name] = .number(Double(number))
             } else {
                 object[name] = .string(value)

@@ -21,10 +21,11 @@ public struct BatchOutcome: Sendable, Hashable {
 /// - An outage is waited out, however long, while the store does not answer at all (`ping`): a restart,
 ///   a lost network. Every batch fails alike then, and giving up would only move the backlog to the dead
 ///   letters, to be replayed by hand. A batch that still fails as unavailable after `maxOutage` while the
-///   store answers (a statement that times out each time, a missing table) is split in halves, each tried
-///   once more, down to single events, which are dead-lettered with the reason. The price of that limit: a
-///   store that answers but cannot take any insert for longer (a lock held for an hour, a schema that was
-///   never migrated) dead-letters the batches in hand, and `analytics dlq replay` brings them back.
+///   store answers (a statement that times out each time, a lost privilege) is split in halves, each tried
+///   once more, down to parts of at most `smallestSplit` events, which are dead-lettered with the reason.
+///   The ping fails on a schema at another version, so an unmigrated database is waited out. The price of
+///   that limit: a store that answers but cannot take any insert for longer (a lock held for an hour)
+///   dead-letters the batches in hand, and `analytics dlq replay` brings them back.
 /// - When the store rejects a batch, its events are inserted in halves until the ones at fault are
 ///   found; the others land, and each one at fault is retried with backoff, then dead-lettered after
 ///   `maxAttempts` with the reason.

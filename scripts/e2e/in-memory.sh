@@ -51,5 +51,13 @@ if [ "$visible_ms" -gt 1000 ]; then failed=$((failed + 1)); echo "FAIL 1000 even
 kill -INT $server
 wait $server && expect "serve exits 0 on SIGINT" 0 0 || expect "serve exits 0 on SIGINT" 0 $?
 trap 'rm -f "$log"' EXIT
+# A setting that is not what it must be stops the process at once, naming it, rather than running on a default.
+answer=$(VISIBILITY_TIMEOUT=30s timeout 10 "$binary" serve --in-memory --host 127.0.0.1 --ingest-port "$ingest_port" --report-port "$report_port" 2>&1; echo "exit $?")
+expect "VISIBILITY_TIMEOUT=30s is refused" "error: VISIBILITY_TIMEOUT must be an integer, not '30s'
+exit 64" "$answer"
+answer=$(LOG_LEVEL=loud timeout 10 "$binary" serve --in-memory --host 127.0.0.1 --ingest-port "$ingest_port" --report-port "$report_port" 2>&1; echo "exit $?")
+expect "LOG_LEVEL=loud is refused" "error: LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical, not 'loud'
+exit 64" "$answer"
+
 echo "e2e in-memory: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] || { cat "$log"; exit 1; }
