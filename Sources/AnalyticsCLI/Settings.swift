@@ -18,9 +18,10 @@ enum Settings {
 
     /// A flag, else the variable, else the default. A variable that is set but not an integer stops the
     /// process with a usage error (exit 64), rather than running on a default the operator did not choose.
-    static func int(_ key: String, flag: Int?, default fallback: Int) -> Int {
+    static func int(_ key: String, flag: Int?, default fallback: @autoclosure () -> Int) -> Int {
         if let flag { return flag }
-        guard let text = environment.string(forKey: ConfigKey(key)) else { return fallback }
+        // Set but empty (`VAR=${VAR}` in compose files, systemd) means unset.
+        guard let text = environment.string(forKey: ConfigKey(key)), !text.isEmpty else { return fallback() }
         guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
             let name = key.uppercased().replacingOccurrences(of: ".", with: "_")
             FileHandle.standardError.write(Data("error: \(name) must be an integer, not '\(text)'\n".utf8))
