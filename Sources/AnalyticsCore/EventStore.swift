@@ -39,6 +39,12 @@ public protocol EventStore: Sendable {
     /// Answers a stats query. Throws `StoreFailure`.
     func stats(_ query: StatsQuery) async throws -> StatsResponse
 
+    /// Views and distinct users per bucket of the query, every bucket present. Throws `StoreFailure`.
+    func timeseries(_ query: TimeseriesQuery) async throws -> TimeseriesResponse
+
+    /// One page of views and distinct users per path or event type. Throws `StoreFailure`.
+    func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse
+
     /// Succeeds when the store answers.
     func ping() async throws
 }

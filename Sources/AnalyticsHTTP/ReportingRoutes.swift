@@ -1,28 +1,46 @@
 import AnalyticsCore
 import AnalyticsSpec
 import Hummingbird
+import JSONSchemaValidation
 
-/// `GET /stats`: parse and validate the query against the contract, answer from the store.
+/// `GET /stats`, `/stats/timeseries` and `/stats/breakdown`: parse and validate the query against the
+/// contract, answer from the store.
 struct ReportingRoutes: Sendable {
     let store: any EventStore
     let contract: Contract
     let retryAfter: Int
 
     func register(on router: Router<some RequestContext>, methods: PathMethods) {
-        router.get("/stats") { request, context in
+        route("/stats", on: router, methods: methods, parse: StatsQuery.parse) { try await store.stats($0).json }
+        route("/stats/timeseries", on: router, methods: methods, parse: TimeseriesQuery.parse) {
+            try await store.timeseries($0).json
+        }
+        route("/stats/breakdown", on: router, methods: methods, parse: BreakdownQuery.parse) {
+            try await store.breakdown($0).json
+        }
+    }
+
+    private func route<Query: Sendable>(
+        _ path: String, on router: Router<some RequestContext>, methods: PathMethods,
+        parse: @escaping @Sendable ([(name: String, value: String)], Contract) -> Result<Query, ContractViolation>,
+        answer: @escaping @Sendable (Query) async throws -> JSONValue
+    ) {
+        let contract = self.contract
+        let retryAfter = self.retryAfter
+        router.get(RouterPath(path)) { request, context in
             let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
-            let query: StatsQuery
-            switch StatsQuery.parse(parameters, contract: contract) {
+            let query: Query
+            switch parse(parameters, contract) {
             case .success(let parsed): query = parsed
             case .failure(let violation): throw APIError(.badRequest, violation)
             }
             do {
-                return JSONBody.response(try await store.stats(query).json)
+                return JSONBody.response(try await answer(query))
             } catch let failure as StoreFailure {
-                context.logger.warning("stats failed", metadata: ["error": "\(failure)"])
+                context.logger.warning("reporting query failed", metadata: ["path": "\(path)", "error": "\(failure)"])
                 throw APIError.unavailable("store unavailable", retryAfter: retryAfter)
             }
         }
-        router.rejectOtherMethods("/stats", allowing: [.get], in: methods)
+        router.rejectOtherMethods(path, allowing: [.get], in: methods)
     }
 }

@@ -22,13 +22,23 @@ public actor InMemoryStore: EventStore {
         return result
     }
 
+    // Text is keyed by UTF-8 bytes throughout: Swift's String equality is canonical equivalence
+    // ("é" == "e\u{301}"), while the real store, like any database, tells them apart.
+
+    /// The events of a site, of one type if given, within the instants if given.
+    private func matching(site: String, eventType: String?, instants: Range<Int64>?) -> some Sequence<Event> {
+        events.lazy.filter { event in
+            event.siteID.utf8.elementsEqual(site.utf8)
+                && (eventType.map { event.eventType.utf8.elementsEqual($0.utf8) } ?? true)
+                && (instants?.contains(event.timestamp) ?? true)
+        }
+    }
+
     public func stats(_ query: StatsQuery) async throws -> StatsResponse {
-        // Keyed by UTF-8 bytes: Swift's String equality is canonical equivalence ("é" == "e\u{301}"),
-        // while the real store, like any database, tells them apart.
         var total = 0
         var users: Set<[UInt8]> = []
         var paths: [[UInt8]: (path: String, views: Int)] = [:]
-        for event in events where query.matches(event) {
+        for event in matching(site: query.siteID, eventType: query.eventType, instants: query.instants) {
             total += 1
             if let user = event.userID { users.insert(Array(user.utf8)) }
             paths[Array(event.path.utf8), default: (event.path, 0)].views += 1
@@ -39,6 +49,30 @@ public actor InMemoryStore: EventStore {
             uniqueUsers: users.count,
             topPaths: StatsResponse.topPaths(paths.values, limit: query.limit)
         )
+    }
+
+    public func timeseries(_ query: TimeseriesQuery) async throws -> TimeseriesResponse {
+        var views = [Int](repeating: 0, count: query.bucketStarts.count)
+        var users = [Set<[UInt8]>](repeating: [], count: query.bucketStarts.count)
+        for event in matching(site: query.siteID, eventType: query.eventType, instants: query.instants) {
+            guard let bucket = query.bucket(of: event.timestamp) else { continue }
+            views[bucket] += 1
+            if let user = event.userID { users[bucket].insert(Array(user.utf8)) }
+        }
+        return TimeseriesResponse(
+            query: query, points: zip(views, users).map { TimeseriesResponse.Point(views: $0, uniqueUsers: $1.count) })
+    }
+
+    public func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse {
+        var rows: [[UInt8]: (value: String, views: Int, users: Set<[UInt8]>)] = [:]
+        for event in matching(site: query.siteID, eventType: query.eventType, instants: query.instants) {
+            let value = query.value(of: event)
+            rows[Array(value.utf8), default: (value, 0, [])].views += 1
+            if let user = event.userID { rows[Array(value.utf8)]!.users.insert(Array(user.utf8)) }
+        }
+        return BreakdownResponse.page(query, of: rows.values.map {
+            BreakdownResponse.Row(value: $0.value, views: $0.views, uniqueUsers: $0.users.count)
+        })
     }
 
     public func ping() async throws {}

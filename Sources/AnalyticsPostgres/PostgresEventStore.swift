@@ -280,6 +280,26 @@ public final class PostgresEventStore: EventStore {
         return Self.response(query, rows)
     }
 
+    public func timeseries(_ query: TimeseriesQuery) async throws -> TimeseriesResponse {
+        let (sql, parameters) = Self.timeseriesSQL(for: query)
+        let rows = try await withConnection { try $0.query(sql, parameters).rows }
+        var points = [TimeseriesResponse.Point](repeating: .init(views: 0, uniqueUsers: 0), count: query.bucketStarts.count)
+        for row in rows {
+            guard let bucket = row[0].flatMap({ Int($0) }), points.indices.contains(bucket - 1) else { continue }
+            points[bucket - 1] = .init(views: row[1].flatMap { Int($0) } ?? 0, uniqueUsers: row[2].flatMap { Int($0) } ?? 0)
+        }
+        return TimeseriesResponse(query: query, points: points)
+    }
+
+    public func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse {
+        let (sql, parameters) = Self.breakdownSQL(for: query)
+        let rows = try await withConnection { try $0.query(sql, parameters).rows }.compactMap { row -> BreakdownResponse.Row? in
+            guard let value = row[0], let views = row[1].flatMap({ Int($0) }), let users = row[2].flatMap({ Int($0) }) else { return nil }
+            return BreakdownResponse.Row(value: value, views: views, uniqueUsers: users)
+        }
+        return BreakdownResponse(query: query, rows: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
+    }
+
     /// Succeeds when the store can take this build's inserts: the server answers, the schema is at the
     /// version this build writes (the same check every insert makes), and the server is not a read-only
     /// standby. A failure here is the whole store's, which the worker waits out rather than blame a batch.
@@ -293,10 +313,10 @@ public final class PostgresEventStore: EventStore {
     public func directStats(_ query: StatsQuery) async throws -> StatsResponse {
         var filters = ["site_id = $1"]
         var parameters: [String?] = [query.siteID, String(query.limit)]
-        if let days = query.period.days {
-            parameters += [days.lowerBound.description, days.upperBound.description]
-            filters.append("timestamp >= ($3::date)::timestamp AT TIME ZONE 'UTC'")
-            filters.append("timestamp < ($4::date + 1)::timestamp AT TIME ZONE 'UTC'")
+        if let instants = query.instants {
+            parameters += [Self.timestamp(instants.lowerBound), Self.timestamp(instants.upperBound)]
+            filters.append("timestamp >= $3::timestamptz")
+            filters.append("timestamp < $4::timestamptz")
         }
         if let eventType = query.eventType {
             parameters.append(eventType)
@@ -326,10 +346,10 @@ public final class PostgresEventStore: EventStore {
     static func statsSQL(for query: StatsQuery) -> (String, [String?]) {
         var parameters: [String?] = [query.siteID, String(query.limit)]
         var filters = ["site_id = $1"]
-        if let days = query.period.days {
-            parameters += [days.lowerBound.description, days.upperBound.description]
-            filters.append("timestamp >= ($3::date)::timestamp AT TIME ZONE 'UTC'")
-            filters.append("timestamp < ($4::date + 1)::timestamp AT TIME ZONE 'UTC'")
+        if let instants = query.instants {
+            parameters += [Self.timestamp(instants.lowerBound), Self.timestamp(instants.upperBound)]
+            filters.append("timestamp >= $3::timestamptz")
+            filters.append("timestamp < $4::timestamptz")
         }
         if let eventType = query.eventType {
             parameters.append(eventType)
@@ -338,7 +358,7 @@ public final class PostgresEventStore: EventStore {
         let condition = filters.joined(separator: " AND ")
         let users: String
         let paths: String
-        if query.period.days == nil {
+        if query.instants == nil {
             users = query.eventType == nil
                 ? "SELECT COALESCE(sum(users), 0) FROM site_visitor_counts WHERE \(condition)"
                 : "SELECT COALESCE(sum(users), 0) FROM site_user_counts WHERE \(condition)"
@@ -360,6 +380,60 @@ public final class PostgresEventStore: EventStore {
             ORDER BY p.views DESC, p.path COLLATE "C"
             """
         return (sql, parameters)
+    }
+
+    /// Views and distinct users per bucket, from the covering index: `width_bucket` numbers each event's
+    /// bucket from the starts the query computed (1 for the first), so the zone's rules are Swift's alone.
+    static func timeseriesSQL(for query: TimeseriesQuery) -> (String, [String?]) {
+        let starts = "{" + query.bucketStarts.map { "\"\(timestamp($0))\"" }.joined(separator: ",") + "}"
+        var parameters: [String?] = [query.siteID, starts, timestamp(query.instants.lowerBound), timestamp(query.instants.upperBound)]
+        var filters = ["site_id = $1", "timestamp >= $3::timestamptz", "timestamp < $4::timestamptz"]
+        if let eventType = query.eventType {
+            parameters.append(eventType)
+            filters.append("event_type = $5")
+        }
+        let sql = """
+            SELECT width_bucket(timestamp, $2::timestamptz[]), count(*), count(DISTINCT user_id)
+            FROM events WHERE \(filters.joined(separator: " AND ")) GROUP BY 1
+            """
+        return (sql, parameters)
+    }
+
+    /// One page of the breakdown, and one row more to tell whether another page follows. The position
+    /// of the cursor is a `HAVING` on the groups, in the order of the `ORDER BY`.
+    static func breakdownSQL(for query: BreakdownQuery) -> (String, [String?]) {
+        let column = query.dimension == .path ? "path" : "event_type"
+        var parameters: [String?] = [query.siteID, String(query.limit + 1)]
+        var filters = ["site_id = $1"]
+        if let instants = query.instants {
+            parameters += [timestamp(instants.lowerBound), timestamp(instants.upperBound)]
+            filters += ["timestamp >= $\(parameters.count - 1)::timestamptz", "timestamp < $\(parameters.count)::timestamptz"]
+        }
+        if let eventType = query.eventType {
+            parameters.append(eventType)
+            filters.append("event_type = $\(parameters.count)")
+        }
+        var having = ""
+        if let after = query.after {
+            parameters += [String(after.views), after.value]
+            let views = "$\(parameters.count - 1)::int8"
+            let value = "$\(parameters.count)::text COLLATE \"C\""
+            having = "HAVING count(*) < \(views) OR (count(*) = \(views) AND \(column) COLLATE \"C\" > \(value))"
+        }
+        let sql = """
+            SELECT \(column), count(*), count(DISTINCT user_id) FROM events
+            WHERE \(filters.joined(separator: " AND "))
+            GROUP BY 1 \(having)
+            ORDER BY 2 DESC, \(column) COLLATE "C" LIMIT $2
+            """
+        return (sql, parameters)
+    }
+
+    /// An instant as PostgreSQL reads a `timestamptz`. A day in a zone ahead of UTC can start before
+    /// 0001-01-01T00:00Z, whose year PostgreSQL refuses; no event is earlier (the contract's first
+    /// instant), so that is where such a bound starts.
+    static func timestamp(_ microseconds: Int64) -> String {
+        RFC3339Formatter.utc(microseconds: max(microseconds, -62_135_596_800_000_000))
     }
 
     private static func response(_ query: StatsQuery, _ rows: [[String?]]) -> StatsResponse {

@@ -9,6 +9,10 @@ public struct Contract: Sendable {
     public let batch: JSONSchemaValidator
     public let statsQuery: JSONSchemaValidator
     public let statsResponse: JSONSchemaValidator
+    public let timeseriesQuery: JSONSchemaValidator
+    public let timeseriesResponse: JSONSchemaValidator
+    public let breakdownQuery: JSONSchemaValidator
+    public let breakdownResponse: JSONSchemaValidator
     public let error: JSONSchemaValidator
     /// The registry holding every contract document, for compiling client schemas that refer to them.
     public let registry: SchemaRegistry
@@ -46,6 +50,10 @@ public struct Contract: Sendable {
         batch = try registry.validator(for: Self.baseURI + "batch.schema.json")
         statsQuery = try registry.validator(for: Self.baseURI + "stats-query.schema.json")
         statsResponse = try registry.validator(for: Self.baseURI + "stats-response.schema.json")
+        timeseriesQuery = try registry.validator(for: Self.baseURI + "timeseries-query.schema.json")
+        timeseriesResponse = try registry.validator(for: Self.baseURI + "timeseries-response.schema.json")
+        breakdownQuery = try registry.validator(for: Self.baseURI + "breakdown-query.schema.json")
+        breakdownResponse = try registry.validator(for: Self.baseURI + "breakdown-response.schema.json")
         error = try registry.validator(for: Self.baseURI + "error.schema.json")
     }
 

@@ -36,7 +36,23 @@ public struct StatsResponse: Sendable, Hashable {
     /// The response body, members in the order the spec gives.
     public var json: JSONValue {
         var members: [(key: String, value: JSONValue)] = [("site_id", .string(query.siteID))]
-        switch query.period {
+        query.period.appendMembers(to: &members)
+        if let zone = query.zone { members.append(("tz", .string(zone.name))) }
+        if let eventType = query.eventType { members.append(("event_type", .string(eventType))) }
+        members.append(("total_views", .number(Double(totalViews))))
+        members.append(("unique_users", .number(Double(uniqueUsers))))
+        members.append(("top_paths", .array(topPaths.map {
+            .object(JSONObject([("path", .string($0.path)), ("views", .number(Double($0.views)))]))
+        })))
+        return .object(JSONObject(members))
+    }
+}
+
+extension StatsQuery.Period {
+    /// `date` (the day or null), then `from` and `to` for a range: the members every reporting answer
+    /// with a period starts with.
+    func appendMembers(to members: inout [(key: String, value: JSONValue)]) {
+        switch self {
         case .allTime:
             members.append(("date", .null))
         case .day(let day):
@@ -46,12 +62,5 @@ public struct StatsResponse: Sendable, Hashable {
             members.append(("from", .string(from.description)))
             members.append(("to", .string(to.description)))
         }
-        if let eventType = query.eventType { members.append(("event_type", .string(eventType))) }
-        members.append(("total_views", .number(Double(totalViews))))
-        members.append(("unique_users", .number(Double(uniqueUsers))))
-        members.append(("top_paths", .array(topPaths.map {
-            .object(JSONObject([("path", .string($0.path)), ("views", .number(Double($0.views)))]))
-        })))
-        return .object(JSONObject(members))
     }
 }

@@ -1,4 +1,5 @@
 import AnalyticsCore
+import AnalyticsInMemory
 import AnalyticsSpec
 import AnalyticsTestSupport
 import JSONSchemaValidation
@@ -95,6 +96,21 @@ import Testing
             let answer = try await store.stats(query)
             #expect(answer.totalViews == expected.count, "\(day)")
             #expect(answer.uniqueUsers == Set(expected.compactMap(\.userID)).count, "\(day)")
+        }
+        // The first and last days in the zones furthest ahead of and behind UTC, where a day starts
+        // before the first instant the contract accepts or ends after the last, on every endpoint.
+        let reference = InMemoryStore()
+        _ = try await reference.insert(events)
+        for name in ["Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"] {
+            let zone = try #require(ReportingZone(named: name))
+            for day in [CalendarDate(year: 1, month: 1, day: 1), CalendarDate(year: 9999, month: 12, day: 31)] {
+                let stats = StatsQuery(siteID: site, period: .day(day), zone: zone, limit: 100)
+                #expect(try await store.stats(stats) == reference.stats(stats), "\(name) \(day)")
+                let series = try #require(TimeseriesQuery(siteID: site, from: day, to: day, interval: .hour, zone: zone))
+                #expect(try await store.timeseries(series) == reference.timeseries(series), "\(name) \(day)")
+                let breakdown = BreakdownQuery(siteID: site, dimension: .path, period: .day(day), zone: zone, limit: 1000)
+                #expect(try await store.breakdown(breakdown) == reference.breakdown(breakdown), "\(name) \(day)")
+            }
         }
     }
 

@@ -38,6 +38,8 @@ private final class PingStub: EventStore {
     func insert(_ events: [Event]) async throws -> InsertResult { throw StoreFailure.unavailable("not a store") }
 
     func stats(_ query: StatsQuery) async throws -> StatsResponse { throw StoreFailure.unavailable("not a store") }
+    func timeseries(_ query: TimeseriesQuery) async throws -> TimeseriesResponse { throw StoreFailure.unavailable("not a store") }
+    func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse { throw StoreFailure.unavailable("not a store") }
 
     func ping() async throws {
         let behaviour = state.withLock { state -> Behaviour in

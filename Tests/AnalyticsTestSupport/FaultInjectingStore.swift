@@ -86,6 +86,16 @@ public final class FaultInjectingStore: EventStore {
         return try await base.stats(query)
     }
 
+    public func timeseries(_ query: TimeseriesQuery) async throws -> TimeseriesResponse {
+        if state.withLock({ $0.down }) { throw StoreFailure.unavailable("injected outage") }
+        return try await base.timeseries(query)
+    }
+
+    public func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse {
+        if state.withLock({ $0.down }) { throw StoreFailure.unavailable("injected outage") }
+        return try await base.breakdown(query)
+    }
+
     public func ping() async throws {
         if state.withLock({ $0.down }) { throw StoreFailure.unavailable("injected outage") }
         try await base.ping()

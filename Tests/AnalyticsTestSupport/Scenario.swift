@@ -1,3 +1,4 @@
+import AnalyticsCore
 import AnalyticsSpec
 import Foundation
 import JSONSchemaValidation
@@ -5,10 +6,46 @@ import JSONSchemaValidation
 /// A golden scenario from fixtures/scenarios: events to ingest, then queries with their exact answers.
 public struct Scenario: Sendable {
     public struct Query: Sendable {
-        /// The query string of `GET /stats`, without the `?`.
+        /// `/stats`, `/stats/timeseries` or `/stats/breakdown`.
+        public let endpoint: String
+        /// The query string, without the `?`.
         public let query: String
         public let status: Int
+        /// The exact answer, except that a `next_cursor` of `"*"` stands for any cursor (cursors are opaque).
         public let body: JSONValue
+
+        /// The path and query string to request.
+        public var uri: String { endpoint + "?" + query }
+
+        /// True when `answer` is the expected body.
+        public func matches(_ answer: JSONValue) -> Bool {
+            guard body["next_cursor"]?.stringValue == "*", case .object(var members) = answer,
+                case .object(var expected) = body, members["next_cursor"]?.stringValue != nil
+            else { return JSONWriter.string(answer) == JSONWriter.string(body) }
+            members["next_cursor"] = .string("*")
+            expected["next_cursor"] = .string("*")
+            return JSONWriter.string(.object(members)) == JSONWriter.string(.object(expected))
+        }
+
+        /// The contract's schema for this answer.
+        public var responseSchema: JSONSchemaValidator {
+            guard status == 200 else { return Contract.embedded.error }
+            switch endpoint {
+            case "/stats/timeseries": return Contract.embedded.timeseriesResponse
+            case "/stats/breakdown": return Contract.embedded.breakdownResponse
+            default: return Contract.embedded.statsResponse
+            }
+        }
+
+        /// The store's answer to this query, parsed as the server parses it.
+        public func answer(from store: any EventStore) async throws -> JSONValue {
+            let parameters = Scenario.parameters(query)
+            switch endpoint {
+            case "/stats/timeseries": return try await store.timeseries(TimeseriesQuery.parse(parameters).get()).json
+            case "/stats/breakdown": return try await store.breakdown(BreakdownQuery.parse(parameters).get()).json
+            default: return try await store.stats(StatsQuery.parse(parameters).get()).json
+            }
+        }
     }
 
     public let name: String
@@ -33,7 +70,9 @@ public struct Scenario: Sendable {
                 events: value["events"]!.arrayValue!,
                 batches: value["batches"]?.arrayValue?.map { $0.arrayValue! } ?? [],
                 queries: value["queries"]!.arrayValue!.map {
-                    Query(query: $0["query"]!.stringValue!, status: Int($0["status"]!.numberValue!), body: $0["body"]!)
+                    Query(
+                        endpoint: $0["endpoint"]?.stringValue ?? "/stats", query: $0["query"]!.stringValue!,
+                        status: Int($0["status"]!.numberValue!), body: $0["body"]!)
                 }
             )
         }

@@ -16,6 +16,72 @@ enum EmbeddedSpec {
 }
 
 """#),
+        ("breakdown-query.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/breakdown-query.schema.json",
+  "title": "BreakdownQuery",
+  "description": "The query parameters of GET /stats/breakdown, as an object of strings except `limit`, which the server reads as an integer when it is one. The matching events are grouped `by` path or event type; the rows go by views descending, then value ascending by code point, a page of `limit` at a time. The period is as in GET /stats: `date`, or `from`–`to`, in the time zone `tz`, or all time. `cursor` is the `next_cursor` of the page before, given with the same other parameters (400 with keyword `cursor` otherwise). Parameters not listed here are ignored; a listed one given twice is refused (keyword `duplicate`).",
+  "type": "object",
+  "required": ["site_id", "by"],
+  "properties": {
+    "site_id": {"$ref": "event.schema.json#/properties/site_id"},
+    "by": {"description": "What to group by.", "enum": ["path", "event_type"]},
+    "date": {"description": "One day in the time zone `tz`.", "$ref": "stats-query.schema.json#/$defs/day"},
+    "from": {"description": "First day of the range in the time zone `tz`, inclusive.", "$ref": "stats-query.schema.json#/$defs/day"},
+    "to": {"description": "Last day of the range in the time zone `tz`, inclusive; not before `from` (keyword `order`).", "$ref": "stats-query.schema.json#/$defs/day"},
+    "tz": {"$ref": "stats-query.schema.json#/$defs/tz"},
+    "event_type": {"description": "Count only events of this type.", "$ref": "event.schema.json#/properties/event_type"},
+    "limit": {"description": "Rows per page.", "type": "integer", "minimum": 1, "maximum": 1000, "default": 10},
+    "cursor": {"description": "Where the page starts: the `next_cursor` of the page before. Opaque.", "type": "string", "minLength": 1, "maxLength": 4096, "pattern": "^[A-Za-z0-9_-]+$(?!\\n)"}
+  },
+  "dependentRequired": {"from": ["to"], "to": ["from"]},
+  "dependentSchemas": {
+    "date": {"properties": {"from": false, "to": false}}
+  }
+}
+
+"""#),
+        ("breakdown-response.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/breakdown-response.schema.json",
+  "title": "BreakdownResponse",
+  "description": "The body of a 200 from GET /stats/breakdown. Members appear in this order: site_id, by, date, from and to (only for a range), tz (only when given), event_type (only when filtered), rows, next_cursor.",
+  "type": "object",
+  "required": ["site_id", "by", "date", "rows", "next_cursor"],
+  "additionalProperties": false,
+  "properties": {
+    "site_id": {"type": "string"},
+    "by": {"enum": ["path", "event_type"]},
+    "date": {"description": "The day asked for, or null.", "type": ["string", "null"], "format": "date"},
+    "from": {"type": "string", "format": "date"},
+    "to": {"type": "string", "format": "date"},
+    "tz": {"description": "The time zone of the days, as given.", "type": "string"},
+    "event_type": {"type": "string"},
+    "rows": {
+      "description": "One page of values, by views descending, then value ascending by code point.",
+      "type": "array",
+      "maxItems": 1000,
+      "items": {
+        "type": "object",
+        "required": ["value", "views", "unique_users"],
+        "additionalProperties": false,
+        "properties": {
+          "value": {"description": "The path or the event type.", "type": "string"},
+          "views": {"description": "Matching events with this value.", "type": "integer", "minimum": 1},
+          "unique_users": {"description": "Distinct non-null user_ids among them.", "type": "integer", "minimum": 0}
+        }
+      }
+    },
+    "next_cursor": {"description": "Give it as `cursor`, with the same other parameters, for the next page; null after the last row.", "type": ["string", "null"]}
+  },
+  "examples": [
+    {"site_id": "demo", "by": "path", "date": null, "rows": [{"value": "/", "views": 2, "unique_users": 1}, {"value": "/pricing", "views": 1, "unique_users": 1}], "next_cursor": null}
+  ]
+}
+
+"""#),
         ("error.schema.json", #"""
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -126,14 +192,15 @@ enum EmbeddedSpec {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://analytics.example/spec/stats-query.schema.json",
   "title": "StatsQuery",
-  "description": "The query parameters of GET /stats, as an object of strings except `limit`, which the server reads as an integer when it is one. Either `date` (one UTC day) or an inclusive `from`/`to` range of UTC days, never both; neither means all time. Parameters not listed here are ignored; a listed one given twice is refused (keyword `duplicate`).",
+  "description": "The query parameters of GET /stats, as an object of strings except `limit`, which the server reads as an integer when it is one. Either `date` (one day) or an inclusive `from`/`to` range of days, never both; neither means all time. Days are calendar days in the time zone `tz` (UTC by default), so a day on which daylight saving time starts or ends has 23 or 25 hours. Parameters not listed here are ignored; a listed one given twice is refused (keyword `duplicate`). The `$defs` here are shared by the other reporting queries.",
   "type": "object",
   "required": ["site_id"],
   "properties": {
     "site_id": {"$ref": "event.schema.json#/properties/site_id"},
-    "date": {"description": "One UTC day.", "$ref": "#/$defs/day"},
-    "from": {"description": "First UTC day of the range, inclusive.", "$ref": "#/$defs/day"},
-    "to": {"description": "Last UTC day of the range, inclusive; not before `from` (the server answers 400 with keyword `order` otherwise).", "$ref": "#/$defs/day"},
+    "date": {"description": "One day in the time zone `tz`.", "$ref": "#/$defs/day"},
+    "from": {"description": "First day of the range in the time zone `tz`, inclusive.", "$ref": "#/$defs/day"},
+    "to": {"description": "Last day of the range in the time zone `tz`, inclusive; not before `from` (the server answers 400 with keyword `order` otherwise).", "$ref": "#/$defs/day"},
+    "tz": {"$ref": "#/$defs/tz"},
     "event_type": {"description": "Count only events of this type.", "$ref": "event.schema.json#/properties/event_type"},
     "limit": {"description": "How many top paths to return.", "type": "integer", "minimum": 1, "maximum": 100, "default": 10}
   },
@@ -146,6 +213,14 @@ enum EmbeddedSpec {
       "type": "string",
       "format": "date",
       "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$(?!\\n)"
+    },
+    "tz": {
+      "description": "The time zone the days and buckets are in, as an IANA name (`Europe/Berlin`, `America/St_Johns`, `UTC`). A name that matches this pattern but is not in the server's zone database answers 400 with keyword `zone`.",
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 64,
+      "pattern": "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$(?!\\n)",
+      "default": "UTC"
     }
   }
 }
@@ -156,7 +231,7 @@ enum EmbeddedSpec {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://analytics.example/spec/stats-response.schema.json",
   "title": "StatsResponse",
-  "description": "The body of a 200 from GET /stats. Members appear in this order: site_id, date, from and to (only for a range), event_type (only when filtered), total_views, unique_users, top_paths.",
+  "description": "The body of a 200 from GET /stats. Members appear in this order: site_id, date, from and to (only for a range), tz (only when given), event_type (only when filtered), total_views, unique_users, top_paths.",
   "type": "object",
   "required": ["site_id", "date", "total_views", "unique_users", "top_paths"],
   "additionalProperties": false,
@@ -165,6 +240,7 @@ enum EmbeddedSpec {
     "date": {"description": "The day asked for, or null.", "type": ["string", "null"], "format": "date"},
     "from": {"type": "string", "format": "date"},
     "to": {"type": "string", "format": "date"},
+    "tz": {"description": "The time zone of the days, as given.", "type": "string"},
     "event_type": {"type": "string"},
     "total_views": {"description": "Matching events, of every type unless event_type was given.", "type": "integer", "minimum": 0},
     "unique_users": {"description": "Distinct non-null user_ids among the matching events.", "type": "integer", "minimum": 0},
@@ -185,6 +261,64 @@ enum EmbeddedSpec {
   },
   "examples": [
     {"site_id": "demo", "date": null, "total_views": 1, "unique_users": 1, "top_paths": [{"path": "/", "views": 1}]}
+  ]
+}
+
+"""#),
+        ("timeseries-query.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/timeseries-query.schema.json",
+  "title": "TimeseriesQuery",
+  "description": "The query parameters of GET /stats/timeseries, as an object of strings. The inclusive range `from`–`to` of days in the time zone `tz` is cut into buckets of one `interval`: hours, days, weeks (Monday to Sunday, as ISO 8601) or calendar months, in that zone. The first and last week or month may be cut short by the range. The server answers 400 with keyword `order` when `to` is before `from`, with keyword `zone` for a zone it does not know, and with keyword `points` when the range holds more than 1,000 buckets. Parameters not listed here are ignored; a listed one given twice is refused (keyword `duplicate`).",
+  "type": "object",
+  "required": ["site_id", "from", "to"],
+  "properties": {
+    "site_id": {"$ref": "event.schema.json#/properties/site_id"},
+    "from": {"description": "First day of the range in the time zone `tz`, inclusive.", "$ref": "stats-query.schema.json#/$defs/day"},
+    "to": {"description": "Last day of the range in the time zone `tz`, inclusive.", "$ref": "stats-query.schema.json#/$defs/day"},
+    "interval": {"description": "The length of a bucket.", "enum": ["hour", "day", "week", "month"], "default": "day"},
+    "tz": {"$ref": "stats-query.schema.json#/$defs/tz"},
+    "event_type": {"description": "Count only events of this type.", "$ref": "event.schema.json#/properties/event_type"}
+  }
+}
+
+"""#),
+        ("timeseries-response.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/timeseries-response.schema.json",
+  "title": "TimeseriesResponse",
+  "description": "The body of a 200 from GET /stats/timeseries. Members appear in this order: site_id, interval, tz, from, to, event_type, points. Every bucket of the range is present, in order, those without events with zeros.",
+  "type": "object",
+  "required": ["site_id", "interval", "tz", "from", "to", "event_type", "points"],
+  "additionalProperties": false,
+  "properties": {
+    "site_id": {"type": "string"},
+    "interval": {"enum": ["hour", "day", "week", "month"]},
+    "tz": {"description": "The time zone of the buckets: as given, or UTC.", "type": "string"},
+    "from": {"type": "string", "format": "date"},
+    "to": {"type": "string", "format": "date"},
+    "event_type": {"description": "The event type counted, or null for every type.", "type": ["string", "null"]},
+    "points": {
+      "type": "array",
+      "minItems": 1,
+      "maxItems": 1000,
+      "items": {
+        "type": "object",
+        "required": ["start", "views", "unique_users"],
+        "additionalProperties": false,
+        "properties": {
+          "start": {"description": "Where the bucket starts, as a local time with the zone's offset at that instant (`2025-11-14T00:00:00+01:00`): midnight of `from` for the first bucket, then each hour, midnight, Monday midnight or first of the month. On the day a zone's clocks go back, two hours have the same local time and different offsets.", "type": "string", "format": "date-time"},
+          "views": {"description": "Matching events in the bucket.", "type": "integer", "minimum": 0},
+          "unique_users": {"description": "Distinct non-null user_ids among them.", "type": "integer", "minimum": 0}
+        }
+      }
+    }
+  },
+  "examples": [
+    {"site_id": "demo", "interval": "day", "tz": "Europe/Berlin", "from": "2025-11-14", "to": "2025-11-15", "event_type": null,
+     "points": [{"start": "2025-11-14T00:00:00+01:00", "views": 3, "unique_users": 2}, {"start": "2025-11-15T00:00:00+01:00", "views": 0, "unique_users": 0}]}
   ]
 }
 

@@ -13,7 +13,14 @@ generated GET /stats query mean on the wire what the generator meant:
 - `to` is not before `from` (the server's keyword `order`, documented in spec/ and checked by
   fixtures/scenarios/query-errors.json): JSON Schema compares no two values, so two days in the wrong order
   are swapped. A valid query stays valid; an invalid one stays invalid for its own reason.
+- The other rules the server adds, each documented in the query schemas and checked by
+  fixtures/scenarios/tz-errors.json, are kept out of queries meant to be valid: `tz` must be a zone the
+  zone database lists (keyword `zone`; a generated name is replaced by a listed one), a time series holds
+  at most 1,000 buckets (keyword `points`; `to` becomes `from`), and a `cursor` must be one the server
+  gave for the same query (keyword `cursor`; dropped). The same applies to GET /stats/timeseries and
+  GET /stats/breakdown, each read with its own schema.
 """
+import datetime as dt
 import json
 import pathlib
 import re
@@ -27,14 +34,40 @@ from schemathesis.generation import GenerationMode
 SPEC = pathlib.Path(__file__).resolve().parents[3] / "spec"
 DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 INTEGER = re.compile(r"^-?[0-9]+$")
-PARAMETERS = ("site_id", "date", "from", "to", "event_type", "limit")
+# Zones both Foundation's and Python's zone databases list, to stand in for generated names.
+ZONES = ("UTC", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Pacific/Kiritimati", "America/Los_Angeles")
 
 _documents = [json.loads(path.read_text(encoding="utf-8")) for path in SPEC.glob("*.schema.json")]
 _registry = Registry().with_resources(
     (document["$id"], Resource.from_contents(document, default_specification=DRAFT202012)) for document in _documents
 )
-_query_schema = next(document for document in _documents if document["$id"].endswith("/stats-query.schema.json"))
-_validator = Draft202012Validator(_query_schema, registry=_registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _validator_for(name):
+    schema = next(document for document in _documents if document["$id"].endswith("/" + name))
+    return Draft202012Validator(schema, registry=_registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+# Each reporting endpoint: its query schema, the parameters it reads, those it reads as integers.
+ENDPOINTS = {
+    "/stats": (_validator_for("stats-query.schema.json"), ("site_id", "date", "from", "to", "tz", "event_type", "limit"), ("limit",)),
+    "/stats/timeseries": (_validator_for("timeseries-query.schema.json"), ("site_id", "from", "to", "interval", "tz", "event_type"), ()),
+    "/stats/breakdown": (_validator_for("breakdown-query.schema.json"),
+                         ("site_id", "by", "date", "from", "to", "tz", "event_type", "limit", "cursor"), ("limit",)),
+}
+
+
+def bucket_count(first, last, interval):
+    """At least the number of buckets the server cuts the days into (a DST day adds an hour)."""
+    days = (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days + 1
+    if interval == "hour":
+        return days * 24 + 1
+    if interval == "week":
+        return days // 7 + 2
+    if interval == "month":
+        a, b = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+        return (b.year * 12 + b.month) - (a.year * 12 + a.month) + 1
+    return days
 
 
 def wire_text(value):
@@ -46,11 +79,11 @@ def wire_text(value):
     return str(value)
 
 
-def as_read(query):
+def as_read(query, parameters, integers):
     """The query as the server reads it, or None when the server refuses it before the schema (a repeated
     parameter)."""
     read = {}
-    for name in PARAMETERS:
+    for name in parameters:
         if name not in query:
             continue
         value = query[name]
@@ -65,22 +98,35 @@ def as_read(query):
             if isinstance(value, (list, dict)):
                 return None
         text = wire_text(value)
-        read[name] = int(text) if name == "limit" and INTEGER.match(text) else text
+        read[name] = int(text) if name in integers and INTEGER.match(text) else text
     return read
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    if case.operation.path != "/stats" or not isinstance(case.query, dict):
+    if case.operation.path not in ENDPOINTS or not isinstance(case.query, dict):
         return
+    validator, parameters, integers = ENDPOINTS[case.operation.path]
     query = dict(case.query)
     first, last = query.get("from"), query.get("to")
     if isinstance(first, str) and isinstance(last, str) and DAY.match(first) and DAY.match(last) and last < first:
         query["from"], query["to"] = last, first
     meta = case.meta
     meant_invalid = meta is not None and meta.generation.mode == GenerationMode.NEGATIVE
-    read = as_read(query)
-    if meant_invalid and read is not None and _validator.is_valid(read):
+    read = as_read(query, parameters, integers)
+    if not meant_invalid and read is not None and validator.is_valid(read):
+        if "tz" in read and read["tz"] not in ZONES:
+            query["tz"] = ZONES[sum(map(ord, read["tz"])) % len(ZONES)]
+        if "cursor" in read:
+            del query["cursor"]
+        if case.operation.path == "/stats/timeseries":
+            try:
+                too_many = bucket_count(read["from"], read["to"], read.get("interval", "day")) > 1000
+            except ValueError:
+                too_many = False
+            if too_many:
+                query["to"] = query["from"]
+    elif meant_invalid and read is not None and validator.is_valid(read):
         query["site_id"] = ""
     if query != case.query:
         # Assigned, not changed in place: schemathesis then judges the case anew by what is sent.
