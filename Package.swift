@@ -45,6 +45,7 @@ let package = Package(
             name: "AnalyticsPostgres",
             dependencies: ["AnalyticsCore", "AnalyticsBlockingIO", "CLibpq", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(name: "AnalyticsReadModel", dependencies: ["AnalyticsCore"]),
         .target(
             name: "AnalyticsInMemory",
             dependencies: ["AnalyticsCore", .product(name: "DequeModule", package: "swift-collections")]
@@ -84,7 +85,7 @@ let package = Package(
         .target(
             name: "AnalyticsTestSupport",
             dependencies: [
-                "AnalyticsCore", "AnalyticsInMemory", "AnalyticsBlockingIO", "AnalyticsRedis", "AnalyticsPostgres",
+                "AnalyticsCore", "AnalyticsInMemory", "AnalyticsReadModel", "AnalyticsBlockingIO", "AnalyticsRedis", "AnalyticsPostgres",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AnalyticsTestSupport"
@@ -94,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "AnalyticsConformanceTests",
             dependencies: [
-                "AnalyticsCore", "AnalyticsInMemory", "AnalyticsBlockingIO", "AnalyticsPostgres", "AnalyticsRedis", "AnalyticsTestSupport",
+                "AnalyticsCore", "AnalyticsInMemory", "AnalyticsReadModel", "AnalyticsBlockingIO", "AnalyticsPostgres", "AnalyticsRedis", "AnalyticsTestSupport",
             ]
         ),
         .testTarget(

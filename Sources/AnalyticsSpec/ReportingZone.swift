@@ -161,7 +161,7 @@ public struct ReportingZone: Sendable, Hashable {
     }
 
     /// 1 for Monday to 7 for Sunday.
-    static func isoWeekday(_ date: CalendarDate) -> Int {
+    public static func isoWeekday(_ date: CalendarDate) -> Int {
         // 1970-01-01 was a Thursday.
         Int(floorDivide(Int64(date.daysSinceEpoch) + 3, 7) * -7 + Int64(date.daysSinceEpoch) + 3) + 1
     }

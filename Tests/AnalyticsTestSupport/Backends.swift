@@ -1,5 +1,6 @@
 import AnalyticsCore
 import AnalyticsInMemory
+import AnalyticsReadModel
 import Foundation
 
 /// Whether the suites against real servers run: `ANALYTICS_INTEGRATION=1`, with `REDIS_URL` and `DATABASE_URL`.
@@ -53,7 +54,9 @@ public struct StoreBackend: Sendable, CustomStringConvertible {
     }
 
     public static let inMemory = StoreBackend("InMemoryStore") { InMemoryStore() }
+    /// The aggregates the Postgres store answers from, fed directly.
+    public static let readModel = StoreBackend("ReadModelStore") { ReadModelStore() }
 
-    /// The in-memory store, and the real ones when integration tests are enabled.
-    public static var all: [StoreBackend] { [inMemory] + (Integration.enabled ? real : []) }
+    /// The in-memory stores, and the real ones when integration tests are enabled.
+    public static var all: [StoreBackend] { [inMemory, readModel] + (Integration.enabled ? real : []) }
 }

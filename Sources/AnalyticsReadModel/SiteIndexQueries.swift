@@ -1,0 +1,180 @@
+import AnalyticsSpec
+import JSONSchemaValidation
+
+/// The reporting endpoints answered from a `SiteIndex` whose zone is prepared: a range of days is the
+/// months it covers whole and its other days; the views are added up by path or type number, and the
+/// distinct users are a union of the parts' user sets, so every number is exact.
+extension SiteIndex {
+    /// The aggregates that make up the days `from` to `to` (days since the epoch), each counted once.
+    func parts(of view: ZoneView, from: Int, to: Int) -> [Aggregate] {
+        func isWhole(month: Int) -> Bool {
+            let first = CalendarDate(year: month / 12, month: month % 12 + 1, day: 1).daysSinceEpoch
+            let next = CalendarDate(year: (month + 1) / 12, month: (month + 1) % 12 + 1, day: 1).daysSinceEpoch
+            return first >= from && next - 1 <= to
+        }
+        var parts: [Aggregate] = []
+        if to - from < 62 {
+            // A short range: look its days (and whole months) up.
+            var day = from
+            while day <= to {
+                let date = CalendarDate(daysSinceEpoch: day)
+                let month = ZoneView.month(of: date)
+                if date.day == 1, isWhole(month: month) {
+                    if let aggregate = view.months[month] { parts.append(aggregate) }
+                    day = CalendarDate(year: (month + 1) / 12, month: (month + 1) % 12 + 1, day: 1).daysSinceEpoch
+                    continue
+                }
+                if let aggregate = view.days[day] { parts.append(aggregate) }
+                day += 1
+            }
+        } else {
+            // A long one: walk the aggregates there are, which are fewer than its days.
+            for (month, aggregate) in view.months where isWhole(month: month) { parts.append(aggregate) }
+            for (day, aggregate) in view.days where day >= from && day <= to
+                && !isWhole(month: ZoneView.month(of: CalendarDate(daysSinceEpoch: day))) {
+                parts.append(aggregate)
+            }
+        }
+        return parts
+    }
+
+    private func parts(of view: ZoneView, period: StatsQuery.Period) -> [Aggregate] {
+        guard let days = period.days else { return Array(view.months.values) }
+        return parts(of: view, from: days.lowerBound.daysSinceEpoch, to: days.upperBound.daysSinceEpoch)
+    }
+
+    private func view(_ zone: ReportingZone?) -> ZoneView {
+        guard let view = zones[(zone ?? .utc).name] else { preconditionFailure("prepare(\((zone ?? .utc).name)) first") }
+        return view
+    }
+
+    /// The event type's number; nil when the query counts every type. `.none` when the site has never
+    /// seen that type, so nothing matches.
+    private func typeFilter(_ eventType: String?) -> UInt32?? {
+        guard let eventType else { return .some(nil) }
+        guard let number = types.existingNumber(for: eventType) else { return .none }
+        return .some(number)
+    }
+
+    /// Views by path number, of one type or every type, over the parts.
+    private func pathViews(_ parts: [Aggregate], type: UInt32?) -> [Int] {
+        var views = [Int](repeating: 0, count: paths.count + 1)
+        for part in parts {
+            for (cell, count) in part.views where type == nil || Aggregate.type(of: cell) == type {
+                views[Int(Aggregate.path(of: cell))] += count
+            }
+        }
+        return views
+    }
+
+    private func distinctUsers(_ parts: [Aggregate], type: UInt32?) -> Int {
+        if parts.count == 1 { return parts[0].userCount(ofType: type) }
+        var union = UserUnion(universe: users.count + 1)
+        for part in parts { part.addUsers(ofType: type, to: &union) }
+        return union.count
+    }
+
+    public func stats(_ query: StatsQuery) -> StatsResponse {
+        guard case .some(let type) = typeFilter(query.eventType) else {
+            return StatsResponse(query: query, totalViews: 0, uniqueUsers: 0, topPaths: [])
+        }
+        let parts = parts(of: view(query.zone), period: query.period)
+        let views = pathViews(parts, type: type)
+        var total = 0
+        var counted: [(path: String, views: Int)] = []
+        for (path, count) in views.enumerated() where count > 0 {
+            total += count
+            counted.append((paths.text(UInt32(path)), count))
+        }
+        return StatsResponse(
+            query: query, totalViews: total, uniqueUsers: distinctUsers(parts, type: type),
+            topPaths: StatsResponse.topPaths(counted, limit: query.limit))
+    }
+
+    public func timeseries(_ query: TimeseriesQuery) -> TimeseriesResponse {
+        let empty = TimeseriesResponse.Point(views: 0, uniqueUsers: 0)
+        guard case .some(let type) = typeFilter(query.eventType) else {
+            return TimeseriesResponse(query: query, points: Array(repeating: empty, count: query.bucketStarts.count))
+        }
+        if query.interval == .hour {
+            // Hours are cut from the events themselves: a zone's hour need not be a UTC hour.
+            var views = [Int](repeating: 0, count: query.bucketStarts.count)
+            var members = [[UInt32]](repeating: [], count: query.bucketStarts.count)
+            forEachEvent(in: query.instants) { timestamp, eventType, _, user in
+                guard type == nil || eventType == type else { return }
+                let bucket = Int((timestamp - query.bucketStarts[0]) / 3_600_000_000)
+                views[bucket] += 1
+                if user != 0 { members[bucket].append(user) }
+            }
+            return TimeseriesResponse(query: query, points: zip(views, members).map { views, users in
+                var union = UserUnion(universe: self.users.count + 1)
+                for user in users { union.insert(user) }
+                return TimeseriesResponse.Point(views: views, uniqueUsers: union.count)
+            })
+        }
+        // Days, weeks and months are runs of the zone's days: the first day of each bucket, then the next's.
+        let view = view(query.zone)
+        let from = query.from.daysSinceEpoch
+        let to = query.to.daysSinceEpoch
+        var firstDays = [from]
+        var day = from + 1
+        while day <= to {
+            let date = CalendarDate(daysSinceEpoch: day)
+            let cuts = switch query.interval {
+            case .day: true
+            case .week: ReportingZone.isoWeekday(date) == 1
+            case .month: date.day == 1
+            case .hour: false
+            }
+            if cuts { firstDays.append(day) }
+            day += 1
+        }
+        precondition(firstDays.count == query.bucketStarts.count, "the zone and the query cut the same buckets")
+        return TimeseriesResponse(query: query, points: firstDays.indices.map { index in
+            let last = index + 1 < firstDays.count ? firstDays[index + 1] - 1 : to
+            let parts = parts(of: view, from: firstDays[index], to: last)
+            return TimeseriesResponse.Point(
+                views: parts.reduce(0) { $0 + $1.views(ofType: type) }, uniqueUsers: distinctUsers(parts, type: type))
+        })
+    }
+
+    public func breakdown(_ query: BreakdownQuery) -> BreakdownResponse {
+        guard case .some(let type) = typeFilter(query.eventType) else {
+            return BreakdownResponse(query: query, rows: [], hasMore: false)
+        }
+        let parts = parts(of: view(query.zone), period: query.period)
+        // Every value with its views, then the page; distinct users only for the rows on it.
+        var rows: [(number: UInt32, text: String, views: Int)] = []
+        switch query.dimension {
+        case .path:
+            for (path, count) in pathViews(parts, type: type).enumerated() where count > 0 {
+                rows.append((UInt32(path), paths.text(UInt32(path)), count))
+            }
+        case .eventType:
+            var views = [Int](repeating: 0, count: types.count + 1)
+            for part in parts {
+                for (eventType, count) in part.typeViews where type == nil || eventType == type { views[Int(eventType)] += count }
+            }
+            for (eventType, count) in views.enumerated() where count > 0 {
+                rows.append((UInt32(eventType), types.text(UInt32(eventType)), count))
+            }
+        }
+        if let after = query.after { rows.removeAll { !after.precedes(views: $0.views, value: $0.text) } }
+        rows.sort { $0.views != $1.views ? $0.views > $1.views : $0.text.utf8.lexicographicallyPrecedes($1.text.utf8) }
+        let page = rows.prefix(query.limit).map { row in
+            var union = UserUnion(universe: users.count + 1)
+            for part in parts {
+                switch query.dimension {
+                case .path:
+                    for eventType in type.map({ [$0] }) ?? Array(1...UInt32(max(types.count, 1))) {
+                        part.cellUsers[Aggregate.cell(type: eventType, path: row.number)]?.add(to: &union)
+                    }
+                case .eventType:
+                    part.typeUsers[row.number]?.add(to: &union)
+                }
+            }
+            return BreakdownResponse.Row(value: row.text, views: row.views, uniqueUsers: union.count)
+        }
+        return BreakdownResponse(query: query, rows: page, hasMore: rows.count > query.limit)
+    }
+}

@@ -1,0 +1,125 @@
+/// A set of a site's dense user numbers: a sorted array while it is small against the numbers in use,
+/// a bitmap once the array would be larger. Exact, and cheap to union many of.
+public struct UserSet: Sendable, Hashable {
+    private enum Storage: Sendable, Hashable {
+        case sorted([UInt32])
+        case bitmap([UInt64], count: Int)
+    }
+
+    private var storage: Storage = .sorted([])
+
+    public init() {}
+
+    public var count: Int {
+        switch storage {
+        case .sorted(let numbers): numbers.count
+        case .bitmap(_, let count): count
+        }
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// Adds a user; `universe` is how many numbers the site has given out, which decides when the
+    /// bitmap is the smaller form.
+    public mutating func insert(_ user: UInt32, universe: Int) {
+        switch storage {
+        case .sorted(var numbers):
+            var low = 0
+            var high = numbers.count
+            while low < high {
+                let middle = (low + high) / 2
+                if numbers[middle] < user { low = middle + 1 } else { high = middle }
+            }
+            if low < numbers.count && numbers[low] == user { return }
+            storage = .sorted([])  // drop the enum's reference so the insert does not copy
+            numbers.insert(user, at: low)
+            if numbers.count * 32 > max(universe, 4096) {
+                var words = [UInt64](repeating: 0, count: Int(numbers.last! / 64) + 1)
+                for number in numbers { words[Int(number / 64)] |= 1 << UInt64(number % 64) }
+                storage = .bitmap(words, count: numbers.count)
+            } else {
+                storage = .sorted(numbers)
+            }
+        case .bitmap(var words, let count):
+            let word = Int(user / 64)
+            let bit: UInt64 = 1 << UInt64(user % 64)
+            if word < words.count, words[word] & bit != 0 { return }
+            storage = .sorted([])
+            if word >= words.count { words += [UInt64](repeating: 0, count: word - words.count + 1) }
+            words[word] |= bit
+            storage = .bitmap(words, count: count + 1)
+        }
+    }
+
+    /// Adds every member to a union being counted.
+    public func add(to union: inout UserUnion) {
+        switch storage {
+        case .sorted(let numbers):
+            for number in numbers { union.insert(number) }
+        case .bitmap(let words, _):
+            union.formUnion(words)
+        }
+    }
+}
+
+/// Distinct users across many `UserSet`s: their members gathered in an array while few, in a bitmap over
+/// the site's user numbers once many, so a union of a few small sets costs what they hold, not the
+/// site's size.
+public struct UserUnion: Sendable {
+    private var members: [UInt32] = []
+    private var words: [UInt64] = []
+    private let universe: Int
+
+    public init(universe: Int) {
+        self.universe = universe
+    }
+
+    private var usesBitmap: Bool { !words.isEmpty }
+
+    private mutating func switchToBitmapIfLarge() {
+        guard !usesBitmap, members.count > max(1024, universe / 16) else { return }
+        words = [UInt64](repeating: 0, count: universe / 64 + 1)
+        for member in members { setBit(member) }
+        members = []
+    }
+
+    private mutating func setBit(_ user: UInt32) {
+        let word = Int(user / 64)
+        if word >= words.count { words += [UInt64](repeating: 0, count: word - words.count + 1) }
+        words[word] |= 1 << UInt64(user % 64)
+    }
+
+    mutating func insert(_ user: UInt32) {
+        if usesBitmap {
+            setBit(user)
+        } else {
+            members.append(user)
+            switchToBitmapIfLarge()
+        }
+    }
+
+    mutating func formUnion(_ other: [UInt64]) {
+        if !usesBitmap {
+            words = [UInt64](repeating: 0, count: max(universe / 64 + 1, other.count))
+            for member in members { setBit(member) }
+            members = []
+        }
+        if other.count > words.count { words += [UInt64](repeating: 0, count: other.count - words.count) }
+        words.withUnsafeMutableBufferPointer { mine in
+            for index in other.indices { mine[index] |= other[index] }
+        }
+    }
+
+    public var count: Int {
+        if usesBitmap { return words.reduce(0) { $0 + $1.nonzeroBitCount } }
+        var sorted = members
+        sorted.sort()
+        var distinct = 0
+        var previous: UInt32? = nil
+        for member in sorted where member != previous {
+            distinct += 1
+            previous = member
+        }
+        return distinct
+    }
+}
