@@ -35,10 +35,11 @@ public struct SiteIndex: Sendable {
             let day = Int(floorDivide(event.timestamp, 86_400_000_000))
             rawDays[day, default: RawDay()].append(event.timestamp, type, path, user)
             for name in zoneNames {
-                zones[name]!.add(timestamp: event.timestamp, type: type, path: path, user: user, universe: users.count)
+                zones[name]!.add(timestamp: event.timestamp, type: type, path: path, user: user)
             }
             eventCount += 1
         }
+        for name in zoneNames { zones[name]!.freeze(universe: users.count) }
     }
 
     /// The aggregates of `zone`, built from every event the first time it is asked for.
@@ -48,9 +49,10 @@ public struct SiteIndex: Sendable {
         for day in rawDays.keys.sorted() {
             let raw = rawDays[day]!
             for index in raw.timestamps.indices {
-                view.add(timestamp: raw.timestamps[index], type: raw.types[index], path: raw.paths[index], user: raw.users[index], universe: users.count)
+                view.add(timestamp: raw.timestamps[index], type: raw.types[index], path: raw.paths[index], user: raw.users[index])
             }
         }
+        view.freeze(universe: users.count)
         zones[zone.name] = view
     }
 
@@ -91,11 +93,25 @@ struct ZoneView: Sendable {
 
     init(zone: ReportingZone) { self.zone = zone }
 
-    mutating func add(timestamp: Int64, type: UInt32, path: UInt32, user: UInt32, universe: Int) {
+    /// Days and months with events not yet merged in.
+    private var unfrozenDays: Set<Int> = []
+    private var unfrozenMonths: Set<Int> = []
+
+    mutating func add(timestamp: Int64, type: UInt32, path: UInt32, user: UInt32) {
         let day = day(of: timestamp)
-        days[day, default: Aggregate()].add(type: type, path: path, user: user, universe: universe)
-        let date = CalendarDate(daysSinceEpoch: day)
-        months[Self.month(of: date), default: Aggregate()].add(type: type, path: path, user: user, universe: universe)
+        let month = Self.month(of: CalendarDate(daysSinceEpoch: day))
+        days[day, default: Aggregate()].add(type: type, path: path, user: user)
+        months[month, default: Aggregate()].add(type: type, path: path, user: user)
+        unfrozenDays.insert(day)
+        unfrozenMonths.insert(month)
+    }
+
+    /// Merges what `add` gathered into the aggregates it touched.
+    mutating func freeze(universe: Int) {
+        for day in unfrozenDays { days[day]!.freeze(universe: universe) }
+        for month in unfrozenMonths { months[month]!.freeze(universe: universe) }
+        unfrozenDays = []
+        unfrozenMonths = []
     }
 
     static func month(of date: CalendarDate) -> Int { date.year * 12 + date.month - 1 }

@@ -59,17 +59,39 @@ extension SiteIndex {
     /// Views by path number, of one type or every type, over the parts.
     private func pathViews(_ parts: [Aggregate], type: UInt32?) -> [Int] {
         var views = [Int](repeating: 0, count: paths.count + 1)
-        for part in parts {
-            for (cell, count) in part.views where type == nil || Aggregate.type(of: cell) == type {
-                views[Int(Aggregate.path(of: cell))] += count
+        views.withUnsafeMutableBufferPointer { views in
+            for part in parts {
+                let cells = part.cells
+                let counts = part.views
+                for index in part.cellRange(ofType: type) { views[Int(Aggregate.path(of: cells[index]))] += counts[index] }
             }
         }
         return views
     }
 
+    /// The `limit` numbers with the most views (index = number), most first, then by their text's
+    /// bytes; only those past `after` when given. Sorting by views alone first keeps the text
+    /// comparisons to the rows that can make the page.
+    private func top(_ views: [Int], texts: Interner, limit: Int, after: BreakdownQuery.Position?) -> (rows: [(number: UInt32, views: Int)], more: Bool) {
+        var candidates: [(number: UInt32, views: Int)] = []
+        for (number, count) in views.enumerated() where count > 0 {
+            if let after, !after.precedes(views: count, value: texts.text(UInt32(number))) { continue }
+            candidates.append((UInt32(number), count))
+        }
+        let more = candidates.count > limit
+        if candidates.count > limit {
+            candidates.sort { $0.views > $1.views }
+            // Keep every row tied with the last one that fits: the text decides among them.
+            let least = candidates[limit - 1].views
+            candidates = Array(candidates.prefix { $0.views >= least })
+        }
+        candidates.sort { $0.views != $1.views ? $0.views > $1.views : texts.text($0.number).utf8.lexicographicallyPrecedes(texts.text($1.number).utf8) }
+        return (Array(candidates.prefix(limit)), more)
+    }
+
     private func distinctUsers(_ parts: [Aggregate], type: UInt32?) -> Int {
         if parts.count == 1 { return parts[0].userCount(ofType: type) }
-        var union = UserUnion(universe: users.count + 1)
+        var union = UserUnion(universe: users.count + 1, expected: parts.reduce(0) { $0 + $1.userCount(ofType: type) })
         for part in parts { part.addUsers(ofType: type, to: &union) }
         return union.count
     }
@@ -80,15 +102,10 @@ extension SiteIndex {
         }
         let parts = parts(of: view(query.zone), period: query.period)
         let views = pathViews(parts, type: type)
-        var total = 0
-        var counted: [(path: String, views: Int)] = []
-        for (path, count) in views.enumerated() where count > 0 {
-            total += count
-            counted.append((paths.text(UInt32(path)), count))
-        }
+        let top = top(views, texts: paths, limit: query.limit, after: nil).rows
         return StatsResponse(
-            query: query, totalViews: total, uniqueUsers: distinctUsers(parts, type: type),
-            topPaths: StatsResponse.topPaths(counted, limit: query.limit))
+            query: query, totalViews: parts.reduce(0) { $0 + $1.views(ofType: type) }, uniqueUsers: distinctUsers(parts, type: type),
+            topPaths: top.map { StatsResponse.PathViews(path: paths.text($0.number), views: $0.views) })
     }
 
     public func timeseries(_ query: TimeseriesQuery) -> TimeseriesResponse {
@@ -106,10 +123,16 @@ extension SiteIndex {
                 views[bucket] += 1
                 if user != 0 { members[bucket].append(user) }
             }
-            return TimeseriesResponse(query: query, points: zip(views, members).map { views, users in
-                var union = UserUnion(universe: self.users.count + 1)
-                for user in users { union.insert(user) }
-                return TimeseriesResponse.Point(views: views, uniqueUsers: union.count)
+            // Distinct users bucket by bucket: a user counts when last marked by an earlier bucket.
+            var marks = [UInt16](repeating: 0, count: users.count + 1)
+            return TimeseriesResponse(query: query, points: zip(views, members).enumerated().map { bucket, pair in
+                let mark = UInt16(bucket + 1)
+                var distinct = 0
+                for user in pair.1 where marks[Int(user)] != mark {
+                    marks[Int(user)] = mark
+                    distinct += 1
+                }
+                return TimeseriesResponse.Point(views: pair.0, uniqueUsers: distinct)
             })
         }
         // Days, weeks and months are runs of the zone's days: the first day of each bucket, then the next's.
@@ -144,37 +167,41 @@ extension SiteIndex {
         }
         let parts = parts(of: view(query.zone), period: query.period)
         // Every value with its views, then the page; distinct users only for the rows on it.
-        var rows: [(number: UInt32, text: String, views: Int)] = []
+        let views: [Int]
+        let texts: Interner
         switch query.dimension {
         case .path:
-            for (path, count) in pathViews(parts, type: type).enumerated() where count > 0 {
-                rows.append((UInt32(path), paths.text(UInt32(path)), count))
-            }
+            views = pathViews(parts, type: type)
+            texts = paths
         case .eventType:
-            var views = [Int](repeating: 0, count: types.count + 1)
+            var counts = [Int](repeating: 0, count: types.count + 1)
             for part in parts {
-                for (eventType, count) in part.typeViews where type == nil || eventType == type { views[Int(eventType)] += count }
+                for (eventType, count) in part.typeViews where type == nil || eventType == type { counts[Int(eventType)] += count }
             }
-            for (eventType, count) in views.enumerated() where count > 0 {
-                rows.append((UInt32(eventType), types.text(UInt32(eventType)), count))
-            }
+            views = counts
+            texts = types
         }
-        if let after = query.after { rows.removeAll { !after.precedes(views: $0.views, value: $0.text) } }
-        rows.sort { $0.views != $1.views ? $0.views > $1.views : $0.text.utf8.lexicographicallyPrecedes($1.text.utf8) }
-        let page = rows.prefix(query.limit).map { row in
-            var union = UserUnion(universe: users.count + 1)
+        let (rows, more) = top(views, texts: texts, limit: query.limit, after: query.after)
+        let page = rows.map { row in
+            let types = type.map { [$0] } ?? Array(1...UInt32(max(self.types.count, 1)))
+            let expected = query.dimension == .eventType
+                ? parts.reduce(0) { $0 + $1.userCount(ofType: row.number) }
+                : parts.reduce(0) { total, part in types.reduce(total) { $0 + part.userCount(type: $1, path: row.number) } }
+            var union = UserUnion(universe: users.count + 1, expected: expected)
             for part in parts {
                 switch query.dimension {
                 case .path:
-                    for eventType in type.map({ [$0] }) ?? Array(1...UInt32(max(types.count, 1))) {
-                        part.cellUsers[Aggregate.cell(type: eventType, path: row.number)]?.add(to: &union)
+                    if let type {
+                        part.addUsers(type: type, path: row.number, to: &union)
+                    } else {
+                        for eventType in part.typeViews.keys { part.addUsers(type: eventType, path: row.number, to: &union) }
                     }
                 case .eventType:
                     part.typeUsers[row.number]?.add(to: &union)
                 }
             }
-            return BreakdownResponse.Row(value: row.text, views: row.views, uniqueUsers: union.count)
+            return BreakdownResponse.Row(value: texts.text(row.number), views: row.views, uniqueUsers: union.count)
         }
-        return BreakdownResponse(query: query, rows: page, hasMore: rows.count > query.limit)
+        return BreakdownResponse(query: query, rows: page, hasMore: more)
     }
 }

@@ -19,35 +19,46 @@ public struct UserSet: Sendable, Hashable {
 
     public var isEmpty: Bool { count == 0 }
 
-    /// Adds a user; `universe` is how many numbers the site has given out, which decides when the
-    /// bitmap is the smaller form.
-    public mutating func insert(_ user: UInt32, universe: Int) {
+    /// Adds users (in any order, repeats allowed); `universe` is how many numbers the site has given
+    /// out, which decides when the bitmap is the smaller form.
+    public mutating func formUnion(_ added: [UInt32], universe: Int) {
+        guard !added.isEmpty else { return }
+        var added = added
+        added.sort()
         switch storage {
-        case .sorted(var numbers):
-            var low = 0
-            var high = numbers.count
-            while low < high {
-                let middle = (low + high) / 2
-                if numbers[middle] < user { low = middle + 1 } else { high = middle }
+        case .sorted(let numbers):
+            storage = .sorted([])  // let go of the enum's reference
+            var merged: [UInt32] = []
+            merged.reserveCapacity(numbers.count + added.count)
+            var index = 0
+            for user in added where merged.last != user {
+                while index < numbers.count, numbers[index] < user {
+                    merged.append(numbers[index])
+                    index += 1
+                }
+                if index < numbers.count, numbers[index] == user { index += 1 }
+                if merged.last != user { merged.append(user) }
             }
-            if low < numbers.count && numbers[low] == user { return }
-            storage = .sorted([])  // drop the enum's reference so the insert does not copy
-            numbers.insert(user, at: low)
-            if numbers.count * 32 > max(universe, 4096) {
-                var words = [UInt64](repeating: 0, count: Int(numbers.last! / 64) + 1)
-                for number in numbers { words[Int(number / 64)] |= 1 << UInt64(number % 64) }
-                storage = .bitmap(words, count: numbers.count)
+            merged.append(contentsOf: numbers[index...])
+            if merged.count * 32 > max(universe, 4096) {
+                var words = [UInt64](repeating: 0, count: Int(merged.last! / 64) + 1)
+                for number in merged { words[Int(number / 64)] |= 1 << UInt64(number % 64) }
+                storage = .bitmap(words, count: merged.count)
             } else {
-                storage = .sorted(numbers)
+                storage = .sorted(merged)
             }
-        case .bitmap(var words, let count):
-            let word = Int(user / 64)
-            let bit: UInt64 = 1 << UInt64(user % 64)
-            if word < words.count, words[word] & bit != 0 { return }
+        case .bitmap(var words, var count):
             storage = .sorted([])
-            if word >= words.count { words += [UInt64](repeating: 0, count: word - words.count + 1) }
-            words[word] |= bit
-            storage = .bitmap(words, count: count + 1)
+            for user in added {
+                let word = Int(user / 64)
+                let bit: UInt64 = 1 << UInt64(user % 64)
+                if word >= words.count { words += [UInt64](repeating: 0, count: word - words.count + 1) }
+                if words[word] & bit == 0 {
+                    words[word] |= bit
+                    count += 1
+                }
+            }
+            storage = .bitmap(words, count: count)
         }
     }
 
@@ -70,8 +81,12 @@ public struct UserUnion: Sendable {
     private var words: [UInt64] = []
     private let universe: Int
 
-    public init(universe: Int) {
+    /// `expected` is about how many members will be added, repeats included: when that is a large
+    /// part of the site's numbers (a 512th: zeroing and counting a bitmap costs less than sorting that
+    /// many members), the bitmap is the cheaper form from the start.
+    public init(universe: Int, expected: Int = 0) {
         self.universe = universe
+        if expected * 512 > universe { words = [UInt64](repeating: 0, count: universe / 64 + 1) }
     }
 
     private var usesBitmap: Bool { !words.isEmpty }

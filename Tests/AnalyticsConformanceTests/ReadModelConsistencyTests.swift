@@ -20,7 +20,7 @@ import Testing
         let firstDay = CalendarDate(year: 2024, month: 12, day: 1).daysSinceEpoch
         let lastDay = CalendarDate(year: 2026, month: 1, day: 31).daysSinceEpoch
         var events: [Event] = []
-        for _ in 0..<12_000 {
+        for _ in 0..<6_000 {
             let microseconds = Int64(Int.random(in: firstDay...lastDay, using: &random)) * 86_400_000_000
                 + Int64.random(in: 0..<86_400_000_000, using: &random)
             events.append(Event(
@@ -36,8 +36,8 @@ import Testing
         for batch in stride(from: 0, to: events.count, by: 3_000).map({ Array(events[$0..<min($0 + 3_000, events.count)]) }) {
             let repeated = batch + batch.prefix(100)
             #expect(try await store.insert(repeated) == reference.insert(repeated))
-            try await comparison.run(15, store: store, reference: reference, using: &random)
+            try await comparison.run(10, store: store, reference: reference, using: &random)
         }
-        try await comparison.run(150, store: store, reference: reference, using: &random)
+        try await comparison.run(80, store: store, reference: reference, using: &random)
     }
 }
