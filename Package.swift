@@ -43,7 +43,7 @@ let package = Package(
         ),
         .target(
             name: "AnalyticsPostgres",
-            dependencies: ["AnalyticsCore", "AnalyticsBlockingIO", "CLibpq", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["AnalyticsCore", "AnalyticsReadModel", "AnalyticsBlockingIO", "CLibpq", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "AnalyticsReadModel", dependencies: ["AnalyticsCore"]),
         .target(

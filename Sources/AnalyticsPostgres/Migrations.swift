@@ -118,6 +118,30 @@ public enum Migrations {
             END
             $$;
             """),
+        Migration(version: 8, name: "site versions and their change log", sql: """
+            -- Reporting processes keep each site's events indexed in memory (AnalyticsReadModel). Every insert
+            -- bumps its sites' versions as its last step and logs what it stored under the new version; a
+            -- site's row stays locked until the insert commits, so versions follow commit order, and a
+            -- reporting process that has a site at version v catches up by reading the changes after v.
+            CREATE TABLE site_versions (
+                site_id TEXT COLLATE "C" PRIMARY KEY,
+                version BIGINT NOT NULL
+            );
+            -- Kept for a while only: a reporting process further behind loads the site from events again.
+            CREATE TABLE site_changes (
+                site_id TEXT COLLATE "C" NOT NULL,
+                version BIGINT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                timestamps BIGINT[] NOT NULL,
+                event_types TEXT[] NOT NULL,
+                paths TEXT[] NOT NULL,
+                user_ids TEXT[] NOT NULL,
+                PRIMARY KEY (site_id, version)
+            );
+            CREATE INDEX site_changes_created_at ON site_changes (created_at);
+            -- Sites stored before this migration start at version 1; a reporting process loads them from events.
+            INSERT INTO site_versions SELECT DISTINCT site_id, 1 FROM events;
+            """),
     ]
 
     /// The schema version this build writes to.
@@ -127,5 +151,6 @@ public enum Migrations {
     /// insert commits between a migration's fill of a new rollup and its commit.
     static let writtenTables = [
         "events", "site_paths", "site_path_totals", "site_users", "site_user_counts", "site_visitors", "site_visitor_counts",
+        "site_versions", "site_changes",
     ]
 }

@@ -115,12 +115,14 @@ public final class PostgresConnection: BlockingConnection {
         return (connection, name)
     }
 
-    /// Runs SQL that may hold several statements and takes no parameters (migrations).
-    public func execute(_ sql: String) throws {
+    /// Runs SQL that may hold several statements and takes no parameters (migrations, and statements that
+    /// cannot be prepared, such as `FETCH`); returns the last one's rows.
+    @discardableResult
+    public func execute(_ sql: String) throws -> PostgresRows {
         guard let connection, !isBroken else {
             throw PostgresError(sqlState: nil, message: "connection is closed", connectionLost: true)
         }
-        _ = try rows(of: PQexec(connection, sql), connection: connection)
+        return try rows(of: PQexec(connection, sql), connection: connection)
     }
 
     private func rows(of result: OpaquePointer?, connection: OpaquePointer) throws -> PostgresRows {

@@ -1,6 +1,8 @@
 import AnalyticsBlockingIO
 import AnalyticsCore
+import AnalyticsReadModel
 import AnalyticsSpec
+import Synchronization
 
 /// How a `PostgresEventStore` connects.
 public struct PostgresStoreConfiguration: Sendable {
@@ -11,6 +13,11 @@ public struct PostgresStoreConfiguration: Sendable {
     /// How many (site, event type, user) keys to remember as stored, sparing their look-ups in `site_users`
     /// (about 100 bytes each); 0 remembers none.
     public var knownUsers = 200_000
+    /// How many events the reporting indexes of this process may hold in all, about 65 bytes each with
+    /// one zone; past it the least recently used sites are dropped (and loaded again when asked for).
+    public var indexedEvents = 20_000_000
+    /// How long inserts keep their logged changes for reporting processes to catch up from.
+    public var changeRetention: Duration = .seconds(900)
 
     public init() {}
 }
@@ -27,6 +34,10 @@ public struct PostgresStoreConfiguration: Sendable {
 public final class PostgresEventStore: EventStore {
     private let pool: BlockingConnectionPool<PostgresConnection>
     private let knownUsers: KnownUsers
+    private let indexes: SiteIndexCache
+    private let changeRetention: Duration
+    /// When this process last pruned `site_changes`.
+    private let lastPrune = Mutex<ContinuousClock.Instant?>(nil)
     public let schema: String?
 
     public init(url: String, configuration: PostgresStoreConfiguration = PostgresStoreConfiguration()) {
@@ -42,6 +53,8 @@ public final class PostgresEventStore: EventStore {
             knownUsers.forgetAll()
             return connection
         }
+        indexes = SiteIndexCache(pool: pool, maximumEvents: configuration.indexedEvents)
+        changeRetention = configuration.changeRetention
     }
 
     public func shutdown() async { await pool.shutdown() }
@@ -185,9 +198,24 @@ public final class PostgresEventStore: EventStore {
             }
             // A skipped event's key went in only if the stored version of the event has the same one.
             if inserted == events.count { knownUsers.insert(unknownUsers, ifStill: generation) }
+            await pruneChangesNowAndThen()
             return InsertResult(inserted: inserted, duplicates: events.count - inserted)
         }
         preconditionFailure("the second pass neither returns nor throws KnownUsersForgotten")
+    }
+
+    /// Deletes the logged changes older than `changeRetention`, at most once a minute per process. A
+    /// failure is left for the next time: the log only grows meanwhile.
+    private func pruneChangesNowAndThen() async {
+        let now = ContinuousClock.now
+        let due = lastPrune.withLock { last in
+            guard last.map({ now - $0 >= .seconds(60) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let seconds = String(changeRetention.components.seconds)
+        _ = try? await withConnection { try $0.query("DELETE FROM site_changes WHERE created_at < now() - ($1 || ' seconds')::interval", [seconds]) }
     }
 
     /// Thrown before a statement whose known-users look-up predates the connection it would run on.
@@ -209,7 +237,10 @@ public final class PostgresEventStore: EventStore {
         ), new_users AS (
             SELECT site_id COLLATE "C" AS site_id, event_type COLLATE "C" AS event_type, user_id COLLATE "C" AS user_id
             FROM unnest($7::text[], $8::text[], $9::text[]) AS u(site_id, event_type, user_id)
-        ), \(rollupUpserts(pathViews: "path_views", newUsers: "new_users"))
+        ), stored AS (
+            SELECT site_id COLLATE "C" AS site_id, event_type, path, user_id, timestamp
+            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS s(site_id, event_type, path, user_id, timestamp)
+        ), \(rollupUpserts(pathViews: "path_views", newUsers: "new_users")), \(changeLog(stored: "stored"))
         INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
         SELECT e.* FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e
         """
@@ -225,15 +256,37 @@ public final class PostgresEventStore: EventStore {
             INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
             SELECT e.* FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e
             ON CONFLICT (event_id) DO NOTHING
-            RETURNING site_id, event_type, path, user_id
+            RETURNING site_id, event_type, path, user_id, timestamp
         ), path_views AS (
             SELECT site_id, event_type, path, count(*) AS views FROM inserted GROUP BY 1, 2, 3
         ), new_users AS (
             SELECT DISTINCT site_id, event_type, user_id FROM inserted
             WHERE (site_id, event_type, user_id) IN (SELECT * FROM unnest($7::text[], $8::text[], $9::text[]))
-        ), \(rollupUpserts(pathViews: "path_views", newUsers: "new_users"))
+        ), \(rollupUpserts(pathViews: "path_views", newUsers: "new_users")), \(changeLog(stored: "inserted"))
         SELECT count(*) FROM inserted
         """
+
+    /// The last step of an insert, as common table expressions that the main statement does not read, so
+    /// they run after it: each site of the events in `stored` (`site_id`, `event_type`, `path`,
+    /// `user_id`, `timestamp`) gets its next version, in site order, and the events are logged under it.
+    /// The site's row is locked from here to the commit, so a later insert gets the next version only
+    /// once this one is visible: versions follow commit order.
+    private static func changeLog(stored: String) -> String {
+        """
+        site_versions_bumped AS (
+            INSERT INTO site_versions AS v (site_id, version)
+            SELECT DISTINCT site_id, 1 FROM \(stored) ORDER BY 1
+            ON CONFLICT (site_id) DO UPDATE SET version = v.version + 1
+            RETURNING site_id, version
+        ), changes_logged AS (
+            INSERT INTO site_changes (site_id, version, timestamps, event_types, paths, user_ids)
+            SELECT b.site_id, b.version, array_agg((extract(epoch FROM s.timestamp) * 1000000)::int8),
+                array_agg(s.event_type), array_agg(s.path), array_agg(s.user_id)
+            FROM site_versions_bumped b JOIN \(stored) s ON s.site_id = b.site_id
+            GROUP BY b.site_id, b.version
+        )
+        """
+    }
 
     /// The upserts that keep the rollups, as common table expressions: the views in `pathViews` (`site_id`,
     /// `event_type`, `path`, `views`) and the (site, event type, user) keys in `newUsers` that may be new.
@@ -274,30 +327,38 @@ public final class PostgresEventStore: EventStore {
         """
     }
 
+    // Every reporting query is answered from the site's index in this process, brought up to date
+    // with the database first (`SiteIndexCache`).
+
     public func stats(_ query: StatsQuery) async throws -> StatsResponse {
-        let (sql, parameters) = Self.statsSQL(for: query)
-        let rows = try await withConnection { try $0.query(sql, parameters).rows }
-        return Self.response(query, rows)
+        try await index(query.siteID, query.zone).stats(query)
     }
 
     public func timeseries(_ query: TimeseriesQuery) async throws -> TimeseriesResponse {
-        let (sql, parameters) = Self.timeseriesSQL(for: query)
-        let rows = try await withConnection { try $0.query(sql, parameters).rows }
-        var points = [TimeseriesResponse.Point](repeating: .init(views: 0, uniqueUsers: 0), count: query.bucketStarts.count)
-        for row in rows {
-            guard let bucket = row[0].flatMap({ Int($0) }), points.indices.contains(bucket - 1) else { continue }
-            points[bucket - 1] = .init(views: row[1].flatMap { Int($0) } ?? 0, uniqueUsers: row[2].flatMap { Int($0) } ?? 0)
-        }
-        return TimeseriesResponse(query: query, points: points)
+        try await index(query.siteID, query.zone).timeseries(query)
     }
 
     public func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse {
-        let (sql, parameters) = Self.breakdownSQL(for: query)
-        let rows = try await withConnection { try $0.query(sql, parameters).rows }.compactMap { row -> BreakdownResponse.Row? in
-            guard let value = row[0], let views = row[1].flatMap({ Int($0) }), let users = row[2].flatMap({ Int($0) }) else { return nil }
-            return BreakdownResponse.Row(value: value, views: views, uniqueUsers: users)
+        try await index(query.siteID, query.zone).breakdown(query)
+    }
+
+    /// How many times this process loaded a site's index from `events`, and caught one up from the
+    /// change log.
+    public var indexRefreshes: (loads: Int, catchUps: Int) {
+        let counts = indexes.counts
+        return (counts.loads, counts.catchUps)
+    }
+
+    private func index(_ site: String, _ zone: ReportingZone?) async throws -> SiteIndex {
+        do {
+            return try await indexes.index(site: site, zone: zone ?? .utc)
+        } catch let error as PostgresError {
+            throw StoreFailure.unavailable(error.description)
+        } catch let error as StoreFailure {
+            throw error
+        } catch {
+            throw StoreFailure.unavailable("\(error)")
         }
-        return BreakdownResponse(query: query, rows: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
     }
 
     /// Succeeds when the store can take this build's inserts: the server answers, the schema is at the
@@ -338,96 +399,6 @@ public final class PostgresEventStore: EventStore {
     }
 
     // MARK: SQL
-
-    /// The query for `query`. Over all time it reads only the all-time rollups: paths from
-    /// `site_path_totals` (from `site_paths` for one event type), distinct users from the counters. Over
-    /// days it makes two index-only scans of the range in `events_site_timestamp_covering`. The total is
-    /// the sum of the paths' views, so the rows are read once for both.
-    static func statsSQL(for query: StatsQuery) -> (String, [String?]) {
-        var parameters: [String?] = [query.siteID, String(query.limit)]
-        var filters = ["site_id = $1"]
-        if let instants = query.instants {
-            parameters += [Self.timestamp(instants.lowerBound), Self.timestamp(instants.upperBound)]
-            filters.append("timestamp >= $3::timestamptz")
-            filters.append("timestamp < $4::timestamptz")
-        }
-        if let eventType = query.eventType {
-            parameters.append(eventType)
-            filters.append("event_type = $\(parameters.count)")
-        }
-        let condition = filters.joined(separator: " AND ")
-        let users: String
-        let paths: String
-        if query.instants == nil {
-            users = query.eventType == nil
-                ? "SELECT COALESCE(sum(users), 0) FROM site_visitor_counts WHERE \(condition)"
-                : "SELECT COALESCE(sum(users), 0) FROM site_user_counts WHERE \(condition)"
-            paths = query.eventType == nil
-                ? "SELECT path, views FROM site_path_totals WHERE \(condition)"
-                : "SELECT path, views FROM site_paths WHERE \(condition)"
-        } else {
-            // DISTINCT in a subquery lets the planner hash; count(DISTINCT …) always sorts, by collation.
-            users = "SELECT count(*) FROM (SELECT DISTINCT user_id FROM events WHERE \(condition) AND user_id IS NOT NULL) AS d"
-            paths = "SELECT path, count(*) AS views FROM events WHERE \(condition) GROUP BY path"
-        }
-        let sql = """
-            WITH paths AS (\(paths))
-            SELECT t.total, t.users, p.path, p.views
-            FROM (SELECT (SELECT COALESCE(sum(views), 0) FROM paths) AS total, (\(users)) AS users) t
-            LEFT JOIN LATERAL (
-                SELECT path, views FROM paths ORDER BY views DESC, path COLLATE "C" LIMIT $2
-            ) p ON true
-            ORDER BY p.views DESC, p.path COLLATE "C"
-            """
-        return (sql, parameters)
-    }
-
-    /// Views and distinct users per bucket, from the covering index: `width_bucket` numbers each event's
-    /// bucket from the starts the query computed (1 for the first), so the zone's rules are Swift's alone.
-    static func timeseriesSQL(for query: TimeseriesQuery) -> (String, [String?]) {
-        let starts = "{" + query.bucketStarts.map { "\"\(timestamp($0))\"" }.joined(separator: ",") + "}"
-        var parameters: [String?] = [query.siteID, starts, timestamp(query.instants.lowerBound), timestamp(query.instants.upperBound)]
-        var filters = ["site_id = $1", "timestamp >= $3::timestamptz", "timestamp < $4::timestamptz"]
-        if let eventType = query.eventType {
-            parameters.append(eventType)
-            filters.append("event_type = $5")
-        }
-        let sql = """
-            SELECT width_bucket(timestamp, $2::timestamptz[]), count(*), count(DISTINCT user_id)
-            FROM events WHERE \(filters.joined(separator: " AND ")) GROUP BY 1
-            """
-        return (sql, parameters)
-    }
-
-    /// One page of the breakdown, and one row more to tell whether another page follows. The position
-    /// of the cursor is a `HAVING` on the groups, in the order of the `ORDER BY`.
-    static func breakdownSQL(for query: BreakdownQuery) -> (String, [String?]) {
-        let column = query.dimension == .path ? "path" : "event_type"
-        var parameters: [String?] = [query.siteID, String(query.limit + 1)]
-        var filters = ["site_id = $1"]
-        if let instants = query.instants {
-            parameters += [timestamp(instants.lowerBound), timestamp(instants.upperBound)]
-            filters += ["timestamp >= $\(parameters.count - 1)::timestamptz", "timestamp < $\(parameters.count)::timestamptz"]
-        }
-        if let eventType = query.eventType {
-            parameters.append(eventType)
-            filters.append("event_type = $\(parameters.count)")
-        }
-        var having = ""
-        if let after = query.after {
-            parameters += [String(after.views), after.value]
-            let views = "$\(parameters.count - 1)::int8"
-            let value = "$\(parameters.count)::text COLLATE \"C\""
-            having = "HAVING count(*) < \(views) OR (count(*) = \(views) AND \(column) COLLATE \"C\" > \(value))"
-        }
-        let sql = """
-            SELECT \(column), count(*), count(DISTINCT user_id) FROM events
-            WHERE \(filters.joined(separator: " AND "))
-            GROUP BY 1 \(having)
-            ORDER BY 2 DESC, \(column) COLLATE "C" LIMIT $2
-            """
-        return (sql, parameters)
-    }
 
     /// An instant as PostgreSQL reads a `timestamptz`. A day in a zone ahead of UTC can start before
     /// 0001-01-01T00:00Z, whose year PostgreSQL refuses; no event is earlier (the contract's first

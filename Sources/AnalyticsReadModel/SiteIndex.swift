@@ -26,21 +26,32 @@ public struct SiteIndex: Sendable {
 
     /// Adds events of this site. The caller makes sure no event is applied twice.
     public mutating func apply(_ events: some Sequence<Event>) {
-        // Not `zones.keys` in the loop: that view would share the dictionary and make every change copy it.
-        let zoneNames = Array(zones.keys)
-        for event in events {
-            let type = types.number(for: event.eventType)
-            let path = paths.number(for: event.path)
-            let user = event.userID.map { users.number(for: $0) } ?? 0
-            let day = Int(floorDivide(event.timestamp, 86_400_000_000))
-            rawDays[day, default: RawDay()].append(event.timestamp, type, path, user)
-            for name in zoneNames {
-                zones[name]!.add(timestamp: event.timestamp, type: type, path: path, user: user)
-            }
-            eventCount += 1
-        }
+        for event in events { add(timestamp: event.timestamp, eventType: event.eventType, path: event.path, userID: event.userID) }
+        freeze()
+    }
+
+    /// Adds one event of this site; `freeze()` before the next query. The caller makes sure no event is
+    /// added twice.
+    public mutating func add(timestamp: Int64, eventType: String, path: String, userID: String?) {
+        let type = types.number(for: eventType)
+        let path = paths.number(for: path)
+        let user = userID.map { users.number(for: $0) } ?? 0
+        let day = Int(floorDivide(timestamp, 86_400_000_000))
+        rawDays[day, default: RawDay()].append(timestamp, type, path, user)
+        // Not `for name in zones.keys`: that view would share the dictionary and make each change copy it.
+        for name in zoneNames { zones[name]!.add(timestamp: timestamp, type: type, path: path, user: user) }
+        eventCount += 1
+    }
+
+    /// Merges the events added since the last call into the aggregates.
+    public mutating func freeze() {
         for name in zoneNames { zones[name]!.freeze(universe: users.count) }
     }
+
+    private var zoneNames: [String] = []
+
+    /// True when `zone`'s aggregates are built.
+    public func isPrepared(_ zone: ReportingZone) -> Bool { zones[zone.name] != nil }
 
     /// The aggregates of `zone`, built from every event the first time it is asked for.
     public mutating func prepare(_ zone: ReportingZone) {
@@ -54,6 +65,7 @@ public struct SiteIndex: Sendable {
         }
         view.freeze(universe: users.count)
         zones[zone.name] = view
+        zoneNames.append(zone.name)
     }
 
     /// Each event in the instants, as numbers, UTC day by UTC day.

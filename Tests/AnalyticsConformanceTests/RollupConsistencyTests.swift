@@ -80,6 +80,6 @@ struct RollupConsistencyTests {
         let reference = InMemoryStore()
         _ = try await reference.insert(events)
         try await ReportingComparison(sites: sites, types: types, days: (firstDay - 5)..<(firstDay + 95))
-            .run(150, store: store, reference: reference, using: &random)
+            .run(50, store: store, reference: reference, using: &random)
     }
 }

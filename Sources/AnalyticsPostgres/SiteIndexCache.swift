@@ -1,0 +1,173 @@
+import AnalyticsBlockingIO
+import AnalyticsCore
+import AnalyticsReadModel
+import AnalyticsSpec
+import Synchronization
+
+/// The `SiteIndex` of each site this process reports on, kept current from the database.
+///
+/// A query first reads the site's version (`site_versions`, one row). An index at that version answers
+/// at once. One behind catches up from `site_changes`, the events each insert logged under the version it
+/// took; one whose changes have been pruned, or no index yet, is loaded from `events` in a snapshot that
+/// also reads the version, so every stored event is in the index exactly once. Loading and catching up
+/// run on a pool thread, one per site at a time; queries meanwhile wait for it, then compute on their own
+/// copy of the index, which later changes do not touch. The least recently used indexes are dropped when
+/// they hold more than `maximumEvents` in all (the one in use stays, however large).
+final class SiteIndexCache: Sendable {
+    private struct Entry {
+        var index: SiteIndex
+        var version: Int64
+        var lastUse: UInt64
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var refreshing: [String: Task<Void, any Error>] = [:]
+        var uses: UInt64 = 0
+        var counts = Counts()
+    }
+
+    /// How the indexes were brought up to date, for metrics and tests.
+    struct Counts: Sendable, Hashable {
+        /// Sites loaded from `events`.
+        var loads = 0
+        /// Catch-ups from `site_changes`.
+        var catchUps = 0
+    }
+
+    var counts: Counts { state.withLock { $0.counts } }
+
+    private let state = Mutex(State())
+    private let pool: BlockingConnectionPool<PostgresConnection>
+    let maximumEvents: Int
+
+    init(pool: BlockingConnectionPool<PostgresConnection>, maximumEvents: Int) {
+        self.pool = pool
+        self.maximumEvents = maximumEvents
+    }
+
+    /// The site's index, current as of this call, with `zone` prepared. Throws `PostgresError`.
+    func index(site: String, zone: ReportingZone) async throws -> SiteIndex {
+        let version = try await pool.withConnection { connection in
+            try connection.query("SELECT version FROM site_versions WHERE site_id = $1", [site]).rows.first?[0].flatMap { Int64($0) } ?? 0
+        }
+        if version == 0 {
+            // No event of this site was ever stored: nothing to keep, and no entry for every name asked.
+            var empty = SiteIndex()
+            empty.prepare(zone)
+            return empty
+        }
+        while true {
+            let (ready, running) = state.withLock { state -> (SiteIndex?, Task<Void, any Error>?) in
+                state.uses += 1
+                if let entry = state.entries[site], entry.version >= version, entry.index.isPrepared(zone) {
+                    state.entries[site]!.lastUse = state.uses
+                    return (entry.index, nil)
+                }
+                if let task = state.refreshing[site] { return (nil, task) }
+                let current = state.entries[site]
+                let task = Task {
+                    do {
+                        try await self.refresh(site: site, from: current, to: version, zone: zone)
+                    } catch {
+                        self.state.withLock { $0.refreshing[site] = nil }
+                        throw error
+                    }
+                }
+                state.refreshing[site] = task
+                return (nil, task)
+            }
+            if let ready { return ready }
+            // Each pass either answers or waits for a refresh that brings the entry to this version or
+            // later, or prepares another zone: the loop ends (or the refresh's error ends it).
+            try await running!.value
+        }
+    }
+
+    /// Brings the site's entry to `version` or later and prepares `zone`, on a pool thread.
+    private func refresh(site: String, from current: Entry?, to version: Int64, zone: ReportingZone) async throws {
+        let refreshed = try await pool.withConnection { connection -> (SiteIndex, Int64, loaded: Bool) in
+            if var current, current.version >= version {
+                current.index.prepare(zone)
+                return (current.index, current.version, false)
+            }
+            if var current, let caughtUp = try Self.catchUp(&current.index, site: site, from: current.version, to: version, on: connection) {
+                current.index.prepare(zone)
+                return (current.index, caughtUp, false)
+            }
+            var (index, loaded) = try Self.load(site: site, on: connection)
+            index.prepare(zone)
+            return (index, loaded, true)
+        }
+        state.withLock { state in
+            if refreshed.loaded { state.counts.loads += 1 } else if current.map({ $0.version < refreshed.1 }) ?? false { state.counts.catchUps += 1 }
+            state.uses += 1
+            // A refresh never takes an entry back to an older version than one already there.
+            if let existing = state.entries[site], existing.version > refreshed.1, existing.index.isPrepared(zone) {
+                state.entries[site]!.lastUse = state.uses
+            } else {
+                state.entries[site] = Entry(index: refreshed.0, version: refreshed.1, lastUse: state.uses)
+            }
+            state.refreshing[site] = nil
+            var total = state.entries.values.reduce(0) { $0 + $1.index.eventCount }
+            while total > maximumEvents, state.entries.count > 1,
+                let oldest = state.entries.filter({ $0.key != site }).min(by: { $0.value.lastUse < $1.value.lastUse })
+            {
+                total -= oldest.value.index.eventCount
+                state.entries[oldest.key] = nil
+            }
+        }
+    }
+
+    /// Applies the changes logged after `version` up to `target`; nil when some are gone (pruned), so
+    /// the site must be loaded again.
+    private static func catchUp(_ index: inout SiteIndex, site: String, from version: Int64, to target: Int64, on connection: PostgresConnection) throws -> Int64? {
+        let rows = try connection.query("""
+            SELECT c.version::text, u.timestamp::text, u.event_type, u.path, u.user_id
+            FROM site_changes c CROSS JOIN LATERAL unnest(c.timestamps, c.event_types, c.paths, c.user_ids) AS u(timestamp, event_type, path, user_id)
+            WHERE c.site_id = $1 AND c.version > $2 AND c.version <= $3
+            ORDER BY c.version
+            """, [site, String(version), String(target)]).rows
+        var versions = Set<Int64>()
+        for row in rows { if let number = row[0].flatMap({ Int64($0) }) { versions.insert(number) } }
+        guard versions.count == target - version else { return nil }
+        var copy = index
+        for row in rows {
+            guard let timestamp = row[1].flatMap({ Int64($0) }), let eventType = row[2], let path = row[3] else { return nil }
+            copy.add(timestamp: timestamp, eventType: eventType, path: path, userID: row[4])
+        }
+        copy.freeze()
+        index = copy
+        return target
+    }
+
+    /// The site's events and version, read in one snapshot, a page at a time through a cursor.
+    private static func load(site: String, on connection: PostgresConnection) throws -> (SiteIndex, Int64) {
+        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        do {
+            let version = try connection.query("SELECT version FROM site_versions WHERE site_id = $1", [site]).rows.first?[0].flatMap { Int64($0) } ?? 0
+            // DECLARE takes no parameters: the site goes in as a literal, its quotes doubled (the contract
+            // allows none in a site_id anyway).
+            try connection.execute("""
+                DECLARE site_events NO SCROLL CURSOR FOR
+                SELECT (extract(epoch FROM timestamp) * 1000000)::int8::text, event_type, path, user_id FROM events
+                WHERE site_id = '\(site.replacing("'", with: "''"))'
+                """)
+            var index = SiteIndex()
+            while true {
+                let rows = try connection.execute("FETCH 50000 FROM site_events").rows
+                for row in rows {
+                    guard let timestamp = row[0].flatMap({ Int64($0) }), let eventType = row[1], let path = row[2] else { continue }
+                    index.add(timestamp: timestamp, eventType: eventType, path: path, userID: row[3])
+                }
+                if rows.count < 50000 { break }
+            }
+            index.freeze()
+            try connection.execute("COMMIT")
+            return (index, version)
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+}
