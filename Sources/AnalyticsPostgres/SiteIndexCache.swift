@@ -48,7 +48,7 @@ final class SiteIndexCache: Sendable {
 
     /// The site's index, current as of this call, with `zone` prepared. Throws `PostgresError`.
     func index(site: String, zone: ReportingZone) async throws -> SiteIndex {
-        let version = try await pool.withConnection { connection in
+        let version = try await withConnection { connection in
             try connection.query("SELECT version FROM site_versions WHERE site_id = $1", [site]).rows.first?[0].flatMap { Int64($0) } ?? 0
         }
         if version == 0 {
@@ -86,7 +86,7 @@ final class SiteIndexCache: Sendable {
 
     /// Brings the site's entry to `version` or later and prepares `zone`, on a pool thread.
     private func refresh(site: String, from current: Entry?, to version: Int64, zone: ReportingZone) async throws {
-        let refreshed = try await pool.withConnection { connection -> (SiteIndex, Int64, loaded: Bool) in
+        let refreshed = try await withConnection { connection -> (SiteIndex, Int64, loaded: Bool) in
             if var current, current.version >= version {
                 current.index.prepare(zone)
                 return (current.index, current.version, false)
@@ -116,6 +116,16 @@ final class SiteIndexCache: Sendable {
                 total -= oldest.value.index.eventCount
                 state.entries[oldest.key] = nil
             }
+        }
+    }
+
+    /// Runs `body` on a pooled connection, once more on a fresh one when the first turns out dead (the
+    /// server restarted since it was opened): everything here only reads, so running it again is safe.
+    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        do {
+            return try await pool.withConnection(body)
+        } catch let error as PostgresError where error.connectionLost {
+            return try await pool.withConnection(body)
         }
     }
 
