@@ -43,7 +43,10 @@ let package = Package(
         ),
         .target(
             name: "AnalyticsPostgres",
-            dependencies: ["AnalyticsCore", "AnalyticsReadModel", "AnalyticsBlockingIO", "CLibpq", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "AnalyticsCore", "AnalyticsReadModel", "AnalyticsBlockingIO", "CLibpq",
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .target(name: "AnalyticsReadModel", dependencies: ["AnalyticsCore"]),
         .target(

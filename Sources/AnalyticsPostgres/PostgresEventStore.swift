@@ -46,14 +46,21 @@ public final class PostgresEventStore: EventStore {
         self.knownUsers = knownUsers
         // Quoted as `migrate` quotes it in CREATE SCHEMA: unquoted, the server would fold "Stats" to stats.
         let settings = configuration.schema.map { ["search_path": Self.quoted($0)] } ?? [:]
+        let indexesOnceMade = IndexesBox()
         pool = BlockingConnectionPool(size: configuration.connections) {
             let connection = try PostgresConnection(url: url, settings: settings)
             // A new connection may reach another server (a failover to a replica that had not received
-            // every commit): keys known committed on the old one are looked up again.
+            // every commit): keys known committed on the old one are looked up again, and the reporting
+            // indexes are dropped if the server is another one or was restarted.
             knownUsers.forgetAll()
+            if let started = try connection.query("SELECT pg_postmaster_start_time()::text").rows.first?[0] {
+                indexesOnceMade.cache.withLock { $0 }?.connected(toServerStartedAt: started)
+            }
             return connection
         }
-        indexes = SiteIndexCache(pool: pool, maximumEvents: configuration.indexedEvents)
+        let indexes = SiteIndexCache(pool: pool, maximumEvents: configuration.indexedEvents)
+        indexesOnceMade.cache.withLock { $0 = indexes }
+        self.indexes = indexes
         changeRetention = configuration.changeRetention
     }
 
@@ -266,11 +273,12 @@ public final class PostgresEventStore: EventStore {
         SELECT count(*) FROM inserted
         """
 
-    /// The last step of an insert, as common table expressions that the main statement does not read, so
-    /// they run after it: each site of the events in `stored` (`site_id`, `event_type`, `path`,
-    /// `user_id`, `timestamp`) gets its next version, in site order, and the events are logged under it.
-    /// The site's row is locked from here to the commit, so a later insert gets the next version only
-    /// once this one is visible: versions follow commit order.
+    /// Common table expressions that the main statement does not read, so they run after it (PostgreSQL
+    /// runs such writes last, the later-declared first, so these before the rollup upserts): each site of
+    /// the events in `stored` (`site_id`, `event_type`, `path`, `user_id`, `timestamp`) gets its next
+    /// version, in site order, and the events are logged under it. The site's row is locked from there to
+    /// the commit, so a later insert gets the next version only once this one is visible: versions follow
+    /// commit order.
     private static func changeLog(stored: String) -> String {
         """
         site_versions_bumped AS (
@@ -331,15 +339,18 @@ public final class PostgresEventStore: EventStore {
     // with the database first (`SiteIndexCache`).
 
     public func stats(_ query: StatsQuery) async throws -> StatsResponse {
-        try await index(query.siteID, query.zone).stats(query)
+        let index = try await index(query.siteID, query.zone)
+        return try await SiteIndexCache.compute { index.stats(query) }
     }
 
     public func timeseries(_ query: TimeseriesQuery) async throws -> TimeseriesResponse {
-        try await index(query.siteID, query.zone).timeseries(query)
+        let index = try await index(query.siteID, query.zone)
+        return try await SiteIndexCache.compute { index.timeseries(query) }
     }
 
     public func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse {
-        try await index(query.siteID, query.zone).breakdown(query)
+        let index = try await index(query.siteID, query.zone)
+        return try await SiteIndexCache.compute { index.breakdown(query) }
     }
 
     /// How many times this process loaded a site's index from `events`, and caught one up from the
@@ -424,4 +435,9 @@ public final class PostgresEventStore: EventStore {
     static func quoted(_ identifier: String) -> String {
         "\"" + identifier.replacing("\"", with: "\"\"") + "\""
     }
+}
+
+/// The store's `SiteIndexCache`, for the connection factory made before it.
+private final class IndexesBox: Sendable {
+    let cache = Mutex<SiteIndexCache?>(nil)
 }

@@ -2,22 +2,32 @@ import AnalyticsBlockingIO
 import AnalyticsCore
 import AnalyticsReadModel
 import AnalyticsSpec
+import NIOPosix
 import Synchronization
 
 /// The `SiteIndex` of each site this process reports on, kept current from the database.
 ///
 /// A query first reads the site's version (`site_versions`, one row). An index at that version answers
 /// at once. One behind catches up from `site_changes`, the events each insert logged under the version it
-/// took; one whose changes have been pruned, or no index yet, is loaded from `events` in a snapshot that
-/// also reads the version, so every stored event is in the index exactly once. Loading and catching up
-/// run on a pool thread, one per site at a time; queries meanwhile wait for it, then compute on their own
-/// copy of the index, which later changes do not touch. The least recently used indexes are dropped when
-/// they hold more than `maximumEvents` in all (the one in use stays, however large).
+/// took; one whose changes have been pruned (or that is far behind), or no index yet, is loaded from
+/// `events` in a snapshot that also reads the version, so every stored event is in the index exactly once.
+///
+/// The database work runs on a pool connection's thread; building a zone's aggregates and answering run
+/// on NIO's shared thread pool, never on the cooperative pool and never holding a connection. One refresh
+/// per site runs at a time; queries meanwhile wait for it, then compute on their own copy of the index,
+/// which later changes do not touch. Memory is bounded: a site keeps the zones used most recently (at
+/// most `SiteIndex.maximumZones`), and the least recently used sites are dropped when the indexes hold
+/// more than `maximumEvents` events, each zone counting as its events again (the site in use stays,
+/// however large). When the server behind the connections changes (a restart, a failover, a restore),
+/// every index is dropped: the new server's history may differ.
 final class SiteIndexCache: Sendable {
     private struct Entry {
         var index: SiteIndex
         var version: Int64
         var lastUse: UInt64
+        var zoneUses: [String: UInt64] = [:]
+
+        var cost: Int { index.eventCount * (1 + index.preparedZones.count) }
     }
 
     private struct State {
@@ -25,6 +35,9 @@ final class SiteIndexCache: Sendable {
         var refreshing: [String: Task<Void, any Error>] = [:]
         var uses: UInt64 = 0
         var counts = Counts()
+        /// The server's start time last seen on a new connection, and how many times it changed.
+        var server: String?
+        var epoch = 0
     }
 
     /// How the indexes were brought up to date, for metrics and tests.
@@ -35,7 +48,9 @@ final class SiteIndexCache: Sendable {
         var catchUps = 0
     }
 
-    var counts: Counts { state.withLock { $0.counts } }
+    /// A catch-up longer than this many versions loads the site instead: reading one large log would
+    /// cost more than the site.
+    static let longestCatchUp: Int64 = 2_000
 
     private let state = Mutex(State())
     private let pool: BlockingConnectionPool<PostgresConnection>
@@ -46,6 +61,25 @@ final class SiteIndexCache: Sendable {
         self.maximumEvents = maximumEvents
     }
 
+    var counts: Counts { state.withLock { $0.counts } }
+
+    /// Called for each new connection with the server's start time: a different server, or the same one
+    /// restarted, drops every index.
+    func connected(toServerStartedAt started: String) {
+        state.withLock { state in
+            if let known = state.server, known != started {
+                state.entries = [:]
+                state.epoch += 1
+            }
+            state.server = started
+        }
+    }
+
+    /// Runs `body` on NIO's shared thread pool: the work of answering, off the cooperative pool.
+    static func compute<T: Sendable>(_ body: @escaping @Sendable () -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
     /// The site's index, current as of this call, with `zone` prepared. Throws `PostgresError`.
     func index(site: String, zone: ReportingZone) async throws -> SiteIndex {
         let version = try await withConnection { connection in
@@ -53,22 +87,25 @@ final class SiteIndexCache: Sendable {
         }
         if version == 0 {
             // No event of this site was ever stored: nothing to keep, and no entry for every name asked.
-            var empty = SiteIndex()
-            empty.prepare(zone)
-            return empty
+            return try await Self.compute {
+                var empty = SiteIndex()
+                empty.prepare(zone)
+                return empty
+            }
         }
         while true {
             let (ready, running) = state.withLock { state -> (SiteIndex?, Task<Void, any Error>?) in
                 state.uses += 1
                 if let entry = state.entries[site], entry.version >= version, entry.index.isPrepared(zone) {
                     state.entries[site]!.lastUse = state.uses
+                    state.entries[site]!.zoneUses[zone.name] = state.uses
                     return (entry.index, nil)
                 }
                 if let task = state.refreshing[site] { return (nil, task) }
-                let current = state.entries[site]
+                let (current, epoch) = (state.entries[site], state.epoch)
                 let task = Task {
                     do {
-                        try await self.refresh(site: site, from: current, to: version, zone: zone)
+                        try await self.refresh(site: site, from: current, to: version, zone: zone, epoch: epoch)
                     } catch {
                         self.state.withLock { $0.refreshing[site] = nil }
                         throw error
@@ -78,42 +115,64 @@ final class SiteIndexCache: Sendable {
                 return (nil, task)
             }
             if let ready { return ready }
-            // Each pass either answers or waits for a refresh that brings the entry to this version or
-            // later, or prepares another zone: the loop ends (or the refresh's error ends it).
+            // Each pass answers, or waits for a refresh that brings the entry to this version or later, or
+            // prepares another zone; a refresh's error ends the loop.
             try await running!.value
         }
     }
 
-    /// Brings the site's entry to `version` or later and prepares `zone`, on a pool thread.
-    private func refresh(site: String, from current: Entry?, to version: Int64, zone: ReportingZone) async throws {
-        let refreshed = try await withConnection { connection -> (SiteIndex, Int64, loaded: Bool) in
-            if var current, current.version >= version {
-                current.index.prepare(zone)
-                return (current.index, current.version, false)
+    /// Brings the site's entry to `version` or later with `zone` prepared.
+    private func refresh(site: String, from current: Entry?, to version: Int64, zone: ReportingZone, epoch: Int) async throws {
+        var (index, reached, loaded): (SiteIndex, Int64, Bool)
+        if let current, current.version >= version {
+            (index, reached, loaded) = (current.index, current.version, false)
+        } else {
+            (index, reached, loaded) = try await withConnection { connection -> (SiteIndex, Int64, Bool) in
+                if var current, version - current.version <= Self.longestCatchUp,
+                    let caughtUp = try Self.catchUp(&current.index, site: site, from: current.version, to: version, on: connection)
+                {
+                    return (current.index, caughtUp, false)
+                }
+                let (index, loaded) = try Self.load(site: site, on: connection)
+                return (index, loaded, true)
             }
-            if var current, let caughtUp = try Self.catchUp(&current.index, site: site, from: current.version, to: version, on: connection) {
-                current.index.prepare(zone)
-                return (current.index, caughtUp, false)
+        }
+        // Room for the zone: the one used least recently goes.
+        if !index.isPrepared(zone), index.preparedZones.count >= SiteIndex.maximumZones {
+            let uses = current?.zoneUses ?? [:]
+            if let coldest = index.preparedZones.min(by: { uses[$0, default: 0] < uses[$1, default: 0] }) {
+                index.removeZone(named: coldest)
             }
-            var (index, loaded) = try Self.load(site: site, on: connection)
+        }
+        let prepared = index
+        index = try await Self.compute {
+            var index = prepared
             index.prepare(zone)
-            return (index, loaded, true)
+            return index
         }
         state.withLock { state in
-            if refreshed.loaded { state.counts.loads += 1 } else if current.map({ $0.version < refreshed.1 }) ?? false { state.counts.catchUps += 1 }
-            state.uses += 1
-            // A refresh never takes an entry back to an older version than one already there.
-            if let existing = state.entries[site], existing.version > refreshed.1, existing.index.isPrepared(zone) {
-                state.entries[site]!.lastUse = state.uses
-            } else {
-                state.entries[site] = Entry(index: refreshed.0, version: refreshed.1, lastUse: state.uses)
-            }
             state.refreshing[site] = nil
-            var total = state.entries.values.reduce(0) { $0 + $1.index.eventCount }
-            while total > maximumEvents, state.entries.count > 1,
-                let oldest = state.entries.filter({ $0.key != site }).min(by: { $0.value.lastUse < $1.value.lastUse })
-            {
-                total -= oldest.value.index.eventCount
+            // An index read from a server this process no longer talks to is not kept.
+            guard state.epoch == epoch else { return }
+            state.uses += 1
+            if loaded { state.counts.loads += 1 } else if reached > (current?.version ?? reached) { state.counts.catchUps += 1 }
+            // A refresh never takes an entry back to an older version than one already there.
+            if let existing = state.entries[site], existing.version > reached, existing.index.isPrepared(zone) {
+                state.entries[site]!.lastUse = state.uses
+                return
+            }
+            var entry = Entry(index: index, version: reached, lastUse: state.uses, zoneUses: current?.zoneUses ?? [:])
+            entry.zoneUses = entry.zoneUses.filter { index.isPrepared(ReportingZone(named: $0.key) ?? .utc) }
+            entry.zoneUses[zone.name] = state.uses
+            state.entries[site] = entry
+            var total = state.entries.values.reduce(0) { $0 + $1.cost }
+            while total > maximumEvents, state.entries.count > 1 {
+                var oldest: (key: String, value: Entry)?
+                for candidate in state.entries where candidate.key != site && candidate.value.lastUse < (oldest?.value.lastUse ?? .max) {
+                    oldest = candidate
+                }
+                guard let oldest else { break }
+                total -= oldest.value.cost
                 state.entries[oldest.key] = nil
             }
         }

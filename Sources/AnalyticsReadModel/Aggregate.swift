@@ -115,21 +115,8 @@ struct Aggregate: Sendable {
         return lowerBound(Self.cell(type: type, path: 0))..<lowerBound(Self.cell(type: type + 1, path: 0))
     }
 
-    /// How many users the cell (type, path) has in the period.
-    func userCount(type: UInt32, path: UInt32) -> Int {
-        let cell = Self.cell(type: type, path: path)
-        let index = lowerBound(cell)
-        guard index < cells.count, cells[index] == cell else { return 0 }
-        return Int(userStarts[index + 1] - userStarts[index])
-    }
-
-    /// Adds the users of the cell (type, path), if the period has it.
-    func addUsers(type: UInt32, path: UInt32, to union: inout UserUnion) {
-        let cell = Self.cell(type: type, path: path)
-        let index = lowerBound(cell)
-        guard index < cells.count, cells[index] == cell else { return }
-        for user in cellUsers[Int(userStarts[index])..<Int(userStarts[index + 1])] { union.insert(user) }
-    }
+    /// The users of the cell at `index` in `cells`, ascending.
+    func users(atCell index: Int) -> ArraySlice<UInt32> { cellUsers[Int(userStarts[index])..<Int(userStarts[index + 1])] }
 
     private func lowerBound(_ cell: Cell) -> Int {
         var low = 0

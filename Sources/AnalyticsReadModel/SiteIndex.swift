@@ -1,5 +1,6 @@
 import AnalyticsSpec
 import JSONSchemaValidation
+import Synchronization
 
 /// Everything the reporting endpoints need about one site's events, in memory: the events themselves,
 /// compactly, by UTC day (for hourly buckets), and, per time zone asked for, an `Aggregate` per local
@@ -14,9 +15,9 @@ public struct SiteIndex: Sendable {
         var users: [UInt32] = []
     }
 
-    var types = Interner()
-    var paths = Interner()
-    var users = Interner()
+    let types = Interner()
+    let paths = Interner()
+    let users = Interner()
     var rawDays: [Int: RawDay] = [:]
     var zones: [String: ZoneView] = [:]
     /// Events applied.
@@ -50,12 +51,30 @@ public struct SiteIndex: Sendable {
 
     private var zoneNames: [String] = []
 
+    /// The zones whose aggregates are built, in the order they were.
+    public var preparedZones: [String] { zoneNames }
+
+    /// Drops a zone's aggregates (to bound memory); asking for it again builds them again.
+    public mutating func removeZone(named name: String) {
+        zones[name] = nil
+        zoneNames.removeAll { $0 == name }
+    }
+
     /// True when `zone`'s aggregates are built.
     public func isPrepared(_ zone: ReportingZone) -> Bool { zones[zone.name] != nil }
 
-    /// The aggregates of `zone`, built from every event the first time it is asked for.
+    /// Most zones whose aggregates a site keeps at once; each costs about as much memory as the events.
+    public static let maximumZones = 4
+
+    /// The aggregates of `zone`, built from every event the first time it is asked for. Past
+    /// `maximumZones`, the zone prepared longest ago (UTC last) is dropped to make room.
     public mutating func prepare(_ zone: ReportingZone) {
         guard zones[zone.name] == nil else { return }
+        if zoneNames.count >= Self.maximumZones,
+            let oldest = zoneNames.firstIndex(where: { $0 != ReportingZone.utc.name }) ?? zoneNames.indices.first
+        {
+            zones[zoneNames.remove(at: oldest)] = nil
+        }
         var view = ZoneView(zone: zone)
         for day in rawDays.keys.sorted() {
             let raw = rawDays[day]!
@@ -70,6 +89,7 @@ public struct SiteIndex: Sendable {
 
     /// Each event in the instants, as numbers, UTC day by UTC day.
     func forEachEvent(in instants: Range<Int64>, _ body: (Int64, UInt32, UInt32, UInt32) -> Void) {
+        guard !instants.isEmpty else { return }
         let first = Int(floorDivide(instants.lowerBound, 86_400_000_000))
         let last = Int(floorDivide(instants.upperBound - 1, 86_400_000_000))
         // A long range over few days with events: walk the days that exist.
@@ -98,12 +118,12 @@ struct ZoneView: Sendable {
     let zone: ReportingZone
     var days: [Int: Aggregate] = [:]
     var months: [Int: Aggregate] = [:]
-    /// Starts of days already computed, by days since the epoch.
-    private var dayStarts: [Int: Int64] = [:]
-    /// The zone's offset over each quarter hour where it did not change within it.
-    private var offsets: [Int64: Int] = [:]
+    private let rules: ZoneRulesCache
 
-    init(zone: ReportingZone) { self.zone = zone }
+    init(zone: ReportingZone) {
+        self.zone = zone
+        rules = ZoneRulesCache(zone)
+    }
 
     /// Days and months with events not yet merged in.
     private var unfrozenDays: Set<Int> = []
@@ -128,30 +148,46 @@ struct ZoneView: Sendable {
 
     static func month(of date: CalendarDate) -> Int { date.year * 12 + date.month - 1 }
 
-    mutating func startOfDay(_ day: Int) -> Int64 {
-        if let start = dayStarts[day] { return start }
+    /// The day whose instants hold `timestamp`: its local date, moved by one where a day's start is
+    /// not its local midnight (the clocks skipped or repeated it).
+    private func day(of timestamp: Int64) -> Int {
+        let second = floorDivide(timestamp, 1_000_000)
+        var day = Int(floorDivide(second + Int64(rules.offset(at: timestamp)), 86_400))
+        if timestamp < rules.startOfDay(day) { day -= 1 } else if timestamp >= rules.startOfDay(day + 1) { day += 1 }
+        return day
+    }
+}
+
+/// A zone's offsets and starts of days as they are looked up, shared by every version of a zone view:
+/// asking Foundation once per quarter hour and day rather than once per event.
+final class ZoneRulesCache: Sendable {
+    private struct State {
+        /// Starts of days, by days since the epoch.
+        var dayStarts: [Int: Int64] = [:]
+        /// The offset over each quarter hour where it did not change within it.
+        var offsets: [Int64: Int] = [:]
+    }
+
+    private let zone: ReportingZone
+    private let state = Mutex(State())
+
+    init(_ zone: ReportingZone) { self.zone = zone }
+
+    func startOfDay(_ day: Int) -> Int64 {
+        if let start = state.withLock({ $0.dayStarts[day] }) { return start }
         let start = zone.startOfDay(CalendarDate(daysSinceEpoch: day))
-        dayStarts[day] = start
+        state.withLock { $0.dayStarts[day] = start }
         return start
     }
 
-    /// The day whose instants hold `timestamp`: its local date, moved by one where a day's start is
-    /// not its local midnight (the clocks skipped or repeated it).
-    private mutating func day(of timestamp: Int64) -> Int {
-        let second = floorDivide(timestamp, 1_000_000)
-        let quarter = floorDivide(second, 900)
-        let offset: Int
-        if let known = offsets[quarter] {
-            offset = known
-        } else {
-            let atStart = zone.offsetSeconds(atMicroseconds: quarter * 900_000_000)
-            let atEnd = zone.offsetSeconds(atMicroseconds: (quarter * 900 + 899) * 1_000_000)
-            if atStart == atEnd { offsets[quarter] = atStart }
-            offset = atStart == atEnd ? atStart : zone.offsetSeconds(atMicroseconds: timestamp)
-        }
-        var day = Int(floorDivide(second + Int64(offset), 86_400))
-        if timestamp < startOfDay(day) { day -= 1 } else if timestamp >= startOfDay(day + 1) { day += 1 }
-        return day
+    func offset(at timestamp: Int64) -> Int {
+        let quarter = floorDivide(floorDivide(timestamp, 1_000_000), 900)
+        if let known = state.withLock({ $0.offsets[quarter] }) { return known }
+        let atStart = zone.offsetSeconds(atMicroseconds: quarter * 900_000_000)
+        let atEnd = zone.offsetSeconds(atMicroseconds: (quarter * 900 + 899) * 1_000_000)
+        guard atStart == atEnd else { return zone.offsetSeconds(atMicroseconds: timestamp) }
+        state.withLock { $0.offsets[quarter] = atStart }
+        return atStart
     }
 }
 

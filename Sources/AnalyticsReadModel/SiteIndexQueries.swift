@@ -182,25 +182,35 @@ extension SiteIndex {
             texts = types
         }
         let (rows, more) = top(views, texts: texts, limit: query.limit, after: query.after)
-        let page = rows.map { row in
-            let types = type.map { [$0] } ?? Array(1...UInt32(max(self.types.count, 1)))
-            let expected = query.dimension == .eventType
-                ? parts.reduce(0) { $0 + $1.userCount(ofType: row.number) }
-                : parts.reduce(0) { total, part in types.reduce(total) { $0 + part.userCount(type: $1, path: row.number) } }
-            var union = UserUnion(universe: users.count + 1, expected: expected)
+        // Distinct users of the page's rows only: one walk over each part's cells (of the type asked
+        // for) finds the rows' cells, whatever the number of types; first to size each union, then to fill it.
+        var unions: [UserUnion]
+        switch query.dimension {
+        case .path:
+            var rowOfPath: [UInt32: Int] = [:]
+            for (position, row) in rows.enumerated() { rowOfPath[row.number] = position }
+            var expected = [Int](repeating: 0, count: rows.count)
             for part in parts {
-                switch query.dimension {
-                case .path:
-                    if let type {
-                        part.addUsers(type: type, path: row.number, to: &union)
-                    } else {
-                        for eventType in part.typeViews.keys { part.addUsers(type: eventType, path: row.number, to: &union) }
-                    }
-                case .eventType:
-                    part.typeUsers[row.number]?.add(to: &union)
+                for index in part.cellRange(ofType: type) {
+                    if let position = rowOfPath[Aggregate.path(of: part.cells[index])] { expected[position] += part.users(atCell: index).count }
                 }
             }
-            return BreakdownResponse.Row(value: texts.text(row.number), views: row.views, uniqueUsers: union.count)
+            unions = expected.map { UserUnion(universe: users.count + 1, expected: $0) }
+            for part in parts {
+                for index in part.cellRange(ofType: type) {
+                    guard let position = rowOfPath[Aggregate.path(of: part.cells[index])] else { continue }
+                    for user in part.users(atCell: index) { unions[position].insert(user) }
+                }
+            }
+        case .eventType:
+            unions = rows.map { row in
+                var union = UserUnion(universe: users.count + 1, expected: parts.reduce(0) { $0 + $1.userCount(ofType: row.number) })
+                for part in parts { part.typeUsers[row.number]?.add(to: &union) }
+                return union
+            }
+        }
+        let page = zip(rows, unions).map { row, union in
+            BreakdownResponse.Row(value: texts.text(row.number), views: row.views, uniqueUsers: union.count)
         }
         return BreakdownResponse(query: query, rows: page, hasMore: more)
     }
