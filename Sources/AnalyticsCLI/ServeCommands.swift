@@ -77,7 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
         if inMemory {
             (queue, store) = (InMemoryQueue(clock: clock, visibilityTimeout: backends.visibility), InMemoryStore())
         } else {
-            let postgres = try withBackends { try backends.store(writers: loops.count, knownUsers: worker.knownUsersCapacity) }
+            let postgres = try withBackends { try backends.store(writers: loops.count) }
             (queue, store) = (try withBackends { try backends.queue(clock: clock, readers: loops.count) }, postgres)
             try await backends.migrateIfAsked(postgres, logger: logger)
         }
@@ -163,7 +163,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let clock = SystemClock()
         let loops = worker.configurations()
         let (queue, store) = try withBackends {
-            (try backends.queue(clock: clock, readers: loops.count), try backends.store(writers: loops.count, knownUsers: worker.knownUsersCapacity))
+            (try backends.queue(clock: clock, readers: loops.count), try backends.store(writers: loops.count))
         }
         try await backends.migrateIfAsked(store, logger: logger)
         let services = loops.map { EventWorker(queue: queue, store: store, clock: clock, configuration: $0, logger: logger) }

@@ -68,6 +68,9 @@ struct BackendOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Postgres schema for the tables. Default: $DATABASE_SCHEMA or the server's search path.", valueName: "schema"))
     var databaseSchema: String?
 
+    @Option(help: ArgumentHelp("Events the reporting indexes of this process may hold in all (about 65 bytes each, and as much again per time zone in use); past it the least recently used sites are dropped and loaded again when asked for. Used by serve and report. Default: $REPORT_INDEXED_EVENTS or 20000000.", valueName: "count"))
+    var indexedEvents: Int?
+
     @Flag(help: "Apply pending database migrations before starting (as `analytics migrate` does). Default: $MIGRATE=1.")
     var migrate = false
 
@@ -87,16 +90,15 @@ struct BackendOptions: ParsableArguments {
         }
     }
 
-    /// The Postgres store; `writers` is how many worker loops will insert at once, `knownUsers` how many
-    /// `site_users` keys it remembers (the store's default when nil).
-    func store(writers: Int = 0, knownUsers: Int? = nil) throws -> PostgresEventStore {
+    /// The Postgres store; `writers` is how many worker loops will insert at once.
+    func store(writers: Int = 0) throws -> PostgresEventStore {
         guard let url = Settings.string("database.url", flag: databaseURL) else {
             throw BackendUnavailable("no store configured: set DATABASE_URL (or --database-url), or run `analytics serve --in-memory`")
         }
         var configuration = PostgresStoreConfiguration()
         configuration.schema = Settings.string("database.schema", flag: databaseSchema)
         configuration.connections = max(configuration.connections, writers + 2)
-        if let knownUsers { configuration.knownUsers = knownUsers }
+        configuration.indexedEvents = max(0, Settings.int("report.indexed.events", flag: indexedEvents, default: configuration.indexedEvents))
         if let schema = configuration.schema, schema.isEmpty || !schema.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) {
             throw BackendUnavailable("DATABASE_SCHEMA must be letters, digits and underscores: \(schema)")
         }
@@ -184,12 +186,6 @@ struct WorkerOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Batches in flight at once, each under its own consumer name. Default: $WORKER_CONCURRENCY or 2.", valueName: "count"))
     var concurrency: Int?
-
-    @Option(help: ArgumentHelp("(site, event type, user) keys to remember as stored, about 100 bytes each; a remembered one costs no look-up. Default: $WORKER_KNOWN_USERS or 200000.", valueName: "count"))
-    var knownUsers: Int?
-
-    /// How many `site_users` keys the worker's store remembers.
-    var knownUsersCapacity: Int { max(0, Settings.int("worker.known.users", flag: knownUsers, default: 200_000)) }
 
     /// One configuration per batch loop: `workers` times the concurrency. The consumer names are the
     /// worker's name, then the name followed by #1, #2 and so on (a character worker names seldom end

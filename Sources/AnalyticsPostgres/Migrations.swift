@@ -144,13 +144,19 @@ public enum Migrations {
             -- scan of events while inserts wait for this migration's locks.
             INSERT INTO site_versions SELECT site_id, 1 FROM site_path_totals GROUP BY site_id;
             """),
+        Migration(version: 9, name: "reporting from site indexes, not rollups", sql: """
+            -- Every reporting query is answered from the site indexes of the reporting processes (migration 8),
+            -- so the rollups the inserts kept are read by nothing: dropped, and inserts no longer pay for them.
+            DROP TABLE site_paths, site_path_totals, site_users, site_user_counts, site_visitors, site_visitor_counts;
+            """),
     ]
 
     /// The schema version this build writes to.
     public static var latest: Int { all.last!.version }
 
-    /// The tables writers insert into: `migrate` locks them while it changes the schema, so that no
-    /// insert commits between a migration's fill of a new rollup and its commit.
+    /// The tables writers insert into, now or at an earlier version: `migrate` locks those that exist
+    /// while it changes the schema, so that no insert commits between a migration's fill of a new table
+    /// and its commit.
     static let writtenTables = [
         "events", "site_paths", "site_path_totals", "site_users", "site_user_counts", "site_visitors", "site_visitor_counts",
         "site_versions", "site_changes",

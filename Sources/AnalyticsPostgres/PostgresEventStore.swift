@@ -10,9 +10,6 @@ public struct PostgresStoreConfiguration: Sendable {
     public var connections = 4
     /// The schema to keep the tables in (letters, digits and underscores); nil for the server's default search path.
     public var schema: String?
-    /// How many (site, event type, user) keys to remember as stored, sparing their look-ups in `site_users`
-    /// (about 100 bytes each); 0 remembers none.
-    public var knownUsers = 200_000
     /// How many events the reporting indexes of this process may hold in all, about 65 bytes each with
     /// one zone; past it the least recently used sites are dropped (and loaded again when asked for).
     public var indexedEvents = 20_000_000
@@ -24,16 +21,14 @@ public struct PostgresStoreConfiguration: Sendable {
 
 /// An `EventStore` on PostgreSQL through libpq.
 ///
-/// `insert` is one statement, so one transaction: a plain `INSERT` of the events and the batch's own tallies
-/// for the rollups, or, when an event is already stored, the events with `ON CONFLICT (event_id) DO NOTHING`
-/// and the view counts grown by the rows actually inserted (its `RETURNING`), so a redelivered event is
-/// never counted twice. Distinct users are counted as `site_users` takes keys it did not have; keys this
-/// process has seen committed are not looked up again (`KnownUsers`). Input and upserts are sorted by key,
-/// so concurrent workers take row locks in the same order and cannot deadlock. `stats` over all time reads
-/// only the rollups, over days only the covering index on `events`. Every query is parameterized.
+/// `insert` is one statement, so one transaction: a plain `INSERT` of the events, or, when an event is
+/// already stored, the events with `ON CONFLICT (event_id) DO NOTHING`, and in both the change log of the
+/// events actually inserted under their sites' next versions, so a redelivered event is never counted
+/// twice. The reporting queries are answered from a `SiteIndex` per site kept in this process and brought
+/// up to date from that log (`SiteIndexCache`); `directStats` answers the seed's way, from `events`.
+/// Every query is parameterized.
 public final class PostgresEventStore: EventStore {
     private let pool: BlockingConnectionPool<PostgresConnection>
-    private let knownUsers: KnownUsers
     private let indexes: SiteIndexCache
     private let changeRetention: Duration
     /// When this process last pruned `site_changes`.
@@ -42,17 +37,13 @@ public final class PostgresEventStore: EventStore {
 
     public init(url: String, configuration: PostgresStoreConfiguration = PostgresStoreConfiguration()) {
         schema = configuration.schema
-        let knownUsers = KnownUsers(capacity: configuration.knownUsers)
-        self.knownUsers = knownUsers
         // Quoted as `migrate` quotes it in CREATE SCHEMA: unquoted, the server would fold "Stats" to stats.
         let settings = configuration.schema.map { ["search_path": Self.quoted($0)] } ?? [:]
         let indexesOnceMade = IndexesBox()
         pool = BlockingConnectionPool(size: configuration.connections) {
             let connection = try PostgresConnection(url: url, settings: settings)
             // A new connection may reach another server (a failover to a replica that had not received
-            // every commit): keys known committed on the old one are looked up again, and the reporting
-            // indexes are dropped if the server is another one or was restarted.
-            knownUsers.forgetAll()
+            // every commit): the reporting indexes are dropped if the server is another one or restarted.
             if let started = try connection.query("SELECT pg_postmaster_start_time()::text").rows.first?[0] {
                 indexesOnceMade.cache.withLock { $0 }?.connected(toServerStartedAt: started)
             }
@@ -79,8 +70,6 @@ public final class PostgresEventStore: EventStore {
         } catch let error as PostgresError {
             throw error.isTransient ? StoreFailure.unavailable(error.description) : StoreFailure.rejected(error.description)
         } catch let error as StoreFailure {
-            throw error
-        } catch let error as KnownUsersForgotten {
             throw error
         } catch {
             throw StoreFailure.unavailable("\(error)")
@@ -153,62 +142,18 @@ public final class PostgresEventStore: EventStore {
             users.append(event.userID)
             timestamps.append(microsecondsSinceUnixEpoch: event.timestamp)
         }
-        // The batch's views by path, for `insertNewSQL`.
-        var views: [RollupKey: Int64] = [:]
-        views.reserveCapacity(min(events.count, 1024))
-        for event in events { views[RollupKey(event.siteID, event.eventType, event.path), default: 0] += 1 }
-        var viewSites = PostgresBinaryArray(of: .text, capacity: views.count * 16)
-        var viewTypes = PostgresBinaryArray(of: .text, capacity: views.count * 12)
-        var viewPaths = PostgresBinaryArray(of: .text, capacity: views.count * 24)
-        var viewCounts = PostgresBinaryArray(of: .int8, capacity: views.count * 12)
-        for (key, count) in views {
-            viewSites.append(key.siteID)
-            viewTypes.append(key.eventType)
-            viewPaths.append(key.item)
-            viewCounts.append(count)
-        }
-        let eventColumns = [ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish()]
-        let viewColumns = [viewSites.finish(), viewTypes.finish(), viewPaths.finish(), viewCounts.finish()]
-        for pass in 0..<2 {
-            // Only keys not known to be in site_users are looked up there. A connection opened after this
-            // look-up (a reconnection, perhaps to another server) empties the set: the statement is then
-            // not sent with this look-up, and the look-up is made again. If that happens once more (a
-            // connection lost at every statement), the second pass sends every key of the batch, which is
-            // always right, and is sent whatever the set does meanwhile: it cannot loop.
-            let usesKnownUsers = pass == 0
-            let generation = knownUsers.generation
-            let unknownUsers = usesKnownUsers ? knownUsers.unknown(in: events) : KnownUsers.keys(of: events)
-            var userSites = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 16)
-            var userTypes = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 12)
-            var userIDs = PostgresBinaryArray(of: .text, capacity: unknownUsers.count * 16)
-            for key in unknownUsers {
-                userSites.append(key.siteID)
-                userTypes.append(key.eventType)
-                userIDs.append(key.item)
-            }
-            let parameters = eventColumns + [userSites.finish(), userTypes.finish(), userIDs.finish()] + viewColumns
-            let knownUsers = self.knownUsers
-            let inserted: Int
+        let parameters = [ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish()]
+        let inserted = try await withConnection { connection in
             do {
-                inserted = try await withConnection { connection in
-                    guard !usesKnownUsers || knownUsers.generation == generation else { throw KnownUsersForgotten() }
-                    do {
-                        _ = try connection.query(Self.insertNewSQL, binary: parameters)
-                        return events.count
-                    } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
-                        let row = try connection.query(Self.insertSQL, binary: Array(parameters.prefix(9))).rows.first
-                        return row?[0].flatMap { Int($0) } ?? 0
-                    }
-                }
-            } catch is KnownUsersForgotten {
-                continue
+                _ = try connection.query(Self.insertNewSQL, binary: parameters)
+                return events.count
+            } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
+                let row = try connection.query(Self.insertSQL, binary: parameters).rows.first
+                return row?[0].flatMap { Int($0) } ?? 0
             }
-            // A skipped event's key went in only if the stored version of the event has the same one.
-            if inserted == events.count { knownUsers.insert(unknownUsers, ifStill: generation) }
-            await pruneChangesNowAndThen()
-            return InsertResult(inserted: inserted, duplicates: events.count - inserted)
         }
-        preconditionFailure("the second pass neither returns nor throws KnownUsersForgotten")
+        await pruneChangesNowAndThen()
+        return InsertResult(inserted: inserted, duplicates: events.count - inserted)
     }
 
     /// Deletes the logged changes older than `changeRetention`, at most once a minute per process. A
@@ -225,37 +170,26 @@ public final class PostgresEventStore: EventStore {
         _ = try? await withConnection { try $0.query("DELETE FROM site_changes WHERE created_at < now() - ($1 || ' seconds')::interval", [seconds]) }
     }
 
-    /// Thrown before a statement whose known-users look-up predates the connection it would run on.
-    private struct KnownUsersForgotten: Error {}
-
     static let uniqueViolation = "23505"
 
     /// The batch when none of its events is stored yet, the usual case: a plain `INSERT`, which skips the
-    /// look-up that `ON CONFLICT` makes before each row, and the worker's own tallies for the rollups. An
-    /// event already stored, or twice in the batch, fails the whole statement with a unique violation, and
-    /// the batch goes again through `insertSQL`. The rollup upserts run after the main statement, so their
-    /// row locks, which a concurrent batch may wait for, are held only until the commit that follows.
+    /// look-up that `ON CONFLICT` makes before each row, and the change log of its events. An event already
+    /// stored, or twice in the batch, fails the whole statement with a unique violation, and the batch goes
+    /// again through `insertSQL`.
     static let insertNewSQL = """
         WITH guard AS (
             SELECT schema_guard(\(Migrations.latest))
-        ), path_views AS (
-            SELECT site_id COLLATE "C" AS site_id, event_type COLLATE "C" AS event_type, path COLLATE "C" AS path, views
-            FROM unnest($10::text[], $11::text[], $12::text[], $13::int8[]) AS v(site_id, event_type, path, views)
-        ), new_users AS (
-            SELECT site_id COLLATE "C" AS site_id, event_type COLLATE "C" AS event_type, user_id COLLATE "C" AS user_id
-            FROM unnest($7::text[], $8::text[], $9::text[]) AS u(site_id, event_type, user_id)
         ), stored AS (
             SELECT site_id COLLATE "C" AS site_id, event_type, path, user_id, timestamp
             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS s(site_id, event_type, path, user_id, timestamp)
-        ), \(rollupUpserts(pathViews: "path_views", newUsers: "new_users")), \(changeLog(stored: "stored"))
+        ), \(changeLog(stored: "stored"))
         INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
         SELECT e.* FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e
         """
 
     /// Any batch, taken after `insertNewSQL` met an event already stored: the events go in with `ON CONFLICT
-    /// (event_id) DO NOTHING`, and the rollups grow by the rows `inserted` returned, so a skipped event, or a
-    /// skipped second version of one, counts for nothing. `$7`–`$9` are the keys not known to be in
-    /// `site_users`.
+    /// (event_id) DO NOTHING`, and only the rows `inserted` returned are logged, so a skipped event, or a
+    /// skipped second version of one, counts for nothing.
     static let insertSQL = """
         WITH guard AS (
             SELECT schema_guard(\(Migrations.latest))
@@ -264,17 +198,11 @@ public final class PostgresEventStore: EventStore {
             SELECT e.* FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e
             ON CONFLICT (event_id) DO NOTHING
             RETURNING site_id, event_type, path, user_id, timestamp
-        ), path_views AS (
-            SELECT site_id, event_type, path, count(*) AS views FROM inserted GROUP BY 1, 2, 3
-        ), new_users AS (
-            SELECT DISTINCT site_id, event_type, user_id FROM inserted
-            WHERE (site_id, event_type, user_id) IN (SELECT * FROM unnest($7::text[], $8::text[], $9::text[]))
-        ), \(rollupUpserts(pathViews: "path_views", newUsers: "new_users")), \(changeLog(stored: "inserted"))
+        ), \(changeLog(stored: "inserted"))
         SELECT count(*) FROM inserted
         """
 
-    /// Common table expressions that the main statement does not read, so they run after it (PostgreSQL
-    /// runs such writes last, the later-declared first, so these before the rollup upserts): each site of
+    /// Common table expressions that the main statement does not read, so they run after it: each site of
     /// the events in `stored` (`site_id`, `event_type`, `path`, `user_id`, `timestamp`) gets its next
     /// version, in site order, and the events are logged under it. The site's row is locked from there to
     /// the commit, so a later insert gets the next version only once this one is visible: versions follow
@@ -292,45 +220,6 @@ public final class PostgresEventStore: EventStore {
                 array_agg(s.event_type), array_agg(s.path), array_agg(s.user_id)
             FROM site_versions_bumped b JOIN \(stored) s ON s.site_id = b.site_id
             GROUP BY b.site_id, b.version
-        )
-        """
-    }
-
-    /// The upserts that keep the rollups, as common table expressions: the views in `pathViews` (`site_id`,
-    /// `event_type`, `path`, `views`) and the (site, event type, user) keys in `newUsers` that may be new.
-    /// Their columns must be `COLLATE "C"` (the tables' own, or cast so): each `ORDER BY` fixes the order
-    /// in which rows are locked, and it must be the same for every batch whatever the database's default
-    /// collation, or a fresh and a redelivered batch can deadlock.
-    private static func rollupUpserts(pathViews: String, newUsers: String) -> String {
-        """
-        all_paths AS (
-            INSERT INTO site_paths (site_id, event_type, path, views)
-            SELECT * FROM \(pathViews) ORDER BY 1, 2, 3
-            ON CONFLICT (site_id, event_type, path) DO UPDATE SET views = site_paths.views + EXCLUDED.views
-        ), path_totals AS (
-            INSERT INTO site_path_totals (site_id, path, views)
-            SELECT site_id, path, sum(views) FROM \(pathViews) GROUP BY 1, 2 ORDER BY 1, 2
-            ON CONFLICT (site_id, path) DO UPDATE SET views = site_path_totals.views + EXCLUDED.views
-        ), all_users AS (
-            INSERT INTO site_users (site_id, event_type, user_id)
-            SELECT * FROM \(newUsers) ORDER BY 1, 2, 3
-            ON CONFLICT DO NOTHING
-            RETURNING site_id, event_type, user_id
-        ), user_counts AS (
-            INSERT INTO site_user_counts (site_id, event_type, users)
-            SELECT site_id, event_type, count(*) FROM all_users GROUP BY 1, 2 ORDER BY 1, 2
-            ON CONFLICT (site_id, event_type) DO UPDATE SET users = site_user_counts.users + EXCLUDED.users
-        ), visitors AS (
-            -- A visitor never seen before is new with every event type it comes with, so only users that
-            -- site_users just took need looking up here.
-            INSERT INTO site_visitors (site_id, user_id)
-            SELECT DISTINCT site_id, user_id FROM all_users ORDER BY 1, 2
-            ON CONFLICT DO NOTHING
-            RETURNING site_id
-        ), visitor_counts AS (
-            INSERT INTO site_visitor_counts (site_id, users)
-            SELECT site_id, count(*) FROM visitors GROUP BY 1 ORDER BY 1
-            ON CONFLICT (site_id) DO UPDATE SET users = site_visitor_counts.users + EXCLUDED.users
         )
         """
     }

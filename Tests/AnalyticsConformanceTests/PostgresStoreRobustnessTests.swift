@@ -34,7 +34,7 @@ struct PostgresStoreRobustnessTests {
         let events = makeEvents(2, site: "failover")
         #expect(try await store.insert([events[0]]).inserted == 1)
 
-        let tables = ["events", "site_paths", "site_path_totals", "site_users", "site_user_counts", "site_visitors", "site_visitor_counts"]
+        let tables = ["events", "site_versions", "site_changes"]
         try await PostgresUnderTest.execute(tables.map { "DELETE FROM \"\(schema)\".\($0);" }.joined()
             + "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '\(role)'")
         var second = events[1]
@@ -59,7 +59,6 @@ struct PostgresStoreRobustnessTests {
         let schema = "Collation_\(UInt64.random(in: 0...UInt64.max))"
         configuration.schema = schema
         configuration.connections = 6
-        configuration.knownUsers = 0
         ServerLeftovers.current?.schema(schema, in: url)
         let store = PostgresEventStore(url: url, configuration: configuration)
         try await store.migrate()

@@ -19,9 +19,4 @@ struct WorkerOptionsTests {
         #expect(clamped.maxOutage == .seconds(60) && clamped.maxDeliveries == 1)
     }
 
-    @Test func knownUsersIsAKeyCountOfZeroOrMore() throws {
-        #expect(try WorkerOptions.parse(["--known-users", "5000"]).knownUsersCapacity == 5000)
-        #expect(try WorkerOptions.parse(["--known-users", "0"]).knownUsersCapacity == 0)
-        #expect(try WorkerOptions.parse(["--known-users=-3"]).knownUsersCapacity == 0)
-    }
 }
