@@ -187,6 +187,11 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Batches in flight at once, each under its own consumer name. Default: $WORKER_CONCURRENCY or 2.", valueName: "count"))
     var concurrency: Int?
 
+    /// Accepted and ignored, so that a deployment upgrading from a build that had it still starts:
+    /// migration 9 removed the user keys it sized.
+    @Option(help: .hidden)
+    var knownUsers: Int?
+
     /// One configuration per batch loop: `workers` times the concurrency. The consumer names are the
     /// worker's name, then the name followed by #1, #2 and so on (a character worker names seldom end
     /// with, so that workers named w and w-1 do not share one).

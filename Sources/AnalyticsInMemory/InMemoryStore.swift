@@ -2,7 +2,7 @@ import AnalyticsCore
 import AnalyticsSpec
 
 /// An `EventStore` in memory: idempotent by `event_id`, and answering stats by scanning its events.
-/// It is the reference the Postgres store's rollups are checked against.
+/// It is the reference the other stores' answers are checked against.
 public actor InMemoryStore: EventStore {
     private var events: [Event] = []
     private var ids: Set<EventID> = []

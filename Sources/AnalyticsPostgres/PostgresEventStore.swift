@@ -81,7 +81,12 @@ public final class PostgresEventStore: EventStore {
     /// Applies the migrations not yet recorded in `schema_migrations`, in one transaction, under an
     /// advisory lock so that processes starting together do not race. Returns the versions applied.
     @discardableResult
-    public func migrate() async throws -> [Int] {
+    public func migrate() async throws -> [Int] { try await migrate(through: Migrations.latest) }
+
+    /// Applies the pending migrations up to `version` only: for tests of what a later one does to a
+    /// database an older build left.
+    @discardableResult
+    public func migrate(through version: Int) async throws -> [Int] {
         let schema = self.schema
         return try await withConnection { connection in
             try connection.execute("BEGIN")
@@ -93,7 +98,8 @@ public final class PostgresEventStore: EventStore {
                         version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
                     """)
                 let done = Set(try connection.query("SELECT version FROM schema_migrations").rows.compactMap { $0[0].flatMap { Int($0) } })
-                if Migrations.all.contains(where: { !done.contains($0.version) }) {
+                let pending = Migrations.all.filter { !done.contains($0.version) && $0.version <= version }
+                if !pending.isEmpty {
                     // Inserts in flight commit first (their rows are then in every fill), and inserts that
                     // arrive wait for this commit, then meet the new schema (and its version check).
                     let existing = try connection.query(
@@ -105,7 +111,7 @@ public final class PostgresEventStore: EventStore {
                     }
                 }
                 var applied: [Int] = []
-                for migration in Migrations.all where !done.contains(migration.version) {
+                for migration in pending {
                     try connection.execute(migration.sql)
                     try connection.query(
                         "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [String(migration.version), migration.name])
@@ -130,6 +136,7 @@ public final class PostgresEventStore: EventStore {
         var paths = PostgresBinaryArray(of: .text, capacity: events.count * 24)
         var users = PostgresBinaryArray(of: .text, capacity: events.count * 16)
         var timestamps = PostgresBinaryArray(of: .timestamptz, capacity: events.count * 12)
+        var microseconds = PostgresBinaryArray(of: .int8, capacity: events.count * 12)
         // Sorted by event_id, the first version of a duplicate first: concurrent inserts take the key locks
         // in one order, and a batch's first version of an event is the one kept.
         let order = events.indices.sorted { (events[$0].id, $0) < (events[$1].id, $1) }
@@ -141,24 +148,25 @@ public final class PostgresEventStore: EventStore {
             paths.append(event.path)
             users.append(event.userID)
             timestamps.append(microsecondsSinceUnixEpoch: event.timestamp)
+            microseconds.append(event.timestamp)
         }
-        let parameters = [ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish()]
+        let parameters = [ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish(), microseconds.finish()]
         let inserted = try await withConnection { connection in
             do {
                 _ = try connection.query(Self.insertNewSQL, binary: parameters)
                 return events.count
             } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
-                let row = try connection.query(Self.insertSQL, binary: parameters).rows.first
+                let row = try connection.query(Self.insertSQL, binary: Array(parameters.prefix(6))).rows.first
                 return row?[0].flatMap { Int($0) } ?? 0
             }
         }
-        await pruneChangesNowAndThen()
+        pruneChangesNowAndThen()
         return InsertResult(inserted: inserted, duplicates: events.count - inserted)
     }
 
     /// Deletes the logged changes older than `changeRetention`, at most once a minute per process. A
     /// failure is left for the next time: the log only grows meanwhile.
-    private func pruneChangesNowAndThen() async {
+    private func pruneChangesNowAndThen() {
         let now = ContinuousClock.now
         let due = lastPrune.withLock { last in
             guard last.map({ now - $0 >= .seconds(60) }) ?? true else { return false }
@@ -167,7 +175,8 @@ public final class PostgresEventStore: EventStore {
         }
         guard due else { return }
         let seconds = String(changeRetention.components.seconds)
-        _ = try? await withConnection { try $0.query("DELETE FROM site_changes WHERE created_at < now() - ($1 || ' seconds')::interval", [seconds]) }
+        // Detached: the batch that happens to be due does not wait for the DELETE.
+        Task { _ = try? await withConnection { try $0.query("DELETE FROM site_changes WHERE created_at < now() - ($1 || ' seconds')::interval", [seconds]) } }
     }
 
     static let uniqueViolation = "23505"
@@ -180,11 +189,12 @@ public final class PostgresEventStore: EventStore {
         WITH guard AS (
             SELECT schema_guard(\(Migrations.latest))
         ), stored AS (
-            SELECT site_id COLLATE "C" AS site_id, event_type, path, user_id, timestamp
-            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS s(site_id, event_type, path, user_id, timestamp)
+            SELECT s.event_id, s.site_id COLLATE "C" AS site_id, s.event_type, s.path, s.user_id, s.timestamp, s.microseconds
+            FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::int8[])
+                AS s(event_id, site_id, event_type, path, user_id, timestamp, microseconds)
         ), \(changeLog(stored: "stored"))
         INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
-        SELECT e.* FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e
+        SELECT event_id, site_id, event_type, path, user_id, timestamp FROM stored
         """
 
     /// Any batch, taken after `insertNewSQL` met an event already stored: the events go in with `ON CONFLICT
@@ -197,16 +207,16 @@ public final class PostgresEventStore: EventStore {
             INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
             SELECT e.* FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e
             ON CONFLICT (event_id) DO NOTHING
-            RETURNING site_id, event_type, path, user_id, timestamp
+            RETURNING site_id, event_type, path, user_id, (extract(epoch FROM timestamp) * 1000000)::int8 AS microseconds
         ), \(changeLog(stored: "inserted"))
         SELECT count(*) FROM inserted
         """
 
     /// Common table expressions that the main statement does not read, so they run after it: each site of
-    /// the events in `stored` (`site_id`, `event_type`, `path`, `user_id`, `timestamp`) gets its next
-    /// version, in site order, and the events are logged under it. The site's row is locked from there to
-    /// the commit, so a later insert gets the next version only once this one is visible: versions follow
-    /// commit order.
+    /// the events in `stored` (`site_id`, `event_type`, `path`, `user_id`, `microseconds` since the Unix
+    /// epoch) gets its next version, in site order, and the events are logged under it. The site's row is
+    /// locked from there to the commit, so a later insert gets the next version only once this one is
+    /// visible: versions follow commit order.
     private static func changeLog(stored: String) -> String {
         """
         site_versions_bumped AS (
@@ -216,7 +226,7 @@ public final class PostgresEventStore: EventStore {
             RETURNING site_id, version
         ), changes_logged AS (
             INSERT INTO site_changes (site_id, version, timestamps, event_types, paths, user_ids)
-            SELECT b.site_id, b.version, array_agg((extract(epoch FROM s.timestamp) * 1000000)::int8),
+            SELECT b.site_id, b.version, array_agg(s.microseconds),
                 array_agg(s.event_type), array_agg(s.path), array_agg(s.user_id)
             FROM site_versions_bumped b JOIN \(stored) s ON s.site_id = b.site_id
             GROUP BY b.site_id, b.version
@@ -270,7 +280,7 @@ public final class PostgresEventStore: EventStore {
     }
 
     /// The same answer computed the seed's way, by `COUNT(*)`, `COUNT(DISTINCT user_id)` and a `GROUP BY path`
-    /// over the raw events. Tests check the rollups against it; the benchmark times it.
+    /// over the raw events. Tests check the store's answers against it; the benchmark times it.
     public func directStats(_ query: StatsQuery) async throws -> StatsResponse {
         var filters = ["site_id = $1"]
         var parameters: [String?] = [query.siteID, String(query.limit)]

@@ -50,7 +50,7 @@ struct EndToEndTests {
             print("e2e kill -9: sent \(bodies.count), 200s \(accepted), rows at kill \(atKill), rows \(stored.rows), distinct \(stored.distinct), /stats \(total)")
             #expect(atKill < accepted, "the worker was killed before it finished")
             #expect(stored.rows == accepted && stored.distinct == accepted)
-            #expect(total == accepted, "rollups count every event once")
+            #expect(total == accepted, "reporting counts every event once")
         }
     }
 

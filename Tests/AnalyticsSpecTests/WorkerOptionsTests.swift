@@ -19,4 +19,9 @@ struct WorkerOptionsTests {
         #expect(clamped.maxOutage == .seconds(60) && clamped.maxDeliveries == 1)
     }
 
+    /// A flag a removed feature had still parses, so an upgraded deployment's command line still starts.
+    @Test func theRetiredKnownUsersFlagIsAccepted() throws {
+        let loops = try WorkerOptions.parse(["--known-users", "5000", "--worker-name", "w"]).configurations()
+        #expect(loops.map(\.consumer) == ["w", "w#1"])
+    }
 }
