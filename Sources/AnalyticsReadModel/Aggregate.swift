@@ -32,8 +32,6 @@ struct Aggregate: Sendable {
         total += 1
     }
 
-    var isFrozen: Bool { pending.isEmpty }
-
     /// Merges the pending events into the sorted arrays and the user sets.
     mutating func freeze(universe: Int) {
         guard !pending.isEmpty else { return }

@@ -17,8 +17,6 @@ public struct UserSet: Sendable, Hashable {
         }
     }
 
-    public var isEmpty: Bool { count == 0 }
-
     /// Adds users (in any order, repeats allowed); `universe` is how many numbers the site has given
     /// out, which decides when the bitmap is the smaller form.
     public mutating func formUnion(_ added: [UInt32], universe: Int) {

@@ -50,9 +50,7 @@ public struct BreakdownQuery: Sendable, Hashable {
     }
 
     /// The instants the period covers; nil for all time.
-    public var instants: Range<Int64>? {
-        period.days.map { (zone ?? .utc).instants(from: $0.lowerBound, to: $0.upperBound) }
-    }
+    public var instants: Range<Int64>? { period.instants(in: zone) }
 
     /// The value of the event this query groups it by.
     public func value(of event: Event) -> String {

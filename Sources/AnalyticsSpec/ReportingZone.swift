@@ -52,12 +52,6 @@ public struct ReportingZone: Sendable, Hashable {
         return timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(second)))
     }
 
-    /// The calendar date, in this zone, of an instant.
-    public func date(atMicroseconds instant: Int64) -> CalendarDate {
-        let second = Self.floorDivide(instant, 1_000_000)
-        return CalendarDate(daysSinceEpoch: Int(Self.floorDivide(second + Int64(offset(atSecond: second)), 86_400)))
-    }
-
     /// The first instant of `date` in this zone, in microseconds since the Unix epoch: local midnight (the
     /// earlier one when the clocks go back over it), or, when the clocks skip midnight, the instant they
     /// skip it at.

@@ -9,6 +9,12 @@ public struct StatsQuery: Sendable, Hashable {
         /// Inclusive at both ends.
         case range(from: CalendarDate, to: CalendarDate)
 
+        /// The instants of these days in `zone` (UTC when nil), from the start of the first to the start of
+        /// the day after the last; nil for all time.
+        public func instants(in zone: ReportingZone?) -> Range<Int64>? {
+            days.map { (zone ?? .utc).instants(from: $0.lowerBound, to: $0.upperBound) }
+        }
+
         /// The inclusive range of days, or nil for all time.
         public var days: ClosedRange<CalendarDate>? {
             switch self {
@@ -43,9 +49,7 @@ public struct StatsQuery: Sendable, Hashable {
 
     /// The instants the period covers, in microseconds since the Unix epoch: from the start of the first
     /// day in the zone to the start of the day after the last. Nil for all time.
-    public var instants: Range<Int64>? {
-        period.days.map { (zone ?? .utc).instants(from: $0.lowerBound, to: $0.upperBound) }
-    }
+    public var instants: Range<Int64>? { period.instants(in: zone) }
 
     /// True when the event is one this query counts.
     public func matches(_ event: Event) -> Bool {
