@@ -136,7 +136,6 @@ public final class PostgresEventStore: EventStore {
         var paths = PostgresBinaryArray(of: .text, capacity: events.count * 24)
         var users = PostgresBinaryArray(of: .text, capacity: events.count * 16)
         var timestamps = PostgresBinaryArray(of: .timestamptz, capacity: events.count * 12)
-        var microseconds = PostgresBinaryArray(of: .int8, capacity: events.count * 12)
         // Sorted by event_id, the first version of a duplicate first: concurrent inserts take the key locks
         // in one order, and a batch's first version of an event is the one kept.
         let order = events.indices.sorted { (events[$0].id, $0) < (events[$1].id, $1) }
@@ -148,15 +147,14 @@ public final class PostgresEventStore: EventStore {
             paths.append(event.path)
             users.append(event.userID)
             timestamps.append(microsecondsSinceUnixEpoch: event.timestamp)
-            microseconds.append(event.timestamp)
         }
-        let parameters = [ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish(), microseconds.finish()]
+        let parameters = [ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish()]
         let inserted = try await withConnection { connection in
             do {
                 _ = try connection.query(Self.insertNewSQL, binary: parameters)
                 return events.count
             } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
-                let row = try connection.query(Self.insertSQL, binary: Array(parameters.prefix(6))).rows.first
+                let row = try connection.query(Self.insertSQL, binary: parameters).rows.first
                 return row?[0].flatMap { Int($0) } ?? 0
             }
         }
@@ -185,52 +183,38 @@ public final class PostgresEventStore: EventStore {
     /// look-up that `ON CONFLICT` makes before each row, and the change log of its events. An event already
     /// stored, or twice in the batch, fails the whole statement with a unique violation, and the batch goes
     /// again through `insertSQL`.
-    static let insertNewSQL = """
-        WITH guard AS (
-            SELECT schema_guard(\(Migrations.latest))
-        ), stored AS (
-            SELECT s.event_id, s.site_id COLLATE "C" AS site_id, s.event_type, s.path, s.user_id, s.timestamp, s.microseconds
-            FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::int8[])
-                AS s(event_id, site_id, event_type, path, user_id, timestamp, microseconds)
-        ), \(changeLog(stored: "stored"))
-        INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
-        SELECT event_id, site_id, event_type, path, user_id, timestamp FROM stored
-        """
+    static let insertNewSQL = insert(onConflict: "")
 
     /// Any batch, taken after `insertNewSQL` met an event already stored: the events go in with `ON CONFLICT
-    /// (event_id) DO NOTHING`, and only the rows `inserted` returned are logged, so a skipped event, or a
+    /// (event_id) DO NOTHING`, and only the rows the insert returned are logged, so a skipped event, or a
     /// skipped second version of one, counts for nothing.
-    static let insertSQL = """
+    static let insertSQL = insert(onConflict: "ON CONFLICT (event_id) DO NOTHING")
+
+    /// The insert, then, in common table expressions that run after it: each site of the events stored
+    /// gets its next version, in site order, and the ids of its events are logged under it. The site's
+    /// row is locked from there to the commit, so a later insert gets the next version only once this one
+    /// is visible: versions follow commit order.
+    private static func insert(onConflict: String) -> String {
+        """
         WITH guard AS (
             SELECT schema_guard(\(Migrations.latest))
         ), inserted AS (
             INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
             SELECT e.* FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e
-            ON CONFLICT (event_id) DO NOTHING
-            RETURNING site_id, event_type, path, user_id, (extract(epoch FROM timestamp) * 1000000)::int8 AS microseconds
-        ), \(changeLog(stored: "inserted"))
-        SELECT count(*) FROM inserted
-        """
-
-    /// Common table expressions that the main statement does not read, so they run after it: each site of
-    /// the events in `stored` (`site_id`, `event_type`, `path`, `user_id`, `microseconds` since the Unix
-    /// epoch) gets its next version, in site order, and the events are logged under it. The site's row is
-    /// locked from there to the commit, so a later insert gets the next version only once this one is
-    /// visible: versions follow commit order.
-    private static func changeLog(stored: String) -> String {
-        """
-        site_versions_bumped AS (
+            \(onConflict)
+            RETURNING id, site_id COLLATE "C" AS site_id
+        ), site_versions_bumped AS (
             INSERT INTO site_versions AS v (site_id, version)
-            SELECT DISTINCT site_id, 1 FROM \(stored) ORDER BY 1
+            SELECT DISTINCT site_id, 1 FROM inserted ORDER BY 1
             ON CONFLICT (site_id) DO UPDATE SET version = v.version + 1
             RETURNING site_id, version
         ), changes_logged AS (
-            INSERT INTO site_changes (site_id, version, timestamps, event_types, paths, user_ids)
-            SELECT b.site_id, b.version, array_agg(s.microseconds),
-                array_agg(s.event_type), array_agg(s.path), array_agg(s.user_id)
-            FROM site_versions_bumped b JOIN \(stored) s ON s.site_id = b.site_id
+            INSERT INTO site_changes (site_id, version, ids)
+            SELECT b.site_id, b.version, array_agg(i.id)
+            FROM site_versions_bumped b JOIN inserted i ON i.site_id = b.site_id
             GROUP BY b.site_id, b.version
         )
+        SELECT count(*) FROM inserted
         """
     }
 

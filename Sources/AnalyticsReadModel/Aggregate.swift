@@ -110,19 +110,12 @@ struct Aggregate: Sendable {
     /// The indexes of the cells of one type, or of every type.
     func cellRange(ofType type: UInt32?) -> Range<Int> {
         guard let type else { return cells.indices }
-        return lowerBound(Self.cell(type: type, path: 0))..<lowerBound(Self.cell(type: type + 1, path: 0))
+        return cells.lowerBound(of: Self.cell(type: type, path: 0))..<cells.lowerBound(of: Self.cell(type: type + 1, path: 0))
     }
+
+    /// How many users the cell at `index` in `cells` has.
+    func userCount(atCell index: Int) -> Int { Int(userStarts[index + 1] - userStarts[index]) }
 
     /// The users of the cell at `index` in `cells`, ascending.
     func users(atCell index: Int) -> ArraySlice<UInt32> { cellUsers[Int(userStarts[index])..<Int(userStarts[index + 1])] }
-
-    private func lowerBound(_ cell: Cell) -> Int {
-        var low = 0
-        var high = cells.count
-        while low < high {
-            let middle = (low + high) / 2
-            if cells[middle] < cell { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
 }

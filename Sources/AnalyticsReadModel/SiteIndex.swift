@@ -3,16 +3,17 @@ import JSONSchemaValidation
 import Synchronization
 
 /// Everything the reporting endpoints need about one site's events, in memory: the events themselves,
-/// compactly, by UTC day (for hourly buckets), and, per time zone asked for, an `Aggregate` per local
-/// day and month. A value type whose pieces are copied on write one day or month at a time, so a reader
+/// compactly, by UTC day, with each UTC hour's `HourAggregate` (for hourly buckets), and, per time zone
+/// asked for, an `Aggregate` per local day and month. A value type whose pieces are copied on write one day or month at a time, so a reader
 /// can hold a snapshot while the next events are applied to a copy.
 public struct SiteIndex: Sendable {
-    /// One UTC day's events, as numbers.
+    /// One UTC day's events, as numbers, and its 24 hours' aggregates.
     struct RawDay: Sendable {
         var timestamps: [Int64] = []
         var types: [UInt32] = []
         var paths: [UInt32] = []
         var users: [UInt32] = []
+        var hours = [HourAggregate](repeating: HourAggregate(), count: 24)
     }
 
     let types = Interner()
@@ -38,7 +39,8 @@ public struct SiteIndex: Sendable {
         let path = paths.number(for: path)
         let user = userID.map { users.number(for: $0) } ?? 0
         let day = Int(floorDivide(timestamp, 86_400_000_000))
-        rawDays[day, default: RawDay()].append(timestamp, type, path, user)
+        rawDays[day, default: RawDay()].append(timestamp, type, path, user, hour: Int(floorDivide(timestamp, 3_600_000_000)) - day * 24)
+        unfrozenDays.insert(day)
         // Not `for name in zones.keys`: that view would share the dictionary and make each change copy it.
         for name in zoneNames { zones[name]!.add(timestamp: timestamp, type: type, path: path, user: user) }
         eventCount += 1
@@ -46,8 +48,13 @@ public struct SiteIndex: Sendable {
 
     /// Merges the events added since the last call into the aggregates.
     public mutating func freeze() {
+        for day in unfrozenDays { rawDays[day]!.freezeHours() }
+        unfrozenDays = []
         for name in zoneNames { zones[name]!.freeze(universe: users.count) }
     }
+
+    /// UTC days with hours not yet frozen.
+    private var unfrozenDays: Set<Int> = []
 
     private var zoneNames: [String] = []
 
@@ -104,11 +111,16 @@ public struct SiteIndex: Sendable {
 }
 
 extension SiteIndex.RawDay {
-    mutating func append(_ timestamp: Int64, _ type: UInt32, _ path: UInt32, _ user: UInt32) {
+    mutating func append(_ timestamp: Int64, _ type: UInt32, _ path: UInt32, _ user: UInt32, hour: Int) {
         timestamps.append(timestamp)
         types.append(type)
         paths.append(path)
         users.append(user)
+        hours[hour].add(type: type, user: user)
+    }
+
+    mutating func freezeHours() {
+        for hour in hours.indices where hours[hour].needsFreeze { hours[hour].freeze() }
     }
 }
 

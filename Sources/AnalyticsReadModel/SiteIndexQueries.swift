@@ -113,8 +113,17 @@ extension SiteIndex {
         guard case .some(let type) = typeFilter(query.eventType) else {
             return TimeseriesResponse(query: query, points: Array(repeating: empty, count: query.bucketStarts.count))
         }
+        if query.interval == .hour, floorDivide(query.bucketStarts[0], 3_600_000_000) * 3_600_000_000 == query.bucketStarts[0] {
+            // Buckets that are UTC hours (every zone whose offset is whole hours): one aggregate each.
+            return TimeseriesResponse(query: query, points: query.bucketStarts.map { start in
+                let hour = floorDivide(start, 3_600_000_000)
+                let day = Int(floorDivide(hour, 24))
+                guard let aggregate = rawDays[day]?.hours[Int(hour) - day * 24] else { return empty }
+                return TimeseriesResponse.Point(views: aggregate.views(ofType: type), uniqueUsers: aggregate.userCount(ofType: type))
+            })
+        }
         if query.interval == .hour {
-            // Hours are cut from the events themselves: a zone's hour need not be a UTC hour.
+            // Hours of a zone whose offset is not whole hours (+05:30, -03:30): cut from the events.
             var views = [Int](repeating: 0, count: query.bucketStarts.count)
             var members = [[UInt32]](repeating: [], count: query.bucketStarts.count)
             forEachEvent(in: query.instants) { timestamp, eventType, _, user in
@@ -187,19 +196,23 @@ extension SiteIndex {
         var unions: [UserUnion]
         switch query.dimension {
         case .path:
-            var rowOfPath: [UInt32: Int] = [:]
-            for (position, row) in rows.enumerated() { rowOfPath[row.number] = position }
+            // The row of each path number (-1 for none): an array, as every cell of every part is looked up.
+            var rowOfPath = [Int32](repeating: -1, count: paths.count + 1)
+            for (position, row) in rows.enumerated() { rowOfPath[Int(row.number)] = Int32(position) }
             var expected = [Int](repeating: 0, count: rows.count)
             for part in parts {
+                let cells = part.cells
                 for index in part.cellRange(ofType: type) {
-                    if let position = rowOfPath[Aggregate.path(of: part.cells[index])] { expected[position] += part.users(atCell: index).count }
+                    let position = rowOfPath[Int(Aggregate.path(of: cells[index]))]
+                    if position >= 0 { expected[Int(position)] += part.userCount(atCell: index) }
                 }
             }
             unions = expected.map { UserUnion(universe: users.count + 1, expected: $0) }
             for part in parts {
+                let cells = part.cells
                 for index in part.cellRange(ofType: type) {
-                    guard let position = rowOfPath[Aggregate.path(of: part.cells[index])] else { continue }
-                    for user in part.users(atCell: index) { unions[position].insert(user) }
+                    let position = rowOfPath[Int(Aggregate.path(of: cells[index]))]
+                    if position >= 0 { unions[Int(position)].insert(ascending: part.users(atCell: index)) }
                 }
             }
         case .eventType:

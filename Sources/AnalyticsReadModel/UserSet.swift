@@ -26,18 +26,7 @@ public struct UserSet: Sendable, Hashable {
         switch storage {
         case .sorted(let numbers):
             storage = .sorted([])  // let go of the enum's reference
-            var merged: [UInt32] = []
-            merged.reserveCapacity(numbers.count + added.count)
-            var index = 0
-            for user in added where merged.last != user {
-                while index < numbers.count, numbers[index] < user {
-                    merged.append(numbers[index])
-                    index += 1
-                }
-                if index < numbers.count, numbers[index] == user { index += 1 }
-                if merged.last != user { merged.append(user) }
-            }
-            merged.append(contentsOf: numbers[index...])
+            let merged = numbers.mergingUnique(added)
             if merged.count * 32 > max(universe, 4096) {
                 var words = [UInt64](repeating: 0, count: Int(merged.last! / 64) + 1)
                 for number in merged { words[Int(number / 64)] |= 1 << UInt64(number % 64) }
@@ -64,7 +53,7 @@ public struct UserSet: Sendable, Hashable {
     public func add(to union: inout UserUnion) {
         switch storage {
         case .sorted(let numbers):
-            for number in numbers { union.insert(number) }
+            union.insert(ascending: numbers[...])
         case .bitmap(let words, _):
             union.formUnion(words)
         }
@@ -108,6 +97,22 @@ public struct UserUnion: Sendable {
         } else {
             members.append(user)
             switchToBitmapIfLarge()
+        }
+    }
+
+    /// Adds members given in ascending order: into the bitmap in one tight loop, once it is one.
+    mutating func insert(ascending users: ArraySlice<UInt32>) {
+        guard usesBitmap else {
+            for user in users { insert(user) }
+            return
+        }
+        guard let largest = users.last else { return }
+        let needed = Int(largest / 64) + 1
+        if needed > words.count { words += [UInt64](repeating: 0, count: needed - words.count) }
+        words.withUnsafeMutableBufferPointer { words in
+            users.withUnsafeBufferPointer { users in
+                for user in users { words[Int(user &>> 6)] |= 1 &<< UInt64(user & 63) }
+            }
         }
     }
 

@@ -14,8 +14,11 @@
 Events are for one site ("bench") spread over 2025, with 200 paths (a few popular) and 20,000 users,
 generated from a fixed seed so every tool sees the same rows.
 """
+import bisect
+import heapq
 import http.client
 import json
+import math
 import os
 import random
 import sys
@@ -42,6 +45,138 @@ def events(count, seed=2025):
             "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             "site_id": SITE, "event_type": rng.choice(TYPES), "path": path, "user_id": user, "timestamp": timestamp,
         }
+
+
+def traffic(count, seed=2025):
+    """Live traffic of one site over 2025, as JSON lines in arrival order and without event_id, as a
+    tracker sends it: visits start through the year (busier by day than by night), each a few events
+    seconds to minutes apart from one visitor; visitors return (a few often, most rarely); paths are
+    Zipf-distributed over 2,000 pages; an event's timestamp is its arrival less a lateness of up to 2 s
+    (a few up to 5 minutes, as queued beacons); 3% of events have no user."""
+    rng = random.Random(seed)
+    start = 1735689600  # 2025-01-01T00:00:00Z
+    year = 365 * 86400
+    visitors = max(1000, count // 5)
+    page_count = 2000
+    # Zipf (s = 1.1) over the pages by inverse transform of the cumulative weights.
+    weights = [1 / (rank + 1) ** 1.1 for rank in range(page_count)]
+    cumulative = []
+    running = 0.0
+    for weight in weights:
+        running += weight
+        cumulative.append(running)
+    total_weight = running
+    pages = [f"/docs/section-{rank % 40}/page-{rank}" for rank in range(page_count)]
+    pages[0], pages[1], pages[2] = "/", "/pricing", "/blog"
+    ids = {}
+
+    def visitor_id(number):
+        text = ids.get(number)
+        if text is None:
+            text = ids[number] = "%016x" % random.Random(number * 7919 + seed).getrandbits(64)
+        return text
+
+    def page():
+        return pages[bisect.bisect_left(cumulative, rng.random() * total_weight)]
+
+    # Visits and their lengths (1 + a geometric-like number, 2.5 on average) until they hold exactly
+    # `count` events; then their starts, sorted, a day's hours weighted 1 (night) to 3 (afternoon, UTC).
+    lengths = []
+    planned = 0
+    while planned < count:
+        length = min(1 + int(rng.expovariate(1 / 2.0)), count - planned)
+        lengths.append(length)
+        planned += length
+    starts = []
+    while len(starts) < len(lengths):
+        moment = rng.random() * (year - 3600)
+        hour = (moment % 86400) / 3600
+        if rng.random() * 3 < 2 + math.sin((hour - 9) / 24 * 2 * math.pi):
+            starts.append(moment)
+    starts.sort()
+    types = ["pageview"] * 16 + ["click"] * 2 + ["scroll", "signup:completed"]
+    heap = []  # (arrival, sequence, visitor, events left)
+    emitted = 0
+    sequence = 0
+    next_visit = 0
+    while emitted < count:
+        if next_visit < len(starts) and (not heap or starts[next_visit] <= heap[0][0]):
+            # A visitor: the first few thousand return often, the rest rarely (squared uniform).
+            visitor = int(visitors * rng.random() ** 2) if rng.random() < 0.97 else None
+            heapq.heappush(heap, (starts[next_visit], sequence, visitor, lengths[next_visit]))
+            sequence += 1
+            next_visit += 1
+            continue
+        arrival, _, visitor, left = heapq.heappop(heap)
+        late = rng.random() * 2 if rng.random() < 0.99 else rng.random() * 300
+        moment = max(0.0, arrival - late)
+        whole = int(moment)
+        micros = int((moment - whole) * 1_000_000)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start + whole)) + f".{micros:06d}Z"
+        user = '"%s"' % visitor_id(visitor) if visitor is not None else "null"
+        kind = types[int(rng.random() * 20)]
+        yield f'{{"site_id":"{SITE}","event_type":"{kind}","path":"{page()}","user_id":{user},"timestamp":"{stamp}"}}'
+        emitted += 1
+        if left > 1:
+            following = min(arrival + 5 + rng.expovariate(1 / 40.0), year - 1)
+            heapq.heappush(heap, (following, sequence, visitor, left - 1))
+            sequence += 1
+
+
+def write_traffic(count, shape, out_path):
+    """The live set, the same events in random order (a backfill), or the live set with client-sent
+    UUIDv4 event_ids, as JSON lines."""
+    lines = traffic(count)
+    with open(out_path, "w") as out:
+        if shape == "live":
+            for line in lines:
+                out.write(line + "\n")
+        elif shape == "live-v4":
+            rng = random.Random(4)
+            for line in lines:
+                out.write('{"event_id":"%s",%s\n' % (uuid.UUID(int=rng.getrandbits(128), version=4), line[1:]))
+        elif shape == "backfill":
+            every = list(lines)
+            random.Random(1).shuffle(every)
+            for line in every:
+                out.write(line + "\n")
+        else:
+            sys.exit(f"unknown shape {shape}")
+
+
+def send(url, path, lanes=4, batch=1000):
+    """POSTs the JSON lines of `path` to URL/events in batches, in file order over a few connections;
+    fails unless every batch is answered 200."""
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    lock = threading.Lock()
+    source = open(path)
+    failures = []
+    sent = [0]
+
+    def lane():
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        while True:
+            with lock:
+                chunk = [line.rstrip("\n") for _, line in zip(range(batch), source)]
+            if not chunk:
+                return
+            connection.request("POST", "/events", "[" + ",".join(chunk) + "]", {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            body = response.read()
+            with lock:
+                if response.status == 200:
+                    sent[0] += len(chunk)
+                else:
+                    failures.append((response.status, body[:300]))
+
+    threads = [threading.Thread(target=lane) for _ in range(lanes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        sys.exit(f"send: {len(failures)} batches refused, the first: {failures[0]}")
+    print(sent[0])
 
 
 def resp(count, prefix):
@@ -173,7 +308,7 @@ def report(results_path):
     def row(name, value, ceiling, ratio, target, holds):
         rows.append(f"| {name} | {value} | {ceiling} | {ratio} | {target} | {'yes' if holds else '**no**'} |")
 
-    for c in ("16", "64", "256"):
+    for c in ("16", "64", "256") if "ingest" in r else ():
         e, h = r["ingest"][c]["event"], r["ingest"][c]["healthz"]
         ratio = e["rps"] / h["rps"] if h["rps"] else 0
         target = c == "64"
@@ -181,20 +316,39 @@ def report(results_path):
             f'GET /healthz {h["rps"]:,.0f} req/s', f"{ratio:.2f}×",
             "≥ 0.7×, p99 ≤ 5 ms, 0 non-200" if target else "",
             (ratio >= 0.7 and e["p99_ms"] <= 5 and e["non200"] == 0) if target else True)
-    b = r["batch"]
-    row("POST /events (100 per batch)", f'{b["events_per_s"]:,.0f} events/s', f'pipelined XADD {b["ceiling_per_s"]:,.0f}/s',
-        f'{b["ratio"]:.2f}×', "≥ 0.4×", b["ratio"] >= 0.4)
-    for workers in ("1", "2"):
-        d = r["drain"][workers]
-        row(f"worker drain, {workers} worker{'s' if workers == '2' else ''}", f'{d["events_per_s"]:,.0f} events/s ({d["seconds"]} s for {d["events"]:,})',
-            f'psql \\copy {r["copy"]["events_per_s"]:,.0f}/s', f'{d["ratio"]:.2f}×', "≥ 0.7× (2 workers)" if workers == "2" else "",
-            d["ratio"] >= 0.7 if workers == "2" else True)
-    for size, data in r["reporting"].items():
+    b = r.get("batch")
+    if b:
+        row("POST /events (100 per batch)", f'{b["events_per_s"]:,.0f} events/s', f'pipelined XADD {b["ceiling_per_s"]:,.0f}/s',
+            f'{b["ratio"]:.2f}×', "≥ 0.4×", b["ratio"] >= 0.4)
+    drains = r.get("drain", {})
+    for key, name, target in (("live", "live traffic, server ids", 0.8), ("backfill", "a backfill (a year in random order), server ids", 0.5),
+                              ("client_ids", "live traffic, client UUIDv4 ids", None), ("live_one_worker", "live traffic, server ids", None)):
+        if key not in drains:
+            continue
+        d = drains[key]
+        row(f"worker drain, {name}, {d['workers']} worker{'s' if d['workers'] > 1 else ''}",
+            f'{d["events_per_s"]:,.0f} events/s ({d["seconds"]} s for {d["events"]:,})',
+            f'psql \\copy of the same rows {d["copy"]["events_per_s"]:,.0f}/s', f'{d["ratio"]:.2f}×',
+            f"≥ {target}×" if target else "", d["ratio"] >= target if target else True)
+    sizes = [int(label.split("-")[1]) for label in r.get("reporting", {})]
+    largest = max(sizes) if sizes else 0
+    for label, data in r.get("reporting", {}).items():
+        shape, size = label.split("-")
+        size = int(size)
+        load = r.get("index_load", {}).get(label)
+        if load:
+            row(f"first query of a reporting process ({shape}, {size:,} events): index load", f'{load["seconds"]} s', "", "", "", True)
         for name, q in data.items():
-            target = size == "1000000" and name == "all time"
-            row(f"GET /stats, {int(size):,} events, {name}", f'p50 {q["p50_ms"]} ms, p99 {q["p99_ms"]} ms',
-                f'seed strategy {q["seed_ms"]} ms', f'{q["speedup"]:,.0f}× faster',
-                "p50 ≤ 5 ms, ≥ 50×" if target else "", (q["p50_ms"] <= 5 and q["speedup"] >= 50) if target else True)
+            if name == "stats all time":
+                target, holds = "p50 ≤ 5 ms", q["p50_ms"] <= 5
+            elif size == largest and size >= 10_000_000:
+                target = "p50 ≤ 10 ms, p99 ≤ 25 ms, ≥ 50×"
+                holds = q["p50_ms"] <= 10 and q["p99_ms"] <= 25 and q["speedup"] >= 50
+            else:
+                target, holds = "", True
+            holds = holds and q["non200"] == 0
+            row(f"{name} ({shape}, {size:,} events)", f'p50 {q["p50_ms"]} ms, p99 {q["p99_ms"]} ms, non-200 {q["non200"]}',
+                f'seed strategy {q["seed_ms"]} ms', f'{q["speedup"]:,.0f}× faster', target, holds)
     cost = r.get("request_cost")
     if cost:
         ceiling = cost["valid batch, 1000 events"]["cpu_us_per_kib"]
@@ -203,17 +357,20 @@ def report(results_path):
         row(f"worst request per KiB: {worst_name}", f'{worst["cpu_us_per_kib"]} µs CPU a KiB ({worst["kib"]} KiB, {worst["status"]}, '
             f'answer {worst["answer_bytes"]:,} bytes)', f"valid 1000-event batch {ceiling} µs a KiB", f"{ratio:.2f}×",
             "≤ 3×, every answer ≤ 16 KiB", ratio <= 3 and all(c["answer_bytes"] <= 16384 for c in cost.values()))
-    f = r["freshness"]
-    row(f'freshness at {f["rate"]:,} events/s', f'p50 {f["p50_ms"]} ms, p99 {f["p99_ms"]} ms, max queue depth {f["max_depth"]:,}',
-        "", "", "p99 ≤ 1 s", f["p99_ms"] <= 1000)
+    f = r.get("freshness")
+    if f:
+        row(f'freshness at {f["rate"]:,} events/s', f'p50 {f["p50_ms"]} ms, p99 {f["p99_ms"]} ms, max queue depth {f["max_depth"]:,}',
+            "", "", "p99 ≤ 1 s", f["p99_ms"] <= 1000)
     m = r["memory_mb"]
-    row("peak RSS (VmHWM)", f'ingest {m["ingest"]} MB, worker {m["worker"]} MB, report {m["report"]} MB', "", "",
-        "ingest ≤ 150 MB", m["ingest"] <= 150)
-    c = r["correctness"]
-    row("rows = 200-acknowledged events (freshness run)", f'{c["rows"]:,} rows, {c["acknowledged"]:,} acknowledged', "", "", "equal",
-        c["rows"] == c["acknowledged"])
-    row("stream entries ≥ 200s counted by wrk", f'{c["ingestion_stream_entries"]:,} entries, {c["ingestion_acknowledged_by_wrk"]:,} 200s', "", "",
-        "no fewer", c["ingestion_stream_entries"] >= c["ingestion_acknowledged_by_wrk"])
+    reports = ", ".join(f'report {key[len("report_"):]} {value} MB' for key, value in m.items() if key.startswith("report_"))
+    row("peak RSS (VmHWM)", f'ingest {m.get("ingest")} MB, worker {m.get("worker")} MB, {reports}', "", "",
+        "ingest ≤ 150 MB", m.get("ingest", 0) <= 150)
+    c = r.get("correctness")
+    if c:
+        row("rows = 200-acknowledged events (freshness run)", f'{c["rows"]:,} rows, {c["acknowledged"]:,} acknowledged', "", "", "equal",
+            c["rows"] == c["acknowledged"])
+        row("stream entries ≥ 200s counted by wrk", f'{c["ingestion_stream_entries"]:,} entries, {c["ingestion_acknowledged_by_wrk"]:,} 200s', "", "",
+            "no fewer", c["ingestion_stream_entries"] >= c["ingestion_acknowledged_by_wrk"])
     print("| scenario | measured | ceiling (same run) | ratio | target | holds |")
     print("| --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))
@@ -223,6 +380,10 @@ if __name__ == "__main__":
     command = sys.argv[1]
     if command == "resp":
         resp(int(sys.argv[2]), sys.argv[3])
+    elif command == "traffic":
+        write_traffic(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    elif command == "send":
+        send(sys.argv[2], sys.argv[3])
     elif command == "payload":
         print(json.dumps(next(events(1)), separators=(",", ":")))
     elif command == "csv":
