@@ -113,8 +113,12 @@ struct Aggregate: Sendable {
         return cells.lowerBound(of: Self.cell(type: type, path: 0))..<cells.lowerBound(of: Self.cell(type: type + 1, path: 0))
     }
 
-    /// How many users the cell at `index` in `cells` has.
-    func userCount(atCell index: Int) -> Int { Int(userStarts[index + 1] - userStarts[index]) }
+    /// The index in `cells` of the (type, path) cell, nil when no event of the period has both.
+    func cellIndex(type: UInt32, path: UInt32) -> Int? {
+        let cell = Self.cell(type: type, path: path)
+        let index = cells.lowerBound(of: cell)
+        return index < cells.count && cells[index] == cell ? index : nil
+    }
 
     /// The users of the cell at `index` in `cells`, ascending.
     func users(atCell index: Int) -> ArraySlice<UInt32> { cellUsers[Int(userStarts[index])..<Int(userStarts[index + 1])] }

@@ -1,6 +1,6 @@
 /// One UTC hour's views and distinct users, of every event type and of each, so that an hourly series
-/// over whole-hour zones (UTC, and every zone whose offset is whole hours) reads one value per bucket
-/// instead of the hour's events.
+/// whose buckets are UTC hours (in UTC, and in a zone whose offsets over the range are whole hours) reads
+/// one value per bucket instead of the hour's events.
 ///
 /// The users are kept as sorted (type, user) keys: an hour's distinct users of one type is a range of
 /// them, and new events merge in at `freeze()`, once per batch.

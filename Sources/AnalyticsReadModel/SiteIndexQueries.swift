@@ -113,8 +113,9 @@ extension SiteIndex {
         guard case .some(let type) = typeFilter(query.eventType) else {
             return TimeseriesResponse(query: query, points: Array(repeating: empty, count: query.bucketStarts.count))
         }
-        if query.interval == .hour, floorDivide(query.bucketStarts[0], 3_600_000_000) * 3_600_000_000 == query.bucketStarts[0] {
-            // Buckets that are UTC hours (every zone whose offset is whole hours): one aggregate each.
+        if query.interval == .hour, Self.isUTCHour(query.instants.lowerBound), Self.isUTCHour(query.instants.upperBound) {
+            // Buckets that are UTC hours, the first starting on one and the last ending on one (the
+            // offsets at both ends are whole hours, as in most zones): one aggregate each.
             return TimeseriesResponse(query: query, points: query.bucketStarts.map { start in
                 let hour = floorDivide(start, 3_600_000_000)
                 let day = Int(floorDivide(hour, 24))
@@ -123,7 +124,7 @@ extension SiteIndex {
             })
         }
         if query.interval == .hour {
-            // Hours of a zone whose offset is not whole hours (+05:30, -03:30): cut from the events.
+            // Hours of a range that starts or ends at an offset that is not whole hours (+05:30, -03:30): cut from the events.
             var views = [Int](repeating: 0, count: query.bucketStarts.count)
             var members = [[UInt32]](repeating: [], count: query.bucketStarts.count)
             forEachEvent(in: query.instants) { timestamp, eventType, _, user in
@@ -170,6 +171,8 @@ extension SiteIndex {
         })
     }
 
+    private static func isUTCHour(_ instant: Int64) -> Bool { floorDivide(instant, 3_600_000_000) * 3_600_000_000 == instant }
+
     public func breakdown(_ query: BreakdownQuery) -> BreakdownResponse {
         guard case .some(let type) = typeFilter(query.eventType) else {
             return BreakdownResponse(query: query, rows: [], hasMore: false)
@@ -196,24 +199,19 @@ extension SiteIndex {
         var unions: [UserUnion]
         switch query.dimension {
         case .path:
-            // The row of each path number (-1 for none): an array, as every cell of every part is looked up.
-            var rowOfPath = [Int32](repeating: -1, count: paths.count + 1)
-            for (position, row) in rows.enumerated() { rowOfPath[Int(row.number)] = Int32(position) }
-            var expected = [Int](repeating: 0, count: rows.count)
-            for part in parts {
-                let cells = part.cells
-                for index in part.cellRange(ofType: type) {
-                    let position = rowOfPath[Int(Aggregate.path(of: cells[index]))]
-                    if position >= 0 { expected[Int(position)] += part.userCount(atCell: index) }
+            // Each row's cells found by binary search in each part, one per event type counted: a few
+            // thousand look-ups, where walking every cell of every part would visit hundreds of thousands.
+            let counted = type.map { [$0] } ?? Array(1...UInt32(max(types.count, 1)))
+            unions = rows.map { row in
+                var runs: [ArraySlice<UInt32>] = []
+                for part in parts {
+                    for eventType in counted {
+                        if let index = part.cellIndex(type: eventType, path: row.number) { runs.append(part.users(atCell: index)) }
+                    }
                 }
-            }
-            unions = expected.map { UserUnion(universe: users.count + 1, expected: $0) }
-            for part in parts {
-                let cells = part.cells
-                for index in part.cellRange(ofType: type) {
-                    let position = rowOfPath[Int(Aggregate.path(of: cells[index]))]
-                    if position >= 0 { unions[Int(position)].insert(ascending: part.users(atCell: index)) }
-                }
+                var union = UserUnion(universe: users.count + 1, expected: runs.reduce(0) { $0 + $1.count })
+                for run in runs { union.insert(contentsOf: run) }
+                return union
             }
         case .eventType:
             unions = rows.map { row in

@@ -53,7 +53,7 @@ public struct UserSet: Sendable, Hashable {
     public func add(to union: inout UserUnion) {
         switch storage {
         case .sorted(let numbers):
-            union.insert(ascending: numbers[...])
+            union.insert(contentsOf: numbers[...])
         case .bitmap(let words, _):
             union.formUnion(words)
         }
@@ -100,13 +100,13 @@ public struct UserUnion: Sendable {
         }
     }
 
-    /// Adds members given in ascending order: into the bitmap in one tight loop, once it is one.
-    mutating func insert(ascending users: ArraySlice<UInt32>) {
+    /// Adds many members: into the bitmap in one tight loop, once it is one.
+    mutating func insert(contentsOf users: ArraySlice<UInt32>) {
         guard usesBitmap else {
             for user in users { insert(user) }
             return
         }
-        guard let largest = users.last else { return }
+        guard let largest = users.max() else { return }
         let needed = Int(largest / 64) + 1
         if needed > words.count { words += [UInt64](repeating: 0, count: needed - words.count) }
         words.withUnsafeMutableBufferPointer { words in

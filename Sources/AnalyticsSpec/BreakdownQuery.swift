@@ -137,13 +137,13 @@ public struct BreakdownResponse: Sendable, Hashable {
         if let zone = query.zone { members.append(("tz", .string(zone.name))) }
         if let eventType = query.eventType { members.append(("event_type", .string(eventType))) }
         members.append(("rows", .array(rows.map { row in
-            .object(JSONObject([
+            .object(JSONObject(uniqueMembers: [
                 ("value", .string(row.value)),
                 ("views", .number(Double(row.views))),
                 ("unique_users", .number(Double(row.uniqueUsers))),
             ]))
         })))
         members.append(("next_cursor", nextCursor.map { .string($0) } ?? .null))
-        return .object(JSONObject(members))
+        return .object(JSONObject(uniqueMembers: members))
     }
 }

@@ -42,9 +42,9 @@ public struct StatsResponse: Sendable, Hashable {
         members.append(("total_views", .number(Double(totalViews))))
         members.append(("unique_users", .number(Double(uniqueUsers))))
         members.append(("top_paths", .array(topPaths.map {
-            .object(JSONObject([("path", .string($0.path)), ("views", .number(Double($0.views)))]))
+            .object(JSONObject(uniqueMembers: [("path", .string($0.path)), ("views", .number(Double($0.views)))]))
         })))
-        return .object(JSONObject(members))
+        return .object(JSONObject(uniqueMembers: members))
     }
 }
 

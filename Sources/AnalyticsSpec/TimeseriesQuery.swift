@@ -102,7 +102,7 @@ public struct TimeseriesResponse: Sendable, Hashable {
     /// The response body, members in the order the spec gives.
     public var json: JSONValue {
         let zone = query.zone
-        return .object(JSONObject([
+        return .object(JSONObject(uniqueMembers: [
             ("site_id", .string(query.siteID)),
             ("interval", .string(query.interval.rawValue)),
             ("tz", .string(zone.name)),
@@ -110,7 +110,7 @@ public struct TimeseriesResponse: Sendable, Hashable {
             ("to", .string(query.to.description)),
             ("event_type", query.eventType.map { .string($0) } ?? .null),
             ("points", .array(zip(query.bucketStarts, points).map { start, point in
-                .object(JSONObject([
+                .object(JSONObject(uniqueMembers: [
                     ("start", .string(zone.localTimestamp(atMicroseconds: start))),
                     ("views", .number(Double(point.views))),
                     ("unique_users", .number(Double(point.uniqueUsers))),

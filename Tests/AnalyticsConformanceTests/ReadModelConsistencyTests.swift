@@ -40,4 +40,26 @@ import Testing
         }
         try await comparison.run(80, store: store, reference: reference, using: &random)
     }
+
+    /// Lord Howe Island goes from +11:00 to +10:30 on 2025-04-06: that day's hourly buckets start on UTC
+    /// hours and its last one, half an hour long, ends on a half hour. The hour aggregates hold whole UTC
+    /// hours, so that bucket must not take the next half hour's events.
+    @Test func hoursEndingOnAHalfHour() async throws {
+        let zone = try #require(ReportingZone(named: "Australia/Lord_Howe"))
+        let start = zone.startOfDay(CalendarDate(year: 2025, month: 4, day: 5))
+        let events = (0..<400).map { index in
+            Event(id: EventID(high: 7, low: UInt64(index)), siteID: "isle", eventType: index % 3 == 0 ? "click" : "view",
+                  path: "/", userID: "user-\(index % 37)", timestamp: start + Int64(index) * 900_000_000)
+        }
+        let store = ReadModelStore()
+        let reference = InMemoryStore()
+        #expect(try await store.insert(events) == reference.insert(events))
+        for day in 5...7 {
+            for eventType in [nil, "click"] {
+                let date = CalendarDate(year: 2025, month: 4, day: day)
+                let query = try #require(TimeseriesQuery(siteID: "isle", from: date, to: date, interval: .hour, zone: zone, eventType: eventType))
+                #expect(try await store.timeseries(query) == reference.timeseries(query), "2025-04-0\(day), \(eventType ?? "every type")")
+            }
+        }
+    }
 }
