@@ -194,21 +194,37 @@ extension SiteIndex {
             texts = types
         }
         let (rows, more) = top(views, texts: texts, limit: query.limit, after: query.after)
-        // Distinct users of the page's rows only: one walk over each part's cells (of the type asked
-        // for) finds the rows' cells, whatever the number of types; first to size each union, then to fill it.
+        // Distinct users of the page's rows only, from the runs of users of their cells.
         var unions: [UserUnion]
         switch query.dimension {
         case .path:
-            // Each row's cells found by binary search in each part, one per event type counted: a few
-            // thousand look-ups, where walking every cell of every part would visit hundreds of thousands.
             let counted = type.map { [$0] } ?? Array(1...UInt32(max(types.count, 1)))
-            unions = rows.map { row in
-                var runs: [ArraySlice<UInt32>] = []
-                for part in parts {
-                    for eventType in counted {
-                        if let index = part.cellIndex(type: eventType, path: row.number) { runs.append(part.users(atCell: index)) }
+            var runs = [[ArraySlice<UInt32>]](repeating: [], count: rows.count)
+            let cellCount = parts.reduce(0) { $0 + $1.cellRange(ofType: type).count }
+            if rows.count * counted.count * parts.count * 16 < cellCount {
+                // Few rows and types against many cells: each row's cell found by binary search in each
+                // part, one per type counted, rather than visiting every cell.
+                for (position, row) in rows.enumerated() {
+                    for part in parts {
+                        for eventType in counted {
+                            if let index = part.cellIndex(type: eventType, path: row.number) { runs[position].append(part.users(atCell: index)) }
+                        }
                     }
                 }
+            } else {
+                // Many rows or types (a page of 1,000, a site with hundreds of types): one walk over the
+                // cells, each path number's row read from an array (-1 for none).
+                var rowOfPath = [Int32](repeating: -1, count: paths.count + 1)
+                for (position, row) in rows.enumerated() { rowOfPath[Int(row.number)] = Int32(position) }
+                for part in parts {
+                    let cells = part.cells
+                    for index in part.cellRange(ofType: type) {
+                        let position = rowOfPath[Int(Aggregate.path(of: cells[index]))]
+                        if position >= 0 { runs[Int(position)].append(part.users(atCell: index)) }
+                    }
+                }
+            }
+            unions = runs.map { runs in
                 var union = UserUnion(universe: users.count + 1, expected: runs.reduce(0) { $0 + $1.count })
                 for run in runs { union.insert(contentsOf: run) }
                 return union

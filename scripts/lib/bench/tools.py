@@ -340,15 +340,19 @@ def report(results_path):
             row(f"first query of a reporting process ({shape}, {size:,} events): index load", f'{load["seconds"]} s', "", "", "", True)
         for name, q in data.items():
             if name == "stats all time":
-                target, holds = "p50 ≤ 5 ms", q["p50_ms"] <= 5
+                target = "p50 ≤ 5 ms, p99 ≤ 25 ms, ≥ 50×"
+                holds = q["p50_ms"] <= 5 and q["p99_ms"] <= 25 and q["speedup"] >= 50
+            elif "/" in name:  # in a named zone (Europe/Berlin): shown, without a target
+                target, holds = "", True
             elif size == largest and size >= 10_000_000:
                 target = "p50 ≤ 10 ms, p99 ≤ 25 ms, ≥ 50×"
                 holds = q["p50_ms"] <= 10 and q["p99_ms"] <= 25 and q["speedup"] >= 50
             else:
                 target, holds = "", True
             holds = holds and q["non200"] == 0
-            row(f"{name} ({shape}, {size:,} events)", f'p50 {q["p50_ms"]} ms, p99 {q["p99_ms"]} ms, non-200 {q["non200"]}',
-                f'seed strategy {q["seed_ms"]} ms', f'{q["speedup"]:,.0f}× faster', target, holds)
+            row(f"{name} ({shape}, {size:,} events)",
+                f'p50 {q["p50_ms"]} ms, p99 {q["p99_ms"]} ms, mean {q.get("mean_ms")} ms, non-200 {q["non200"]}',
+                f'seed strategy, mean {q["seed_ms"]} ms', f'{q["speedup"]:,.0f}× faster', target, holds)
     cost = r.get("request_cost")
     if cost:
         ceiling = cost["valid batch, 1000 events"]["cpu_us_per_kib"]
@@ -362,8 +366,9 @@ def report(results_path):
         row(f'freshness at {f["rate"]:,} events/s', f'p50 {f["p50_ms"]} ms, p99 {f["p99_ms"]} ms, max queue depth {f["max_depth"]:,}',
             "", "", "p99 ≤ 1 s", f["p99_ms"] <= 1000)
     m = r["memory_mb"]
+    workers = max((value for key, value in m.items() if key.startswith("worker")), default=None)
     reports = ", ".join(f'report {key[len("report_"):]} {value} MB' for key, value in m.items() if key.startswith("report_"))
-    row("peak RSS (VmHWM)", f'ingest {m.get("ingest")} MB, worker {m.get("worker")} MB, {reports}', "", "",
+    row("peak RSS (VmHWM)", f'ingest {m.get("ingest")} MB, worker {workers} MB (the most of any drain), {reports}', "", "",
         "ingest ≤ 150 MB", m.get("ingest", 0) <= 150)
     c = r.get("correctness")
     if c:
