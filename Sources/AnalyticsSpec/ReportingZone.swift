@@ -19,19 +19,33 @@ public struct ReportingZone: Sendable, Hashable {
         self.timeZone = timeZone
     }
 
-    /// The zone for an IANA name the zone database lists (case-sensitive), or `UTC`; nil otherwise.
-    /// Foundation also reads abbreviations and `GMT+5`, in which POSIX and PostgreSQL read the sign the
-    /// other way round: only listed names are taken.
+    /// The zone for an IANA name (case-sensitive), or `UTC`; nil otherwise. Foundation also reads
+    /// abbreviations and `GMT+5`, in which POSIX and PostgreSQL read the sign the other way round: only
+    /// names Foundation lists, or `Area/Location` names it resolves, are taken. The second form is needed
+    /// because Foundation lists ICU's canonical names, some of them older than the IANA database's own:
+    /// `Asia/Calcutta` is listed, the IANA name `Asia/Kolkata` is not.
     public init?(named name: String) {
         if name == "UTC" {
             self = .utc
             return
         }
-        guard Self.knownNames.contains(name), let timeZone = TimeZone(identifier: name) else { return nil }
+        guard Self.knownNames.contains(name) || Self.isAreaLocation(name), let timeZone = TimeZone(identifier: name) else { return nil }
         self.init(validName: name, timeZone: timeZone)
     }
 
     private static let knownNames = Set(TimeZone.knownTimeZoneIdentifiers)
+
+    /// `Area/Location` (or `Area/Region/Location`) as the IANA database spells names: ASCII letters, digits,
+    /// `_`, `-` and `+`, each part starting with a letter.
+    private static func isAreaLocation(_ name: String) -> Bool {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard (2...3).contains(parts.count) else { return false }
+        func isLetter(_ scalar: Unicode.Scalar) -> Bool { ("A"..."Z").contains(scalar) || ("a"..."z").contains(scalar) }
+        return parts.allSatisfy { part in
+            guard let first = part.unicodeScalars.first, isLetter(first) else { return false }
+            return part.unicodeScalars.allSatisfy { isLetter($0) || ("0"..."9").contains($0) || "_-+".unicodeScalars.contains($0) }
+        }
+    }
 
     public static func == (lhs: ReportingZone, rhs: ReportingZone) -> Bool { lhs.name == rhs.name }
     public func hash(into hasher: inout Hasher) { hasher.combine(name) }
