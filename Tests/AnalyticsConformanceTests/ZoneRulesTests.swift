@@ -10,7 +10,7 @@ import Testing
 /// stores are only ever given instants computed in Swift; this is about the two databases of rules.
 @Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and DATABASE_URL"))
 struct ZoneRulesTests {
-    static let zones = ["Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Pacific/Kiritimati", "UTC"]
+    static let zones = ["Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Pacific/Kiritimati", "UTC", "Asia/Kolkata", "Etc/GMT+5"]
 
     @Test(arguments: zones)
     func startsOfDaysAndOffsetsAgreeWithPostgres(_ name: String) async throws {

@@ -11,9 +11,15 @@ import Testing
     }
 
     @Test(arguments: ["Mars/Olympus", "EST", "GMT+5", "UTC+01:00", "asia/kolkata", "Asia/", "/Kolkata", "Asia//Kolkata", "Asia/Kolkata/",
-                      "", " Asia/Kolkata", "Asia/Kol kata", "A/B/C/D"])
+                      "", " Asia/Kolkata", "Asia/Kol kata", "A/B/C/D", "Etc/Unknown", "posix/Europe/Berlin", "right/Europe/Berlin"])
     func refuses(_ name: String) {
         #expect(ReportingZone(named: name) == nil)
+    }
+
+    /// `Etc/GMT+5` is five hours behind UTC, as in the IANA database and PostgreSQL (POSIX's sign).
+    @Test func etcNamesKeepTheIANASign() throws {
+        #expect(try #require(ReportingZone(named: "Etc/GMT+5")).offsetSeconds(atMicroseconds: 0) == -18_000)
+        #expect(try #require(ReportingZone(named: "Etc/GMT-3")).offsetSeconds(atMicroseconds: 0) == 10_800)
     }
 
     /// Kolkata and its old name Calcutta are the same rules (+05:30 since 1945).
