@@ -4,8 +4,8 @@ import Synchronization
 
 /// Everything the reporting endpoints need about one site's events, in memory: the events themselves,
 /// compactly, by UTC day, with each UTC hour's `HourAggregate` (for hourly buckets), and, per time zone
-/// asked for, an `Aggregate` per local day and month. A value type whose pieces are copied on write one day or month at a time, so a reader
-/// can hold a snapshot while the next events are applied to a copy.
+/// asked for, an `Aggregate` per local day and month. A value type whose pieces are copied on write one
+/// day or month at a time, so a reader can hold a snapshot while the next events are applied to a copy.
 public struct SiteIndex: Sendable {
     /// One UTC day's events, as numbers, and its 24 hours' aggregates.
     struct RawDay: Sendable {

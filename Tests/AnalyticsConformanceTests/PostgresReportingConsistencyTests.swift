@@ -13,9 +13,7 @@ struct PostgresReportingConsistencyTests {
     @Test func answersEqualDirectAggregationForRandomQueries() async throws {
         let store = try #require(try await StoreBackend.postgres.make() as? PostgresEventStore)
         // A second worker process on the same tables, inserting batches between the first one's.
-        var configuration = PostgresStoreConfiguration()
-        configuration.schema = store.schema
-        let other = PostgresEventStore(url: PostgresUnderTest.url, configuration: configuration)
+        let other = PostgresUnderTest.store(sharingTablesWith: store)
         let stores = [store, other]
         var random = SeededGenerator(seed: 20_251_114)
         let sites = ["alpha", "beta", "gamma", "delta"]

@@ -14,9 +14,7 @@ import Testing
 struct SiteIndexCacheTests {
     @Test func indexesFollowInsertsThroughTheChangeLog() async throws {
         let writer = try #require(try await StoreBackend.postgres.make() as? PostgresEventStore)
-        var configuration = PostgresStoreConfiguration()
-        configuration.schema = writer.schema
-        let reader = PostgresEventStore(url: PostgresUnderTest.url, configuration: configuration)
+        let reader = PostgresUnderTest.store(sharingTablesWith: writer)
         defer { Task { await reader.shutdown() } }
         let reference = InMemoryStore()
         var random = SeededGenerator(seed: 7)

@@ -17,4 +17,11 @@ public enum PostgresUnderTest {
         }
         await database.shutdown()
     }
+
+    /// A second store on the tables of `store`, as another worker or reporting process would be.
+    public static func store(sharingTablesWith store: PostgresEventStore) -> PostgresEventStore {
+        var configuration = PostgresStoreConfiguration()
+        configuration.schema = store.schema
+        return PostgresEventStore(url: url, configuration: configuration)
+    }
 }
