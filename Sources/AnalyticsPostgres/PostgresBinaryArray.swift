@@ -33,44 +33,27 @@ struct PostgresBinaryArray {
 
     mutating func append(_ text: String?) {
         count += 1
-        guard var text else {
-            hasNull = true
-            append32(UInt32(bitPattern: -1))
-            return
-        }
-        text.withUTF8 { utf8 in
-            append32(UInt32(utf8.count))
-            bytes.append(contentsOf: utf8)
-        }
+        if text == nil { hasNull = true }
+        PostgresBinaryField.append(text, to: &bytes)
     }
 
     mutating func append(_ id: EventID) {
         count += 1
-        append32(16)
-        append64(id.high)
-        append64(id.low)
+        PostgresBinaryField.append(id, to: &bytes)
     }
 
     mutating func append(_ value: Int64) {
         count += 1
-        append32(8)
-        append64(UInt64(bitPattern: value))
+        PostgresBinaryField.append(value, to: &bytes)
     }
 
-    /// Appends an instant given in microseconds since the Unix epoch (PostgreSQL counts from 2000-01-01).
+    /// Appends an instant given in microseconds since the Unix epoch.
     mutating func append(microsecondsSinceUnixEpoch microseconds: Int64) {
         count += 1
-        append32(8)
-        append64(UInt64(bitPattern: microseconds - 946_684_800_000_000))
+        PostgresBinaryField.append(microsecondsSinceUnixEpoch: microseconds, to: &bytes)
     }
 
-    private mutating func append32(_ value: UInt32) {
-        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
-    }
-
-    private mutating func append64(_ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
-    }
+    private mutating func append32(_ value: UInt32) { PostgresBinaryField.append32(value, to: &bytes) }
 
     private static func store32(_ value: UInt32, into bytes: inout [UInt8], at offset: Int) {
         for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> UInt32(24 - index * 8)) }

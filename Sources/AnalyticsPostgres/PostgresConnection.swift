@@ -125,6 +125,34 @@ public final class PostgresConnection: BlockingConnection {
         return try rows(of: PQexec(connection, sql), connection: connection)
     }
 
+    /// Runs `COPY … FROM STDIN` (`sql`) with `data` as everything it reads, and returns once the server
+    /// has taken every row or refused the copy (the error it gives, such as a unique violation).
+    public func copyIn(_ sql: String, data: [UInt8]) throws {
+        guard let connection, !isBroken else {
+            throw PostgresError(sqlState: nil, message: "connection is closed", connectionLost: true)
+        }
+        let started = PQexec(connection, sql)
+        guard let started, PQresultStatus(started) == PGRES_COPY_IN else {
+            // Not a copy after all (an error before it began): reported as the statement's failure.
+            _ = try rows(of: started, connection: connection)
+            throw PostgresError(sqlState: nil, message: "COPY did not start", connectionLost: false)
+        }
+        PQclear(started)
+        let sent = data.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                PQputCopyData(connection, $0, Int32(buffer.count))
+            }
+        }
+        // A failed send still ends the copy; the result below says why.
+        _ = sent == 1 ? PQputCopyEnd(connection, nil) : PQputCopyEnd(connection, "the client could not send the rows")
+        var failure: Error?
+        while let result = PQgetResult(connection) {
+            do { _ = try rows(of: result, connection: connection) } catch { failure = failure ?? error }
+            if isBroken { break }
+        }
+        if let failure { throw failure }
+    }
+
     private func rows(of result: OpaquePointer?, connection: OpaquePointer) throws -> PostgresRows {
         defer { PQclear(result) }
         let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR

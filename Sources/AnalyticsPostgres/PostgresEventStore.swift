@@ -21,10 +21,9 @@ public struct PostgresStoreConfiguration: Sendable {
 
 /// An `EventStore` on PostgreSQL through libpq.
 ///
-/// `insert` is one statement, so one transaction: a plain `INSERT` of the events, or, when an event is
-/// already stored, the events with `ON CONFLICT (event_id) DO NOTHING`, and in both the change log of the
-/// events actually inserted under their sites' next versions, so a redelivered event is never counted
-/// twice. The reporting queries are answered from a `SiteIndex` per site kept in this process and brought
+/// `insert` is one transaction: a binary `COPY` of the events, or, when an event is already stored, an
+/// `INSERT` of them with `ON CONFLICT (event_id) DO NOTHING`, and in both the change log of the events
+/// actually inserted under their sites' next versions, so a redelivered event is never counted twice. The reporting queries are answered from a `SiteIndex` per site kept in this process and brought
 /// up to date from that log (`SiteIndexCache`); `directStats` answers the seed's way, from `events`.
 /// Every query is parameterized.
 public final class PostgresEventStore: EventStore {
@@ -130,17 +129,75 @@ public final class PostgresEventStore: EventStore {
 
     public func insert(_ events: [Event]) async throws -> InsertResult {
         guard !events.isEmpty else { return InsertResult(inserted: 0, duplicates: 0) }
+        // Sorted by event_id, the first version of a duplicate first: concurrent inserts take the key locks
+        // in one order, and a batch's first version of an event is the one kept.
+        let order = events.indices.sorted { (events[$0].id, $0) < (events[$1].id, $1) }
+        let sorted = order.map { events[$0] }
+        let inserted = try await withConnection { connection in
+            do {
+                try Self.copyNew(sorted, on: connection)
+                return events.count
+            } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
+                let row = try connection.query(Self.insertSQL, binary: Self.arrays(of: sorted)).rows.first
+                return row?[0].flatMap { Int($0) } ?? 0
+            }
+        }
+        pruneChangesNowAndThen()
+        return InsertResult(inserted: inserted, duplicates: events.count - inserted)
+    }
+
+    /// Stores a batch none of whose events is stored yet, the usual case, in one transaction: ids from the
+    /// sequence, the rows by binary `COPY` (which skips the look-up `ON CONFLICT` makes before each row and
+    /// writes a page of rows at a time), then the sites' versions and the change log (`logChangesSQL`). An
+    /// event already stored, or twice in the batch, fails the copy with a unique violation, the transaction
+    /// is rolled back, and the caller goes through `insertSQL` instead.
+    ///
+    /// `events` is locked before the version check, as an `INSERT` locks it before it runs: a migration
+    /// holds that table until it commits, so a batch that waited for one fails the check instead of writing
+    /// rows in the old schema's form.
+    static func copyNew(_ events: [Event], on connection: PostgresConnection) throws {
+        do {
+            let assigned = try connection.execute("""
+                BEGIN; LOCK TABLE events IN ROW EXCLUSIVE MODE; SELECT schema_guard(\(Migrations.latest));
+                SELECT nextval('events_id_seq') FROM generate_series(1, \(events.count))
+                """).rows.compactMap { $0[0].flatMap { Int64($0) } }
+            guard assigned.count == events.count else {
+                throw PostgresError(sqlState: nil, message: "the id sequence gave \(assigned.count) ids for \(events.count) events", connectionLost: false)
+            }
+            var rows = PostgresBinaryCopy(capacity: events.count * 120)
+            var ids = PostgresBinaryArray(of: .int8, capacity: events.count * 12)
+            var sites = PostgresBinaryArray(of: .text, capacity: events.count * 16)
+            for (event, id) in zip(events, assigned) {
+                rows.beginRow(fields: 7)
+                rows.append(id)
+                rows.append(event.id)
+                rows.append(event.siteID)
+                rows.append(event.eventType)
+                rows.append(event.path)
+                rows.append(event.userID)
+                rows.append(microsecondsSinceUnixEpoch: event.timestamp)
+                ids.append(id)
+                sites.append(event.siteID)
+            }
+            try connection.copyIn(Self.copySQL, data: rows.finish())
+            try connection.query(Self.logChangesSQL, binary: [ids.finish(), sites.finish()])
+            try connection.execute("COMMIT")
+        } catch {
+            // A connection whose transaction cannot be rolled back is not handed out again.
+            if !connection.isBroken, (try? connection.execute("ROLLBACK")) == nil { connection.close() }
+            throw error
+        }
+    }
+
+    /// The events as the arrays `insertSQL` takes.
+    static func arrays(of events: [Event]) -> [[UInt8]] {
         var ids = PostgresBinaryArray(of: .uuid, capacity: events.count * 20)
         var sites = PostgresBinaryArray(of: .text, capacity: events.count * 16)
         var types = PostgresBinaryArray(of: .text, capacity: events.count * 12)
         var paths = PostgresBinaryArray(of: .text, capacity: events.count * 24)
         var users = PostgresBinaryArray(of: .text, capacity: events.count * 16)
         var timestamps = PostgresBinaryArray(of: .timestamptz, capacity: events.count * 12)
-        // Sorted by event_id, the first version of a duplicate first: concurrent inserts take the key locks
-        // in one order, and a batch's first version of an event is the one kept.
-        let order = events.indices.sorted { (events[$0].id, $0) < (events[$1].id, $1) }
-        for index in order {
-            let event = events[index]
+        for event in events {
             ids.append(event.id)
             sites.append(event.siteID)
             types.append(event.eventType)
@@ -148,18 +205,7 @@ public final class PostgresEventStore: EventStore {
             users.append(event.userID)
             timestamps.append(microsecondsSinceUnixEpoch: event.timestamp)
         }
-        let parameters = [ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish()]
-        let inserted = try await withConnection { connection in
-            do {
-                _ = try connection.query(Self.insertNewSQL, binary: parameters)
-                return events.count
-            } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
-                let row = try connection.query(Self.insertSQL, binary: parameters).rows.first
-                return row?[0].flatMap { Int($0) } ?? 0
-            }
-        }
-        pruneChangesNowAndThen()
-        return InsertResult(inserted: inserted, duplicates: events.count - inserted)
+        return [ids.finish(), sites.finish(), types.finish(), paths.finish(), users.finish(), timestamps.finish()]
     }
 
     /// Deletes the logged changes older than `changeRetention`, at most once a minute per process. A
@@ -179,29 +225,36 @@ public final class PostgresEventStore: EventStore {
 
     static let uniqueViolation = "23505"
 
-    /// The batch when none of its events is stored yet, the usual case: a plain `INSERT`, which skips the
-    /// look-up that `ON CONFLICT` makes before each row, and the change log of its events. An event already
-    /// stored, or twice in the batch, fails the whole statement with a unique violation, and the batch goes
-    /// again through `insertSQL`.
-    static let insertNewSQL = insert(onConflict: "")
+    static let copySQL = "COPY events (id, event_id, site_id, event_type, path, user_id, timestamp) FROM STDIN (FORMAT binary)"
 
-    /// Any batch, taken after `insertNewSQL` met an event already stored: the events go in with `ON CONFLICT
-    /// (event_id) DO NOTHING`, and only the rows the insert returned are logged, so a skipped event, or a
-    /// skipped second version of one, counts for nothing.
-    static let insertSQL = insert(onConflict: "ON CONFLICT (event_id) DO NOTHING")
-
-    /// The insert, then, in common table expressions that run after it: each site of the events stored
-    /// gets its next version, in site order, and the ids of its events are logged under it. The site's
-    /// row is locked from there to the commit, so a later insert gets the next version only once this one
-    /// is visible: versions follow commit order.
-    private static func insert(onConflict: String) -> String {
+    /// After `copySQL`, in its transaction: each site of the batch gets its next version, in site order,
+    /// and the ids of its events (`$1`, with their sites in `$2`) are logged under it. The site's row is
+    /// locked from there to the commit, so a later insert gets the next version only once this one is
+    /// visible: versions follow commit order.
+    static let logChangesSQL = """
+        WITH site_versions_bumped AS (
+            INSERT INTO site_versions AS v (site_id, version)
+            SELECT DISTINCT site_id COLLATE "C", 1 FROM unnest($2::text[]) AS s(site_id) ORDER BY 1
+            ON CONFLICT (site_id) DO UPDATE SET version = v.version + 1
+            RETURNING site_id, version
+        )
+        INSERT INTO site_changes (site_id, version, ids)
+        SELECT b.site_id, b.version, array_agg(e.id)
+        FROM site_versions_bumped b JOIN unnest($1::bigint[], $2::text[]) AS e(id, site_id) ON e.site_id COLLATE "C" = b.site_id
+        GROUP BY b.site_id, b.version
         """
+
+    /// Any batch, taken after `copyNew` met an event already stored: the events go in with `ON CONFLICT
+    /// (event_id) DO NOTHING`, and only the rows the insert returned are logged, so a skipped event, or a
+    /// skipped second version of one, counts for nothing. The versions and the log, in common table
+    /// expressions that run after the insert, are `logChangesSQL`'s for the rows it returned.
+    static let insertSQL = """
         WITH guard AS (
             SELECT schema_guard(\(Migrations.latest))
         ), inserted AS (
             INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
             SELECT e.* FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e
-            \(onConflict)
+            ON CONFLICT (event_id) DO NOTHING
             RETURNING id, site_id COLLATE "C" AS site_id
         ), site_versions_bumped AS (
             INSERT INTO site_versions AS v (site_id, version)
@@ -216,7 +269,6 @@ public final class PostgresEventStore: EventStore {
         )
         SELECT count(*) FROM inserted
         """
-    }
 
     // Every reporting query is answered from the site's index in this process, brought up to date
     // with the database first (`SiteIndexCache`).

@@ -20,22 +20,29 @@ public struct RedisQueueConfiguration: Sendable {
     public init() {}
 }
 
-/// An `EventQueue` on Redis Streams with one consumer group.
+/// An `EventQueue` on a Redis stream, handed out in leases of whole batches.
 ///
 /// - `enqueue`: `XADD` to `<prefix>:events`, group-committed: concurrent calls share one pipelined round
 ///   trip, and each returns once Redis has answered for its own entries. A batch is wrapped in
 ///   `MULTI`/`EXEC`, so it is added whole or not at all.
 /// - An entry holds the event's payload in `e`; a retried one also holds its attempt in `a` and the last
 ///   error in `r`. An entry without `a` is a first attempt.
-/// - `reserve`: `XREADGROUP`; `ack`: `XACK`, then the stream trimmed (`XTRIM MINID`) up to its oldest
-///   unfinished entry. The group is the stream's only reader.
-/// - `retry`: atomically (Lua) acknowledged and put in the sorted set `<prefix>:delayed`, scored by when it
-///   is due; due entries are moved back to the stream by another script before each read.
+/// - `reserve`: in one `MULTI`/`EXEC`, `XREADGROUP … NOACK` of the consumer group (its last delivered ID is
+///   the stream's read cursor) between two scripts that record the range it read as one lease in the hash
+///   `<prefix>:leases`: `(first, last]`, how many entries of it are pending, how often it was handed out,
+///   its holder and until when. A consumer group's own pending list would cost Redis an entry, and a
+///   command in the append-only file, per event; a lease costs one field per batch.
+/// - An entry is pending while it is in the stream inside a lease. `ack` drops a lease whose holder
+///   acknowledges all of it (the usual case), and otherwise `XDEL`s the entries one by one; the stream is
+///   then trimmed (`XTRIM MINID`) up to the oldest lease, or up to the cursor when none is left.
+/// - `retry`: atomically (Lua) taken out of its lease and put in the sorted set `<prefix>:delayed`, scored by
+///   when it is due; due entries are moved back to the stream by another script before each read.
 /// - `deadLetter`: atomically moved to the stream `<prefix>:dead` with the reason and the attempt count.
-///   Both scripts act only when their `XACK` finds the entry pending, so that a delivery another consumer
-///   reclaimed and acknowledged is not moved as well, and running a script twice moves nothing twice.
-/// - `reclaim`: `XAUTOCLAIM` of entries idle longer than the visibility timeout, then `XPENDING` of each
-///   for its delivery count; `touch`: `XCLAIM … JUSTID`, which leaves the count as it is.
+///   Both act only when the entry is still pending, so that a delivery another consumer reclaimed and
+///   acknowledged is not moved as well, and running a script twice moves nothing twice.
+/// - `reclaim`: leases whose time ran out (Redis's clock) are handed to the caller, whole or split at
+///   `max` entries, each handed out once more; `touch` extends the leases holding the given entries.
+///   Entries that an earlier version left in the group's pending list become such a lease first.
 ///
 /// Durability is Redis's: run it with `appendonly yes` and `appendfsync everysec` (at most a second of
 /// acknowledged writes can be lost if the machine itself fails), or `appendfsync always` for none.
@@ -50,6 +57,7 @@ public final class RedisStreamQueue: EventQueue {
     private let streamKey: String
     private let delayedKey: String
     private let deadKey: String
+    private let leasesKey: String
     private let groupReady = Mutex(false)
 
     public init(url: String, configuration: RedisQueueConfiguration = RedisQueueConfiguration(), clock: any WallClock = SystemClock()) throws {
@@ -65,6 +73,7 @@ public final class RedisStreamQueue: EventQueue {
         streamKeyBytes = Array(streamKey.utf8)
         delayedKey = configuration.keyPrefix + ":delayed"
         deadKey = configuration.keyPrefix + ":dead"
+        leasesKey = configuration.keyPrefix + ":leases"
     }
 
     /// Closes the connections.
@@ -143,19 +152,56 @@ public final class RedisStreamQueue: EventQueue {
     public func reserve(consumer: String, max: Int, wait: Duration) async throws -> [Delivery] {
         try await queueCall {
             try await promoteDueRetries()
-            var command: [RedisArgument] = ["XREADGROUP", "GROUP", .init(group), .init(consumer), "COUNT", .init(Swift.max(1, max))]
-            let blockMilliseconds = wait.microseconds / 1000
-            if blockMilliseconds > 0 { command += ["BLOCK", .init(blockMilliseconds)] }
-            command += ["STREAMS", .init(streamKey), ">"]
-            let reply = try await client.command(command, timeout: wait + client.configuration.commandTimeout)
-            guard case .array(let streams) = reply, let entries = streams.first?.array?.last?.array else { return [] }
-            return try await deliveries(from: entries)
+            let deadline = ContinuousClock.now + wait
+            while true {
+                let (lease, entries, cursor) = try await take(consumer: consumer, max: Swift.max(1, max))
+                if let lease {
+                    // Exactly how many entries the lease holds, which only the reply tells; then the
+                    // undecodable ones leave it for the dead letters.
+                    try await client.evaluate(Self.countScript, keys: [.init(leasesKey)], arguments: [.init(lease), .init(entries.count)])
+                    return try await deliveries(from: entries)
+                }
+                let left = deadline - ContinuousClock.now
+                guard left > .zero, let cursor else { return [] }
+                // Until an entry after the cursor arrives; another consumer may take it first, and then this
+                // one waits again for what is left of `wait`.
+                let milliseconds = Swift.max(1, left.microseconds / 1000)
+                try await client.command(
+                    ["XREAD", "COUNT", "1", "BLOCK", .init(milliseconds), "STREAMS", .init(streamKey), .init(cursor)],
+                    timeout: left + client.configuration.commandTimeout)
+            }
         }
     }
 
-    /// Turns stream entries into deliveries; an entry that cannot be decoded is dead-lettered at once.
-    /// `counts` holds the delivery count of entries handed out before (a reclaim); any other is a first delivery.
-    private func deliveries(from entries: [RedisReply], counts: [String: Int] = [:]) async throws -> [Delivery] {
+    /// Up to `max` entries after the cursor, leased to `consumer` in one transaction: the lease's key (nil
+    /// when there was nothing to read), the entries, and the cursor.
+    private func take(consumer: String, max: Int) async throws -> (lease: String?, entries: [RedisReply], cursor: String?) {
+        let keys: [RedisArgument] = [.init(streamKey), .init(leasesKey)]
+        // EVAL with the text, not EVALSHA: a script missing from the cache would fail inside the
+        // transaction after the read had moved the cursor, leaving entries read without a lease.
+        let replies = try await client.pipeline([
+            ["MULTI"],
+            Self.cursorScript.command(keys: keys, arguments: [.init(group)], byText: true),
+            ["XREADGROUP", "GROUP", .init(group), .init(consumer), "COUNT", .init(max), "NOACK", "STREAMS", .init(streamKey), ">"],
+            Self.leaseScript.command(
+                keys: keys, arguments: [.init(group), .init(consumer), .init(visibilityTimeout.microseconds / 1000)], byText: true),
+            ["EXEC"],
+        ])
+        guard case .array(let results) = try RedisClient.checked(replies[4]), results.count == 3 else {
+            throw RedisError.protocolViolation("EXEC: \(replies[4])")
+        }
+        // A missing group fails the read (NOGROUP), which `queueCall` answers by creating it.
+        let read = try RedisClient.checked(results[1])
+        let leased = try RedisClient.checked(results[2]).array ?? []
+        let key = leased.first?.text.flatMap { $0.isEmpty ? nil : $0 }
+        let cursor = leased.count > 1 ? leased[1].text.flatMap { $0.isEmpty ? nil : $0 } : nil
+        let entries = read.array?.first?.array?.last?.array ?? []
+        return (key, entries, cursor)
+    }
+
+    /// Turns stream entries into deliveries handed out `count` times; an entry that cannot be decoded is
+    /// dead-lettered at once.
+    private func deliveries(from entries: [RedisReply], count: Int = 1) async throws -> [Delivery] {
         var result: [Delivery] = []
         result.reserveCapacity(entries.count)
         for entry in entries {
@@ -163,25 +209,14 @@ public final class RedisStreamQueue: EventQueue {
             let payload = Self.value(of: "e", in: fields)
             guard let payload, let event = EventCodec.decode(payload) else {
                 try await client.evaluate(
-                    Self.deadLetterScript, keys: [.init(streamKey), .init(deadKey)],
+                    Self.deadLetterScript, keys: [.init(streamKey), .init(deadKey), .init(leasesKey)],
                     arguments: [.init(id), .init(group), .init(bytes: payload ?? []), "1", "undecodable queue entry", .init(clock.unixMilliseconds)])
                 continue
             }
             let attempt = Self.text(of: "a", in: fields).flatMap { Int($0) } ?? 1
-            result.append(Delivery(
-                id: id, event: event, attempt: attempt, lastError: Self.text(of: "r", in: fields), deliveries: counts[id] ?? 1))
+            result.append(Delivery(id: id, event: event, attempt: attempt, lastError: Self.text(of: "r", in: fields), deliveries: count))
         }
         return result
-    }
-
-    /// A flat list of names and values as a dictionary.
-    private static func fields(of reply: RedisReply) -> [String: RedisReply]? {
-        guard let list = reply.array else { return nil }
-        var fields: [String: RedisReply] = [:]
-        for index in stride(from: 0, to: list.count - 1, by: 2) {
-            if let name = list[index].text { fields[name] = list[index + 1] }
-        }
-        return fields
     }
 
     /// The value of the one-letter field `name` in an entry's flat list of fields and values.
@@ -203,23 +238,44 @@ public final class RedisStreamQueue: EventQueue {
 
     public func ack(_ ids: [DeliveryID]) async throws {
         guard !ids.isEmpty else { return }
+        let ordered = Self.ordered(ids)
+        guard let first = ordered.first, let last = ordered.last else { return }
         try await queueCall {
-            let keys: [RedisArgument] = [.init(streamKey)]
-            let arguments: [RedisArgument] = [.init(group)]
-            let replies = try await client.pipeline([
-                ["XACK", .init(streamKey), .init(group)] + ids.map { RedisArgument($0) },
-                Self.trimScript.command(keys: keys, arguments: arguments),
-            ])
-            _ = try RedisClient.checked(replies[0])
-            _ = try await client.scriptReply(replies[1], of: Self.trimScript, keys: keys, arguments: arguments)
+            let keys: [RedisArgument] = [.init(streamKey), .init(leasesKey)]
+            // The usual case costs Redis three arguments, not one per event: a whole lease, told by its size
+            // and its first and last IDs.
+            let whole = try await client.evaluate(
+                Self.ackWholeScript, keys: keys, arguments: [.init(group), .init(ordered.count), .init(first), .init(last)])
+            guard whole.integer != 1 else { return }
+            try await client.evaluate(Self.ackScript, keys: keys, arguments: [.init(group)] + ordered.map { RedisArgument($0) })
         }
+    }
+
+    /// Entry IDs without repeats, in the stream's order, as the acknowledgement script takes them; anything
+    /// that is not an entry ID is left out (it names no delivery).
+    static func ordered(_ ids: [DeliveryID]) -> [String] {
+        var keyed: [(UInt64, UInt64, String)] = []
+        keyed.reserveCapacity(ids.count)
+        for id in ids {
+            let parts = id.split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 2, let milliseconds = UInt64(parts[0]), let sequence = UInt64(parts[1]) else { continue }
+            keyed.append((milliseconds, sequence, id))
+        }
+        keyed.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        var result: [String] = []
+        result.reserveCapacity(keyed.count)
+        for (index, item) in keyed.enumerated() where index == 0 || (keyed[index - 1].0, keyed[index - 1].1) != (item.0, item.1) {
+            result.append(item.2)
+        }
+        return result
     }
 
     public func touch(_ ids: [DeliveryID], consumer: String) async throws {
         guard !ids.isEmpty else { return }
         try await queueCall {
-            try await client.command(
-                ["XCLAIM", .init(streamKey), .init(group), .init(consumer), "0"] + ids.map { RedisArgument($0) } + ["JUSTID"])
+            try await client.evaluate(
+                Self.touchScript, keys: [.init(streamKey), .init(leasesKey)],
+                arguments: [.init(consumer), .init(visibilityTimeout.microseconds / 1000)] + Self.ordered(ids).map { RedisArgument($0) })
         }
     }
 
@@ -232,7 +288,7 @@ public final class RedisStreamQueue: EventQueue {
             ]
             let due = clock.unixMilliseconds + UInt64(Swift.max(0, delay.microseconds / 1000))
             return try await client.evaluate(
-                Self.retryScript, keys: [.init(streamKey), .init(delayedKey)],
+                Self.retryScript, keys: [.init(streamKey), .init(delayedKey), .init(leasesKey)],
                 arguments: [.init(delivery.id), .init(group), .init(Int64(due)), .init(JSONWriter.string(member))]
             ).integer == 1
         }
@@ -242,7 +298,7 @@ public final class RedisStreamQueue: EventQueue {
     public func deadLetter(_ delivery: Delivery, reason: String) async throws -> Bool {
         try await queueCall {
             try await client.evaluate(
-                Self.deadLetterScript, keys: [.init(streamKey), .init(deadKey)],
+                Self.deadLetterScript, keys: [.init(streamKey), .init(deadKey), .init(leasesKey)],
                 arguments: [
                     .init(delivery.id), .init(group), .init(EventCodec.encode(delivery.event)), .init(delivery.attempt), .init(reason),
                     .init(clock.unixMilliseconds),
@@ -253,37 +309,20 @@ public final class RedisStreamQueue: EventQueue {
 
     public func reclaim(consumer: String, max: Int) async throws -> [Delivery] {
         try await queueCall {
-            var cursor = "0-0"
+            let reply = try await client.evaluate(
+                Self.reclaimScript, keys: [.init(streamKey), .init(leasesKey)],
+                arguments: [.init(group), .init(consumer), .init(Swift.max(1, max)), .init(visibilityTimeout.microseconds / 1000)])
+            // Pairs of how many times the lease was handed out and its entries.
+            let parts = reply.array ?? []
             var claimed: [Delivery] = []
-            repeat {
-                let reply = try await client.command(
-                    "XAUTOCLAIM", .init(streamKey), .init(group), .init(consumer),
-                    .init(visibilityTimeout.microseconds / 1000), .init(cursor), "COUNT", .init(Swift.max(1, max - claimed.count)))
-                guard let parts = reply.array, parts.count >= 2, let next = parts[0].text, let entries = parts[1].array else {
-                    throw RedisError.protocolViolation("XAUTOCLAIM: \(reply)")
+            for index in stride(from: 0, to: parts.count - 1, by: 2) {
+                guard let count = parts[index].integer, let entries = parts[index + 1].array else {
+                    throw RedisError.protocolViolation("reclaim: \(reply)")
                 }
-                let taken = entries.filter { $0 != .null }
-                let counts = try await deliveryCounts(of: taken.compactMap { $0.array?.first?.text })
-                // An entry no longer pending was acknowledged since it was claimed: nothing is left to do with it.
-                claimed += try await deliveries(from: taken.filter { counts[$0.array?.first?.text ?? ""] != nil }, counts: counts)
-                cursor = next
-            } while cursor != "0-0" && claimed.count < max
+                claimed += try await deliveries(from: entries, count: count)
+            }
             return claimed
         }
-    }
-
-    /// How many times each of the pending entries `ids` has been handed out, by `XPENDING` of each in one
-    /// round trip (`XAUTOCLAIM` does not say; reclaims are rare). An entry no longer pending is left out.
-    private func deliveryCounts(of ids: [String]) async throws -> [String: Int] {
-        guard !ids.isEmpty else { return [:] }
-        let commands = ids.map { id -> [RedisArgument] in ["XPENDING", .init(streamKey), .init(group), .init(id), .init(id), "1"] }
-        let replies = try await client.pipeline(commands)
-        var counts: [String: Int] = [:]
-        for (id, reply) in zip(ids, replies) {
-            // [[id, consumer, milliseconds idle, times delivered]], or [] once acknowledged.
-            if let count = try RedisClient.checked(reply).array?.first?.array?.last?.integer { counts[id] = count }
-        }
-        return counts
     }
 
     private func promoteDueRetries() async throws {
@@ -295,19 +334,11 @@ public final class RedisStreamQueue: EventQueue {
 
     public func depth() async throws -> QueueDepth {
         try await queueCall {
-            let replies = try await client.pipeline([
-                ["XINFO", "GROUPS", .init(streamKey)], ["XLEN", .init(streamKey)],
-                ["ZCARD", .init(delayedKey)], ["XLEN", .init(deadKey)],
-            ])
-            let counts = try replies[1...].map(RedisClient.checked)
-            // A missing stream has no group: nothing is pending, and the next read recreates both.
-            let info = (replies[0].array ?? []).lazy.compactMap { Self.fields(of: $0) }.first { $0["name"]?.text == group }
-            let pending = info?["pending"]?.integer ?? 0
-            // Entries acknowledged after an older one still pending stay in the stream until it is, so the
-            // entries not yet delivered are the group's lag; Redis leaves the lag out only after deletions
-            // it cannot place, and then every entry that is not pending counts.
-            let ready = info?["lag"]?.integer ?? Swift.max(0, (counts[0].integer ?? 0) - pending)
-            return QueueDepth(ready: ready, pending: pending, delayed: counts[1].integer ?? 0, dead: counts[2].integer ?? 0)
+            let reply = try await client.evaluate(
+                Self.depthScript, keys: [.init(streamKey), .init(leasesKey), .init(delayedKey), .init(deadKey)], arguments: [.init(group)])
+            let counts = (reply.array ?? []).map { $0.integer ?? 0 }
+            guard counts.count == 4 else { throw RedisError.protocolViolation("depth: \(reply)") }
+            return QueueDepth(ready: counts[0], pending: counts[1], delayed: counts[2], dead: counts[3])
         }
     }
 
@@ -359,43 +390,262 @@ public final class RedisStreamQueue: EventQueue {
 
     // MARK: Scripts
 
-    /// KEYS: stream. ARGV: group. Trims the stream up to the group's oldest pending entry, or, with none
-    /// pending, up to and including the last entry delivered: everything before is acknowledged. One
-    /// `XTRIM` drops whole nodes of the stream, where an `XDEL` per entry looked each one up.
-    static let trimScript = RedisScript("""
-        local first = redis.call('XPENDING', KEYS[1], ARGV[1])[2]
-        if not first then
-            for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-                local name, last
-                for i = 1, #group, 2 do
-                    if group[i] == 'name' then name = group[i + 1] end
-                    if group[i] == 'last-delivered-id' then last = group[i + 1] end
-                end
-                if name == ARGV[1] then
-                    local ms, seq = string.match(last, '^(%d+)-(%d+)$')
-                    if ms and #seq < 14 then first = ms .. '-' .. (tonumber(seq) + 1) else first = last end
-                end
-            end
+    /// What the lease scripts share. A lease is a field of the leases hash: its key is the ID its range
+    /// starts after, its value `first last count times deadline partial holder`, where `count` is how many of
+    /// its entries are pending (`?` until the reader has said), `times` how often it was handed out,
+    /// `deadline` Redis's clock in milliseconds, and `partial` 1 once an entry left it on its own. The
+    /// field `@` holds the cursor while a read is in its transaction.
+    static let leaseFunctions = """
+        local function sid(id)
+            local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+            if not ms then return nil end
+            return {tonumber(ms), tonumber(seq)}
         end
-        if first then return redis.call('XTRIM', KEYS[1], 'MINID', first) end
-        return 0
+        local function less(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end
+        local function decode(key, value)
+            local f, l, n, d, t, p, c = string.match(value, '^(%S+) (%S+) (%S+) (%d+) (%d+) (%d) (.*)$')
+            return {key = key, f = f, l = l, n = tonumber(n), d = tonumber(d), t = tonumber(t), p = tonumber(p), c = c, fs = sid(f), ls = sid(l)}
+        end
+        local function store(leases, x)
+            redis.call('HSET', leases, x.key, x.f .. ' ' .. x.l .. ' ' .. (x.n or '?') .. ' ' .. x.d .. ' ' .. x.t .. ' ' .. x.p .. ' ' .. x.c)
+        end
+        local function all(leases)
+            local list = {}
+            local flat = redis.call('HGETALL', leases)
+            for i = 1, #flat, 2 do
+                if flat[i] ~= '@' then table.insert(list, decode(flat[i], flat[i + 1])) end
+            end
+            table.sort(list, function(a, b) return less(a.fs, b.fs) end)
+            return list
+        end
+        local function now()
+            local t = redis.call('TIME')
+            return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
+        local function delivered(stream, group)
+            local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', stream)
+            if not ok then return nil end
+            for _, g in ipairs(groups) do
+                local name, last
+                for i = 1, #g, 2 do
+                    if g[i] == 'name' then name = g[i + 1] end
+                    if g[i] == 'last-delivered-id' then last = g[i + 1] end
+                end
+                if name == group then return last end
+            end
+            return nil
+        end
+        local function holder(list, s)
+            for _, x in ipairs(list) do
+                if less(x.fs, s) and not less(x.ls, s) then return x end
+            end
+            return nil
+        end
+        local function trim(stream, leases, group)
+            local list = all(leases)
+            local first = list[1] and list[1].f or delivered(stream, group)
+            if not first then return 0 end
+            local ms, seq = string.match(first, '^(%d+)-(%d+)$')
+            if ms and #seq < 14 then return redis.call('XTRIM', stream, 'MINID', ms .. '-' .. (tonumber(seq) + 1)) end
+            return 0
+        end
+        local function settle(stream, leases, x)
+            local empty
+            if x.n then empty = x.n <= 0 else empty = #redis.call('XRANGE', stream, '(' .. x.f, x.l, 'COUNT', 1) == 0 end
+            if empty then
+                redis.call('HDEL', leases, x.key)
+                return true
+            end
+            store(leases, x)
+            return false
+        end
+        local function release(stream, leases, group, id)
+            local s = sid(id)
+            if not s then return false end
+            local x = holder(all(leases), s)
+            if not x or redis.call('XDEL', stream, id) == 0 then return false end
+            if x.n then x.n = x.n - 1 end
+            x.p = 1
+            if settle(stream, leases, x) then trim(stream, leases, group) end
+            return true
+        end
+
+        """
+
+    /// KEYS: stream, leases. ARGV: group. Notes the cursor before the read.
+    static let cursorScript = RedisScript(leaseFunctions + """
+        local last = delivered(KEYS[1], ARGV[1])
+        if last then redis.call('HSET', KEYS[2], '@', last) else redis.call('HDEL', KEYS[2], '@') end
+        return last
         """)
 
-    /// KEYS: stream, delayed. ARGV: entry ID, group, due (ms), member. Returns 1, or 0 without doing anything
-    /// when the entry is no longer pending (acknowledged, retried or dead-lettered already).
-    static let retryScript = RedisScript("""
-        if redis.call('XACK', KEYS[1], ARGV[2], ARGV[1]) == 0 then return 0 end
-        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-        redis.call('XDEL', KEYS[1], ARGV[1])
+    /// KEYS: stream, leases. ARGV: group, consumer, visibility timeout (ms). After the read: the range it
+    /// moved the cursor over becomes a lease. Returns the lease's key ('' for none) and the cursor.
+    static let leaseScript = RedisScript(leaseFunctions + """
+        local last = delivered(KEYS[1], ARGV[1])
+        local before = redis.call('HGET', KEYS[2], '@')
+        redis.call('HDEL', KEYS[2], '@')
+        if not last or not before or last == before then return {'', last or ''} end
+        store(KEYS[2], {key = before, f = before, l = last, n = nil, d = 1, t = now() + tonumber(ARGV[3]), p = 0, c = ARGV[2]})
+        return {before, last}
+        """)
+
+    /// KEYS: leases. ARGV: lease, how many entries the read returned. Set once, by the reader.
+    static let countScript = RedisScript(leaseFunctions + """
+        local value = redis.call('HGET', KEYS[1], ARGV[1])
+        if not value then return 0 end
+        local x = decode(ARGV[1], value)
+        if x.n or x.d ~= 1 then return 0 end
+        x.n = tonumber(ARGV[2])
+        if x.n <= 0 then redis.call('HDEL', KEYS[1], x.key) else store(KEYS[1], x) end
         return 1
         """)
 
-    /// KEYS: stream, dead. ARGV: entry ID, group, payload, attempts, reason, now (ms). Returns 1, or 0 without
-    /// doing anything when the entry is no longer pending.
-    static let deadLetterScript = RedisScript("""
-        if redis.call('XACK', KEYS[1], ARGV[2], ARGV[1]) == 0 then return 0 end
+    /// KEYS: stream, leases. ARGV: group, how many IDs, the first and the last of them (distinct IDs, in the
+    /// stream's order). A lease handed out once, none of whose entries left it on its own, whose pending
+    /// count is the number of IDs, all in its range, is acknowledged whole: those are all its entries, so it
+    /// is dropped without touching them, and the stream is trimmed to the oldest lease. Returns 1 then, and
+    /// 0 when the IDs must go one by one (`ackScript`).
+    static let ackWholeScript = RedisScript(leaseFunctions + """
+        local count, first, last = tonumber(ARGV[2]), sid(ARGV[3]), sid(ARGV[4])
+        if not (count and first and last) then return 0 end
+        local x = holder(all(KEYS[2]), first)
+        if not (x and x.d == 1 and x.p == 0 and x.n == count and not less(x.ls, last)) then return 0 end
+        redis.call('HDEL', KEYS[2], x.key)
+        trim(KEYS[1], KEYS[2], ARGV[1])
+        return 1
+        """)
+
+    /// KEYS: stream, leases. ARGV: group, then entry IDs. Each one still pending is deleted from the stream
+    /// (`XDEL`), and a lease left empty is dropped; then the stream is trimmed to the oldest lease. Returns
+    /// how many were pending.
+    static let ackScript = RedisScript(leaseFunctions + """
+        local list = all(KEYS[2])
+        local changed, removed, dropped = {}, 0, false
+        for i = 2, #ARGV do
+            local s = sid(ARGV[i])
+            local x = s and holder(list, s)
+            if x and redis.call('XDEL', KEYS[1], ARGV[i]) == 1 then
+                if x.n then x.n = x.n - 1 end
+                x.p = 1
+                changed[x.key] = x
+                removed = removed + 1
+            end
+        end
+        for _, x in pairs(changed) do
+            if settle(KEYS[1], KEYS[2], x) then dropped = true end
+        end
+        if dropped then trim(KEYS[1], KEYS[2], ARGV[1]) end
+        return removed
+        """)
+
+    /// KEYS: stream, leases. ARGV: consumer, visibility timeout (ms), entry IDs. Each lease holding one of
+    /// them is the consumer's until the timeout from now.
+    static let touchScript = RedisScript(leaseFunctions + """
+        local list = all(KEYS[2])
+        local deadline = now() + tonumber(ARGV[2])
+        local changed = {}
+        for i = 3, #ARGV do
+            local s = sid(ARGV[i])
+            local x = s and holder(list, s)
+            if x then
+                x.t = deadline
+                x.c = ARGV[1]
+                changed[x.key] = x
+            end
+        end
+        for _, x in pairs(changed) do store(KEYS[2], x) end
+        return 1
+        """)
+
+    /// KEYS: stream, leases. ARGV: group, consumer, most entries, visibility timeout (ms). First, entries an
+    /// earlier version left pending in the group become a lease whose time runs out as theirs would have
+    /// (a thousand at a time). Then leases whose time ran out, oldest first, go to the consumer, up to the
+    /// most entries (a lease with more is split), each handed out once more. Returns pairs of how many
+    /// times the entries were handed out and the entries.
+    static let reclaimScript = RedisScript(leaseFunctions + """
+        local at = now()
+        local ok, summary = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1])
+        if ok and summary[1] > 0 then
+            local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000)
+            local ids, times, idle = {}, 1, nil
+            for _, p in ipairs(pending) do
+                table.insert(ids, p[1])
+                if p[4] > times then times = p[4] end
+                if not idle or p[3] < idle then idle = p[3] end
+            end
+            local ms, seq = string.match(ids[1], '^(%d+)-(%d+)$')
+            local after
+            if tonumber(seq) > 0 then after = ms .. '-' .. (tonumber(seq) - 1) else after = (tonumber(ms) - 1) .. '-9007199254740991' end
+            local inside = #redis.call('XRANGE', KEYS[1], '(' .. after, ids[#ids])
+            store(KEYS[2], {key = after, f = after, l = ids[#ids], n = inside, d = times, t = at + tonumber(ARGV[4]) - idle, p = 1, c = 'pending list'})
+            redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+        end
+        local room, out, dropped = tonumber(ARGV[3]), {}, false
+        for _, x in ipairs(all(KEYS[2])) do
+            if room <= 0 then break end
+            if x.t <= at then
+                local entries = redis.call('XRANGE', KEYS[1], '(' .. x.f, x.l, 'COUNT', room + 1)
+                if #entries == 0 then
+                    redis.call('HDEL', KEYS[2], x.key)
+                    dropped = true
+                else
+                    local taken = entries
+                    if #entries > room then
+                        taken = {}
+                        for i = 1, room do taken[i] = entries[i] end
+                        local split = taken[room][1]
+                        store(KEYS[2], {key = split, f = split, l = x.l, n = x.n and (x.n - room), d = x.d, t = x.t, p = 1, c = x.c})
+                        x.l = split
+                    end
+                    x.n, x.d, x.t, x.p, x.c = #taken, x.d + 1, at + tonumber(ARGV[4]), 0, ARGV[2]
+                    store(KEYS[2], x)
+                    table.insert(out, x.d)
+                    table.insert(out, taken)
+                    room = room - #taken
+                end
+            end
+        end
+        if dropped then trim(KEYS[1], KEYS[2], ARGV[1]) end
+        return out
+        """)
+
+    /// KEYS: stream, leases, delayed, dead. ARGV: group. Ready (the group's lag, or, when Redis cannot say,
+    /// every entry not pending), pending, delayed and dead.
+    static let depthScript = RedisScript(leaseFunctions + """
+        local pending = 0
+        for _, x in ipairs(all(KEYS[2])) do
+            pending = pending + (x.n or #redis.call('XRANGE', KEYS[1], '(' .. x.f, x.l))
+        end
+        local ready
+        local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[1])
+        if ok then
+            for _, g in ipairs(groups) do
+                local name, lag
+                for i = 1, #g, 2 do
+                    if g[i] == 'name' then name = g[i + 1] end
+                    if g[i] == 'lag' then lag = g[i + 1] end
+                end
+                if name == ARGV[1] and type(lag) == 'number' then ready = lag end
+            end
+        end
+        if not ready then ready = math.max(0, redis.call('XLEN', KEYS[1]) - pending) end
+        return {ready, pending, redis.call('ZCARD', KEYS[3]), redis.call('XLEN', KEYS[4])}
+        """)
+
+    /// KEYS: stream, delayed, leases. ARGV: entry ID, group, due (ms), member. Returns 1, or 0 without doing
+    /// anything when the entry is no longer pending (acknowledged, retried or dead-lettered already).
+    static let retryScript = RedisScript(leaseFunctions + """
+        if not release(KEYS[1], KEYS[3], ARGV[2], ARGV[1]) then return 0 end
+        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+        return 1
+        """)
+
+    /// KEYS: stream, dead, leases. ARGV: entry ID, group, payload, attempts, reason, now (ms). Returns 1, or 0
+    /// without doing anything when the entry is no longer pending.
+    static let deadLetterScript = RedisScript(leaseFunctions + """
+        if not release(KEYS[1], KEYS[3], ARGV[2], ARGV[1]) then return 0 end
         redis.call('XADD', KEYS[2], '*', 'e', ARGV[3], 'a', ARGV[4], 'r', ARGV[5], 't', ARGV[6])
-        redis.call('XDEL', KEYS[1], ARGV[1])
         return 1
         """)
 

@@ -9,9 +9,12 @@ import Testing
 @Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and REDIS_URL"), .removesServerLeftovers)
 struct RedisStreamQueueTests {
     /// A queue under keys of its own, a plain client on the same server, and the queue's stream key.
-    private static func queueAndClient(commandsPerFlush: Int = 10_000) throws -> (RedisStreamQueue, RedisClient, String) {
+    private static func queueAndClient(
+        commandsPerFlush: Int = 10_000, visibilityTimeout: Duration = .seconds(30)
+    ) throws -> (RedisStreamQueue, RedisClient, String) {
         var configuration = RedisUnderTest.queueConfiguration()
         configuration.commandsPerFlush = commandsPerFlush
+        configuration.visibilityTimeout = visibilityTimeout
         let queue = try RedisStreamQueue(url: RedisUnderTest.url, configuration: configuration)
         return (queue, try RedisUnderTest.client(), configuration.keyPrefix + ":events")
     }
@@ -112,6 +115,74 @@ struct RedisStreamQueueTests {
         #expect(rest.count == 3)
         try await queue.ack(rest.map(\.id))
         #expect(try await length() == 0)
+        #expect(try await queue.depth().backlog == 0)
+        await raw.shutdown()
+        await queue.shutdown()
+    }
+
+    /// Entries an earlier version left in the consumer group's pending list (it read without `NOACK`) are
+    /// not lost: they become a lease that is reclaimed once their visibility timeout has run out, counted as
+    /// handed out once more, and leave the pending list.
+    @Test func entriesAnEarlierVersionLeftPendingAreReclaimed() async throws {
+        let (queue, raw, stream) = try Self.queueAndClient(visibilityTimeout: .seconds(1))
+        let events = makeEvents(3, site: "upgrade")
+        try await queue.enqueue(events)
+        _ = try await raw.command("XREADGROUP", "GROUP", "workers", "old", "COUNT", "10", "STREAMS", .init(stream), ">")
+
+        #expect(try await queue.reclaim(consumer: "new", max: 10).isEmpty, "not before their timeout")
+        #expect(try await raw.command("XPENDING", .init(stream), "workers").array?.first?.integer == 0)
+        #expect(try await queue.depth() == QueueDepth(ready: 0, pending: 3, delayed: 0, dead: 0))
+        try await Task.sleep(for: .milliseconds(1500))
+        let reclaimed = try await queue.reclaim(consumer: "new", max: 10)
+        #expect(reclaimed.map(\.event) == events)
+        #expect(reclaimed.allSatisfy { $0.deliveries == 2 })
+        try await queue.ack(reclaimed.map(\.id))
+        #expect(try await queue.depth().backlog == 0)
+        #expect(try await raw.command("XLEN", .init(stream)).integer == 0)
+        await raw.shutdown()
+        await queue.shutdown()
+    }
+
+    /// A lease with more entries than a reclaim may take is split: the first part goes now, the rest at the
+    /// next reclaim, each entry once.
+    @Test func aLeaseLargerThanAReclaimIsSplit() async throws {
+        let (queue, raw, stream) = try Self.queueAndClient(visibilityTimeout: .seconds(1))
+        let events = makeEvents(5, site: "split")
+        try await queue.enqueue(events)
+        #expect(try await queue.reserve(consumer: "crashed", max: 10, wait: .zero).count == 5)
+        try await Task.sleep(for: .milliseconds(1500))
+        let first = try await queue.reclaim(consumer: "a", max: 2)
+        let rest = try await queue.reclaim(consumer: "b", max: 10)
+        #expect(first.map(\.event) == Array(events[..<2]))
+        #expect(rest.map(\.event) == Array(events[2...]))
+        #expect((first + rest).allSatisfy { $0.deliveries == 2 })
+        #expect(try await queue.depth() == QueueDepth(ready: 0, pending: 5, delayed: 0, dead: 0))
+        try await queue.ack(rest.map(\.id))
+        try await queue.ack(first.map(\.id))
+        #expect(try await queue.depth().backlog == 0)
+        #expect(try await raw.command("XLEN", .init(stream)).integer == 0)
+        await raw.shutdown()
+        await queue.shutdown()
+    }
+
+    /// Acknowledging what was acknowledged already releases nothing else: a lease whose entries left it
+    /// one by one, or that another consumer reclaimed, is only ever released entry by entry, so a stale
+    /// holder's acknowledgement of as many entries as are left cannot drop the ones another still holds.
+    @Test func aStaleAcknowledgementReleasesNothingElse() async throws {
+        let (queue, raw, _) = try Self.queueAndClient(visibilityTimeout: .seconds(1))
+        try await queue.enqueue(makeEvents(6, site: "stale"))
+        let stalled = try await queue.reserve(consumer: "z", max: 10, wait: .zero)
+        try #require(stalled.count == 6)
+        try await queue.ack(stalled[..<3].map(\.id))
+        try await queue.ack(stalled[..<3].map(\.id))
+        #expect(try await queue.depth().pending == 3, "the same three again release nothing")
+
+        try await Task.sleep(for: .milliseconds(1500))
+        let rescued = try await queue.reclaim(consumer: "b", max: 10)
+        #expect(rescued.map(\.id) == stalled[3...].map(\.id))
+        try await queue.ack(stalled[..<3].map(\.id))
+        #expect(try await queue.depth().pending == 3, "three acknowledged before the reclaim release nothing after it")
+        try await queue.ack(rescued.map(\.id))
         #expect(try await queue.depth().backlog == 0)
         await raw.shutdown()
         await queue.shutdown()
