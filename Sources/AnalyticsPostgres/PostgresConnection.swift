@@ -44,7 +44,14 @@ public final class PostgresConnection: BlockingConnection {
     /// quotes the part of a URL it cannot parse, which can be the password, and the message is printed
     /// and logged.
     public init(url: String, settings: [String: String] = [:]) throws {
-        let options = settings.merging(["client_min_messages": "warning"]) { given, _ in given }
+        // The server gives up on a client as soon as the client gives up on it: an insert's transaction
+        // spans round trips, and one whose client vanished (a dropped flow) must not hold its locks and
+        // unfinished keys for the operating system's two hours of keepalive.
+        let serverSide = [
+            "client_min_messages": "warning", "tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2",
+            "tcp_keepalives_count": "3", "tcp_user_timeout": "10000", "idle_in_transaction_session_timeout": "60000",
+        ]
+        let options = settings.merging(serverSide) { given, _ in given }
             .sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }.joined(separator: " ")
         // A dead server is noticed within seconds: the connect timeout, TCP keepalives and the TCP user
         // timeout bound every wait.
@@ -138,19 +145,41 @@ public final class PostgresConnection: BlockingConnection {
             throw PostgresError(sqlState: nil, message: "COPY did not start", connectionLost: false)
         }
         PQclear(started)
-        let sent = data.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                PQputCopyData(connection, $0, Int32(buffer.count))
+        // In pieces of at most a MiB: one CopyData message may not exceed 1 GB, nor its length an Int32.
+        var sent: Int32 = 1
+        data.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { base in
+                var offset = 0
+                while sent == 1, offset < buffer.count {
+                    let length = min(1 << 20, buffer.count - offset)
+                    sent = PQputCopyData(connection, base + offset, Int32(length))
+                    offset += length
+                }
             }
         }
-        // A failed send still ends the copy; the result below says why.
-        _ = sent == 1 ? PQputCopyEnd(connection, nil) : PQputCopyEnd(connection, "the client could not send the rows")
-        var failure: Error?
+        // A failed send still ends the copy; the result below says why. A copy that cannot even be
+        // ended leaves the connection in the middle of the protocol: it is not used again.
+        let ended = sent == 1 ? PQputCopyEnd(connection, nil) : PQputCopyEnd(connection, "the client could not send the rows")
+        guard ended == 1 else {
+            let message = String(cString: PQerrorMessage(connection))
+            close()
+            throw PostgresError(sqlState: nil, message: message, connectionLost: true)
+        }
+        var failure: PostgresError?
         while let result = PQgetResult(connection) {
-            do { _ = try rows(of: result, connection: connection) } catch { failure = failure ?? error }
+            let status = PQresultStatus(result)
+            if status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH {
+                PQclear(result)
+                close()
+                throw PostgresError(sqlState: nil, message: "the connection is still copying", connectionLost: true)
+            }
+            do { _ = try rows(of: result, connection: connection) } catch let error as PostgresError { failure = failure ?? error }
             if isBroken { break }
         }
-        if let failure { throw failure }
+        if let failure {
+            // A server that ends the session with its error (an administrator's shutdown) is a lost connection.
+            throw isBroken ? PostgresError(sqlState: failure.sqlState, message: failure.message, connectionLost: true) : failure
+        }
     }
 
     private func rows(of result: OpaquePointer?, connection: OpaquePointer) throws -> PostgresRows {

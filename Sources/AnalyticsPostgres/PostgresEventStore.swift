@@ -15,6 +15,9 @@ public struct PostgresStoreConfiguration: Sendable {
     public var indexedEvents = 20_000_000
     /// How long inserts keep their logged changes for reporting processes to catch up from.
     public var changeRetention: Duration = .seconds(900)
+    /// Batches of fewer events are stored in one statement instead of by `COPY`, whose four round trips
+    /// cost a batch of a few events more than its rows do.
+    public var smallestCopy = 100
 
     public init() {}
 }
@@ -23,13 +26,15 @@ public struct PostgresStoreConfiguration: Sendable {
 ///
 /// `insert` is one transaction: a binary `COPY` of the events, or, when an event is already stored, an
 /// `INSERT` of them with `ON CONFLICT (event_id) DO NOTHING`, and in both the change log of the events
-/// actually inserted under their sites' next versions, so a redelivered event is never counted twice. The reporting queries are answered from a `SiteIndex` per site kept in this process and brought
-/// up to date from that log (`SiteIndexCache`); `directStats` answers the seed's way, from `events`.
+/// actually inserted under their sites' next versions, so a redelivered event is never counted twice.
+/// The reporting queries are answered from a `SiteIndex` per site kept in this process and brought up to
+/// date from that log (`SiteIndexCache`); `directStats` answers the seed's way, from `events`.
 /// Every query is parameterized.
 public final class PostgresEventStore: EventStore {
     private let pool: BlockingConnectionPool<PostgresConnection>
     private let indexes: SiteIndexCache
     private let changeRetention: Duration
+    private let smallestCopy: Int
     /// When this process last pruned `site_changes`.
     private let lastPrune = Mutex<ContinuousClock.Instant?>(nil)
     public let schema: String?
@@ -52,13 +57,15 @@ public final class PostgresEventStore: EventStore {
         indexesOnceMade.cache.withLock { $0 = indexes }
         self.indexes = indexes
         changeRetention = configuration.changeRetention
+        smallestCopy = configuration.smallestCopy
     }
 
     public func shutdown() async { await pool.shutdown() }
 
     /// Runs `body` on a pooled connection, turning failures into `StoreFailure`. When the connection turns
     /// out to be dead (the server restarted since it was opened), `body` runs once more on a fresh one:
-    /// every statement here is a single transaction, so running it again is safe.
+    /// every call here is a single transaction, so running it again is safe (an insert that did commit
+    /// meets its own events, and stores and logs nothing the second time).
     private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         do {
             do {
@@ -133,14 +140,20 @@ public final class PostgresEventStore: EventStore {
         // in one order, and a batch's first version of an event is the one kept.
         let order = events.indices.sorted { (events[$0].id, $0) < (events[$1].id, $1) }
         let sorted = order.map { events[$0] }
+        let smallestCopy = self.smallestCopy
         let inserted = try await withConnection { connection in
-            do {
-                try Self.copyNew(sorted, on: connection)
-                return events.count
-            } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
-                let row = try connection.query(Self.insertSQL, binary: Self.arrays(of: sorted)).rows.first
-                return row?[0].flatMap { Int($0) } ?? 0
+            // A small batch (a quiet moment: the worker took what had just arrived) goes in one round trip;
+            // the copy's four would cost it more time than its rows do, and its events would wait for them.
+            if sorted.count >= smallestCopy {
+                do {
+                    try Self.copyNew(sorted, on: connection)
+                    return events.count
+                } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
+                    // An event stored already: the batch goes through insertSQL.
+                }
             }
+            let row = try connection.query(Self.insertSQL, binary: Self.arrays(of: sorted)).rows.first
+            return row?[0].flatMap { Int($0) } ?? 0
         }
         pruneChangesNowAndThen()
         return InsertResult(inserted: inserted, duplicates: events.count - inserted)
@@ -224,6 +237,7 @@ public final class PostgresEventStore: EventStore {
     }
 
     static let uniqueViolation = "23505"
+
 
     static let copySQL = "COPY events (id, event_id, site_id, event_type, path, user_id, timestamp) FROM STDIN (FORMAT binary)"
 

@@ -195,7 +195,7 @@ extension SiteIndex {
         }
         let (rows, more) = top(views, texts: texts, limit: query.limit, after: query.after)
         // Distinct users of the page's rows only, from the runs of users of their cells.
-        var unions: [UserUnion]
+        let uniqueUsers: [Int]
         switch query.dimension {
         case .path:
             let counted = type.map { [$0] } ?? Array(1...UInt32(max(types.count, 1)))
@@ -224,20 +224,16 @@ extension SiteIndex {
                     }
                 }
             }
-            unions = runs.map { runs in
-                var union = UserUnion(universe: users.count + 1, expected: runs.reduce(0) { $0 + $1.count })
-                for run in runs { union.insert(contentsOf: run) }
-                return union
-            }
+            uniqueUsers = UserUnion.distinctCounts(of: runs, universe: users.count + 1)
         case .eventType:
-            unions = rows.map { row in
+            uniqueUsers = rows.map { row in
                 var union = UserUnion(universe: users.count + 1, expected: parts.reduce(0) { $0 + $1.userCount(ofType: row.number) })
                 for part in parts { part.typeUsers[row.number]?.add(to: &union) }
-                return union
+                return union.count
             }
         }
-        let page = zip(rows, unions).map { row, union in
-            BreakdownResponse.Row(value: texts.text(row.number), views: row.views, uniqueUsers: union.count)
+        let page = zip(rows, uniqueUsers).map { row, count in
+            BreakdownResponse.Row(value: texts.text(row.number), views: row.views, uniqueUsers: count)
         }
         return BreakdownResponse(query: query, rows: page, hasMore: more)
     }

@@ -15,6 +15,10 @@ public enum RedisReply: Sendable, Hashable {
     case null
     case error(String)
 
+    public var isError: Bool {
+        if case .error = self { true } else { false }
+    }
+
     public var text: String? {
         switch self {
         case .string(let bytes): String(decoding: bytes, as: UTF8.self)

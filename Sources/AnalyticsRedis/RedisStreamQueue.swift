@@ -151,9 +151,12 @@ public final class RedisStreamQueue: EventQueue {
 
     public func reserve(consumer: String, max: Int, wait: Duration) async throws -> [Delivery] {
         try await queueCall {
-            try await promoteDueRetries()
             let deadline = ContinuousClock.now + wait
+            var promote = true
             while true {
+                // Due retries move to the stream first, and again after a wait that nothing ended; not after
+                // a wake for new entries, whose events would wait for one more round trip.
+                if promote { try await promoteDueRetries() }
                 let (lease, entries, cursor) = try await take(consumer: consumer, max: Swift.max(1, max))
                 if let lease {
                     // Exactly how many entries the lease holds, which only the reply tells; then the
@@ -166,9 +169,10 @@ public final class RedisStreamQueue: EventQueue {
                 // Until an entry after the cursor arrives; another consumer may take it first, and then this
                 // one waits again for what is left of `wait`.
                 let milliseconds = Swift.max(1, left.microseconds / 1000)
-                try await client.command(
+                let woken = try await client.command(
                     ["XREAD", "COUNT", "1", "BLOCK", .init(milliseconds), "STREAMS", .init(streamKey), .init(cursor)],
                     timeout: left + client.configuration.commandTimeout)
+                promote = woken == .null
             }
         }
     }
@@ -192,10 +196,20 @@ public final class RedisStreamQueue: EventQueue {
         }
         // A missing group fails the read (NOGROUP), which `queueCall` answers by creating it.
         let read = try RedisClient.checked(results[1])
-        let leased = try RedisClient.checked(results[2]).array ?? []
-        let key = leased.first?.text.flatMap { $0.isEmpty ? nil : $0 }
-        let cursor = leased.count > 1 ? leased[1].text.flatMap { $0.isEmpty ? nil : $0 } : nil
         let entries = read.array?.first?.array?.last?.array ?? []
+        let leased = results[2].array ?? []
+        var key = leased.first?.text.flatMap { $0.isEmpty ? nil : $0 }
+        let cursor = leased.count > 1 ? leased[1].text.flatMap { $0.isEmpty ? nil : $0 } : nil
+        let scriptsFailed = results[0].isError || results[2].isError
+        if !entries.isEmpty, key == nil || scriptsFailed,
+           let first = entries.first?.array?.first?.text, let last = entries.last?.array?.first?.text {
+            // Read, but not leased: the read is leased now, before anything is handed out, or not at all.
+            key = try await client.evaluate(
+                Self.recoverScript, keys: keys,
+                arguments: [.init(first), .init(last), .init(consumer), .init(visibilityTimeout.microseconds / 1000)]
+            ).text
+        }
+        if scriptsFailed, entries.isEmpty { _ = try RedisClient.checked(results[0]); _ = try RedisClient.checked(results[2]) }
         return (key, entries, cursor)
     }
 
@@ -394,29 +408,11 @@ public final class RedisStreamQueue: EventQueue {
     /// starts after, its value `first last count times deadline partial holder`, where `count` is how many of
     /// its entries are pending (`?` until the reader has said), `times` how often it was handed out,
     /// `deadline` Redis's clock in milliseconds, and `partial` 1 once an entry left it on its own. The
-    /// field `@` holds the cursor while a read is in its transaction.
-    static let leaseFunctions = """
-        local function sid(id)
-            local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-            if not ms then return nil end
-            return {tonumber(ms), tonumber(seq)}
-        end
-        local function less(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end
-        local function decode(key, value)
-            local f, l, n, d, t, p, c = string.match(value, '^(%S+) (%S+) (%S+) (%d+) (%d+) (%d) (.*)$')
-            return {key = key, f = f, l = l, n = tonumber(n), d = tonumber(d), t = tonumber(t), p = tonumber(p), c = c, fs = sid(f), ls = sid(l)}
-        end
+    /// field `@` holds the cursor while a read is in its transaction. The two scripts inside a read's
+    /// transaction, sent with their text each time, carry only the part they use.
+    static let readFunctions = """
         local function store(leases, x)
             redis.call('HSET', leases, x.key, x.f .. ' ' .. x.l .. ' ' .. (x.n or '?') .. ' ' .. x.d .. ' ' .. x.t .. ' ' .. x.p .. ' ' .. x.c)
-        end
-        local function all(leases)
-            local list = {}
-            local flat = redis.call('HGETALL', leases)
-            for i = 1, #flat, 2 do
-                if flat[i] ~= '@' then table.insert(list, decode(flat[i], flat[i + 1])) end
-            end
-            table.sort(list, function(a, b) return less(a.fs, b.fs) end)
-            return list
         end
         local function now()
             local t = redis.call('TIME')
@@ -435,19 +431,85 @@ public final class RedisStreamQueue: EventQueue {
             end
             return nil
         end
+
+        """
+
+    /// The rest of what the lease scripts share.
+    static let leaseFunctions = readFunctions + """
+        local function sid(id)
+            local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+            if not ms then return nil end
+            return {tonumber(ms), tonumber(seq)}
+        end
+        local function less(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end
+        local function decode(key, value)
+            local f, l, n, d, t, p, c = string.match(value, '^(%S+) (%S+) (%S+) (%d+) (%d+) (%d) (.*)$')
+            if not f then return {} end
+            return {key = key, f = f, l = l, n = tonumber(n), d = tonumber(d), t = tonumber(t), p = tonumber(p), c = c, fs = sid(f), ls = sid(l)}
+        end
+        local function all(leases)
+            local list = {}
+            local flat = redis.call('HGETALL', leases)
+            for i = 1, #flat, 2 do
+                if flat[i] ~= '@' then
+                    local x = decode(flat[i], flat[i + 1])
+                    if x.fs and x.ls and x.d and x.t and x.p then table.insert(list, x) end
+                end
+            end
+            table.sort(list, function(a, b) return less(a.fs, b.fs) end)
+            return list
+        end
         local function holder(list, s)
             for _, x in ipairs(list) do
                 if less(x.fs, s) and not less(x.ls, s) then return x end
             end
             return nil
         end
-        local function trim(stream, leases, group)
-            local list = all(leases)
+        local function walk(list, ids, from, visit)
+            local j = 1
+            for i = from, #ids do
+                local s = sid(ids[i])
+                if s then
+                    while list[j] and less(list[j].ls, s) do j = j + 1 end
+                    if list[j] and less(list[j].fs, s) then visit(list[j], ids[i]) end
+                end
+            end
+        end
+        local function before(id)
+            local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+            if seq ~= '0' then
+                local digits = string.format('%d', tonumber(seq) - 1)
+                if #seq < 15 then return ms .. '-' .. digits end
+            end
+            return string.format('%d', tonumber(ms) - 1) .. '-18446744073709551615'
+        end
+        local function trim(stream, leases, group, list)
+            list = list or all(leases)
             local first = list[1] and list[1].f or delivered(stream, group)
             if not first then return 0 end
+            local ok, summary = pcall(redis.call, 'XPENDING', stream, group)
+            if ok and summary[1] > 0 then
+                local oldest = before(summary[2])
+                if not list[1] or less(sid(oldest), list[1].fs) then first = oldest end
+            end
             local ms, seq = string.match(first, '^(%d+)-(%d+)$')
             if ms and #seq < 14 then return redis.call('XTRIM', stream, 'MINID', ms .. '-' .. (tonumber(seq) + 1)) end
             return 0
+        end
+        local function adopt(stream, leases, group, at, visibility)
+            local ok, summary = pcall(redis.call, 'XPENDING', stream, group)
+            if not ok or summary[1] == 0 then return end
+            local after, last, idle = before(summary[2]), summary[3], nil
+            repeat
+                local pending = redis.call('XPENDING', stream, group, '-', '+', 1000)
+                local ids = {}
+                for _, p in ipairs(pending) do
+                    table.insert(ids, p[1])
+                    if not idle or p[3] < idle then idle = p[3] end
+                end
+                if #ids > 0 then redis.call('XACK', stream, group, unpack(ids)) end
+            until #ids == 0
+            store(leases, {key = after, f = after, l = last, n = nil, d = 1, t = at + visibility - (idle or 0), p = 1, c = 'pending list'})
         end
         local function settle(stream, leases, x)
             local empty
@@ -473,7 +535,7 @@ public final class RedisStreamQueue: EventQueue {
         """
 
     /// KEYS: stream, leases. ARGV: group. Notes the cursor before the read.
-    static let cursorScript = RedisScript(leaseFunctions + """
+    static let cursorScript = RedisScript(readFunctions + """
         local last = delivered(KEYS[1], ARGV[1])
         if last then redis.call('HSET', KEYS[2], '@', last) else redis.call('HDEL', KEYS[2], '@') end
         return last
@@ -481,13 +543,24 @@ public final class RedisStreamQueue: EventQueue {
 
     /// KEYS: stream, leases. ARGV: group, consumer, visibility timeout (ms). After the read: the range it
     /// moved the cursor over becomes a lease. Returns the lease's key ('' for none) and the cursor.
-    static let leaseScript = RedisScript(leaseFunctions + """
+    static let leaseScript = RedisScript(readFunctions + """
         local last = delivered(KEYS[1], ARGV[1])
         local before = redis.call('HGET', KEYS[2], '@')
         redis.call('HDEL', KEYS[2], '@')
         if not last or not before or last == before then return {'', last or ''} end
         store(KEYS[2], {key = before, f = before, l = last, n = nil, d = 1, t = now() + tonumber(ARGV[3]), p = 0, c = ARGV[2]})
         return {before, last}
+        """)
+
+    /// KEYS: stream, leases. ARGV: first and last entry ID of a read, consumer, visibility timeout (ms). For
+    /// a read whose lease was not recorded (a script inside the read's transaction failed while the read
+    /// itself moved the cursor): its range becomes a lease unless one holds it already. Returns the key.
+    static let recoverScript = RedisScript(leaseFunctions + """
+        local x = holder(all(KEYS[2]), sid(ARGV[2]))
+        if x then return x.key end
+        local after = before(ARGV[1])
+        store(KEYS[2], {key = after, f = after, l = ARGV[2], n = nil, d = 1, t = now() + tonumber(ARGV[4]), p = 1, c = ARGV[3]})
+        return after
         """)
 
     /// KEYS: leases. ARGV: lease, how many entries the read returned. Set once, by the reader.
@@ -509,29 +582,31 @@ public final class RedisStreamQueue: EventQueue {
     static let ackWholeScript = RedisScript(leaseFunctions + """
         local count, first, last = tonumber(ARGV[2]), sid(ARGV[3]), sid(ARGV[4])
         if not (count and first and last) then return 0 end
-        local x = holder(all(KEYS[2]), first)
+        local list = all(KEYS[2])
+        local x = holder(list, first)
         if not (x and x.d == 1 and x.p == 0 and x.n == count and not less(x.ls, last)) then return 0 end
         redis.call('HDEL', KEYS[2], x.key)
-        trim(KEYS[1], KEYS[2], ARGV[1])
+        local rest = {}
+        for _, other in ipairs(list) do if other.key ~= x.key then table.insert(rest, other) end end
+        trim(KEYS[1], KEYS[2], ARGV[1], rest)
         return 1
         """)
 
-    /// KEYS: stream, leases. ARGV: group, then entry IDs. Each one still pending is deleted from the stream
+    /// KEYS: stream, leases. ARGV: group, then entry IDs in the stream's order without repeats (one walk
+    /// over them and the leases in order). Each one still pending is deleted from the stream
     /// (`XDEL`), and a lease left empty is dropped; then the stream is trimmed to the oldest lease. Returns
     /// how many were pending.
     static let ackScript = RedisScript(leaseFunctions + """
         local list = all(KEYS[2])
         local changed, removed, dropped = {}, 0, false
-        for i = 2, #ARGV do
-            local s = sid(ARGV[i])
-            local x = s and holder(list, s)
-            if x and redis.call('XDEL', KEYS[1], ARGV[i]) == 1 then
+        walk(list, ARGV, 2, function(x, id)
+            if redis.call('XDEL', KEYS[1], id) == 1 then
                 if x.n then x.n = x.n - 1 end
                 x.p = 1
                 changed[x.key] = x
                 removed = removed + 1
             end
-        end
+        end)
         for _, x in pairs(changed) do
             if settle(KEYS[1], KEYS[2], x) then dropped = true end
         end
@@ -539,48 +614,29 @@ public final class RedisStreamQueue: EventQueue {
         return removed
         """)
 
-    /// KEYS: stream, leases. ARGV: consumer, visibility timeout (ms), entry IDs. Each lease holding one of
+    /// KEYS: stream, leases. ARGV: consumer, visibility timeout (ms), entry IDs in the stream's order. Each lease holding one of
     /// them is the consumer's until the timeout from now.
     static let touchScript = RedisScript(leaseFunctions + """
         local list = all(KEYS[2])
         local deadline = now() + tonumber(ARGV[2])
         local changed = {}
-        for i = 3, #ARGV do
-            local s = sid(ARGV[i])
-            local x = s and holder(list, s)
-            if x then
-                x.t = deadline
-                x.c = ARGV[1]
-                changed[x.key] = x
-            end
-        end
+        walk(list, ARGV, 3, function(x)
+            x.t = deadline
+            x.c = ARGV[1]
+            changed[x.key] = x
+        end)
         for _, x in pairs(changed) do store(KEYS[2], x) end
         return 1
         """)
 
-    /// KEYS: stream, leases. ARGV: group, consumer, most entries, visibility timeout (ms). First, entries an
-    /// earlier version left pending in the group become a lease whose time runs out as theirs would have
-    /// (a thousand at a time). Then leases whose time ran out, oldest first, go to the consumer, up to the
+    /// KEYS: stream, leases. ARGV: group, consumer, most entries, visibility timeout (ms). First, the entries
+    /// an earlier version left pending in the group become one lease over their range, whose time runs out
+    /// as the most recent of theirs would have (until then, `trim` keeps them too). Then leases whose time ran out, oldest first, go to the consumer, up to the
     /// most entries (a lease with more is split), each handed out once more. Returns pairs of how many
     /// times the entries were handed out and the entries.
     static let reclaimScript = RedisScript(leaseFunctions + """
         local at = now()
-        local ok, summary = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1])
-        if ok and summary[1] > 0 then
-            local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000)
-            local ids, times, idle = {}, 1, nil
-            for _, p in ipairs(pending) do
-                table.insert(ids, p[1])
-                if p[4] > times then times = p[4] end
-                if not idle or p[3] < idle then idle = p[3] end
-            end
-            local ms, seq = string.match(ids[1], '^(%d+)-(%d+)$')
-            local after
-            if tonumber(seq) > 0 then after = ms .. '-' .. (tonumber(seq) - 1) else after = (tonumber(ms) - 1) .. '-9007199254740991' end
-            local inside = #redis.call('XRANGE', KEYS[1], '(' .. after, ids[#ids])
-            store(KEYS[2], {key = after, f = after, l = ids[#ids], n = inside, d = times, t = at + tonumber(ARGV[4]) - idle, p = 1, c = 'pending list'})
-            redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-        end
+        adopt(KEYS[1], KEYS[2], ARGV[1], at, tonumber(ARGV[4]))
         local room, out, dropped = tonumber(ARGV[3]), {}, false
         for _, x in ipairs(all(KEYS[2])) do
             if room <= 0 then break end

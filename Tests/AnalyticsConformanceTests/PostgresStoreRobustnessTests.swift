@@ -47,6 +47,21 @@ struct PostgresStoreRobustnessTests {
         try await PostgresUnderTest.execute("DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE; DROP ROLE IF EXISTS \(role)")
     }
 
+    /// An insert spans round trips in one transaction; the server gives up on a session whose client is
+    /// gone within seconds (TCP keepalives and user timeout) or that sits idle in a transaction, rather
+    /// than hold its locks for the operating system's hours of keepalive.
+    @Test func theServerGivesUpOnAVanishedClient() throws {
+        let connection = try PostgresConnection(url: PostgresUnderTest.url)
+        let settings = try connection.query("""
+            SELECT current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'),
+                current_setting('tcp_keepalives_count'), current_setting('tcp_user_timeout'),
+                current_setting('idle_in_transaction_session_timeout')
+            """).rows.first
+        // Over a Unix socket the TCP settings read 0; the tests connect over TCP.
+        #expect(settings == ["5", "2", "3", "10000", "1min"])
+        connection.close()
+    }
+
     /// On a database whose default collation orders "B" before "a" and "é" among the e's (ICU's en-US),
     /// fresh and redelivered batches of the same keys, in every order, insert concurrently without a
     /// deadlock, and count each event once.
@@ -59,6 +74,7 @@ struct PostgresStoreRobustnessTests {
         let schema = "Collation_\(UInt64.random(in: 0...UInt64.max))"
         configuration.schema = schema
         configuration.connections = 6
+        configuration.smallestCopy = 1
         ServerLeftovers.current?.schema(schema, in: url)
         let store = PostgresEventStore(url: url, configuration: configuration)
         try await store.migrate()

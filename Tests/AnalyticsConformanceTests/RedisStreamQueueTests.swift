@@ -121,22 +121,33 @@ struct RedisStreamQueueTests {
     }
 
     /// Entries an earlier version left in the consumer group's pending list (it read without `NOACK`) are
-    /// not lost: they become a lease that is reclaimed once their visibility timeout has run out, counted as
-    /// handed out once more, and leave the pending list.
+    /// not lost: acknowledgements before they are taken over do not trim them away, and the first reclaim
+    /// turns all of them into one lease, reclaimed (in parts of the most a reclaim takes) once their
+    /// visibility timeout has run out, each handed out once more, and they leave the pending list.
     @Test func entriesAnEarlierVersionLeftPendingAreReclaimed() async throws {
-        let (queue, raw, stream) = try Self.queueAndClient(visibilityTimeout: .seconds(1))
-        let events = makeEvents(3, site: "upgrade")
-        try await queue.enqueue(events)
-        _ = try await raw.command("XREADGROUP", "GROUP", "workers", "old", "COUNT", "10", "STREAMS", .init(stream), ">")
+        let (queue, raw, stream) = try Self.queueAndClient(visibilityTimeout: .seconds(5))
+        let old = makeEvents(2_500, site: "upgrade")
+        try await queue.enqueue(old)
+        _ = try await raw.command("XREADGROUP", "GROUP", "workers", "old", "COUNT", "5000", "STREAMS", .init(stream), ">")
+        let fresh = makeEvents(2, site: "upgrade-new")
+        try await queue.enqueue(fresh)
+        let taken = try await queue.reserve(consumer: "new", max: 10, wait: .zero)
+        #expect(taken.map(\.event) == fresh)
+        try await queue.ack(taken.map(\.id))
+        // A trim removes a prefix: the two acknowledged entries after the pending ones stay with them.
+        #expect(try await raw.command("XLEN", .init(stream)).integer == 2_502, "the trim keeps what the pending list holds")
 
-        #expect(try await queue.reclaim(consumer: "new", max: 10).isEmpty, "not before their timeout")
+        #expect(try await queue.reclaim(consumer: "new", max: 1_000).isEmpty, "not before their timeout")
         #expect(try await raw.command("XPENDING", .init(stream), "workers").array?.first?.integer == 0)
-        #expect(try await queue.depth() == QueueDepth(ready: 0, pending: 3, delayed: 0, dead: 0))
-        try await Task.sleep(for: .milliseconds(1500))
-        let reclaimed = try await queue.reclaim(consumer: "new", max: 10)
-        #expect(reclaimed.map(\.event) == events)
-        #expect(reclaimed.allSatisfy { $0.deliveries == 2 })
-        try await queue.ack(reclaimed.map(\.id))
+        #expect(try await queue.depth() == QueueDepth(ready: 0, pending: 2_500, delayed: 0, dead: 0))
+        try await Task.sleep(for: .milliseconds(5500))
+        let part = try await queue.reclaim(consumer: "new", max: 1_000)
+        try await queue.ack(part.map(\.id))
+        let rest = try await queue.reclaim(consumer: "new", max: 5_000)
+        try await queue.ack(rest.map(\.id))
+        #expect(part.count == 1_000)
+        #expect((part + rest).map(\.event) == old)
+        #expect((part + rest).allSatisfy { $0.deliveries == 2 })
         #expect(try await queue.depth().backlog == 0)
         #expect(try await raw.command("XLEN", .init(stream)).integer == 0)
         await raw.shutdown()

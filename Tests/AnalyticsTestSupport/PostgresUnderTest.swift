@@ -22,6 +22,7 @@ public enum PostgresUnderTest {
     public static func store(sharingTablesWith store: PostgresEventStore) -> PostgresEventStore {
         var configuration = PostgresStoreConfiguration()
         configuration.schema = store.schema
+        configuration.smallestCopy = 1
         return PostgresEventStore(url: url, configuration: configuration)
     }
 }
