@@ -24,9 +24,10 @@ public struct PostgresStoreConfiguration: Sendable {
 
 /// An `EventStore` on PostgreSQL through libpq.
 ///
-/// `insert` is one transaction: a binary `COPY` of the events, or, when an event is already stored, an
-/// `INSERT` of them with `ON CONFLICT (event_id) DO NOTHING`, and in both the change log of the events
-/// actually inserted under their sites' next versions, so a redelivered event is never counted twice.
+/// `insert` is one transaction: a binary `COPY` of the events, or, for a small batch or when an event is
+/// already stored, an `INSERT` of them with `ON CONFLICT (event_id) DO NOTHING`, and in both the change log
+/// of the events actually inserted under their sites' next versions, so a redelivered event is never
+/// counted twice.
 /// The reporting queries are answered from a `SiteIndex` per site kept in this process and brought up to
 /// date from that log (`SiteIndexCache`); `directStats` answers the seed's way, from `events`.
 /// Every query is parameterized.
@@ -258,9 +259,9 @@ public final class PostgresEventStore: EventStore {
         GROUP BY b.site_id, b.version
         """
 
-    /// Any batch, taken after `copyNew` met an event already stored: the events go in with `ON CONFLICT
-    /// (event_id) DO NOTHING`, and only the rows the insert returned are logged, so a skipped event, or a
-    /// skipped second version of one, counts for nothing. The versions and the log, in common table
+    /// A batch under `smallestCopy`, or one whose copy met an event already stored: the events go in with
+    /// `ON CONFLICT (event_id) DO NOTHING`, and only the rows the insert returned are logged, so a skipped
+    /// event, or a skipped second version of one, counts for nothing. The versions and the log, in common table
     /// expressions that run after the insert, are `logChangesSQL`'s for the rows it returned.
     static let insertSQL = """
         WITH guard AS (

@@ -42,7 +42,8 @@ public struct RedisQueueConfiguration: Sendable {
 ///   acknowledged is not moved as well, and running a script twice moves nothing twice.
 /// - `reclaim`: leases whose time ran out (Redis's clock) are handed to the caller, whole or split at
 ///   `max` entries, each handed out once more; `touch` extends the leases holding the given entries.
-///   Entries that an earlier version left in the group's pending list become such a lease first.
+///   Entries that an earlier version left in the group's pending list go back to the end of the stream
+///   first, and no trim passes them meanwhile.
 ///
 /// Durability is Redis's: run it with `appendonly yes` and `appendfsync everysec` (at most a second of
 /// acknowledged writes can be lost if the machine itself fails), or `appendfsync always` for none.
@@ -164,6 +165,7 @@ public final class RedisStreamQueue: EventQueue {
                     try await client.evaluate(Self.countScript, keys: [.init(leasesKey)], arguments: [.init(lease), .init(entries.count)])
                     return try await deliveries(from: entries)
                 }
+                if !entries.isEmpty { return try await deliveries(from: entries) }
                 let left = deadline - ContinuousClock.now
                 guard left > .zero, let cursor else { return [] }
                 // Until an entry after the cursor arrives; another consumer may take it first, and then this
@@ -181,35 +183,42 @@ public final class RedisStreamQueue: EventQueue {
     /// when there was nothing to read), the entries, and the cursor.
     private func take(consumer: String, max: Int) async throws -> (lease: String?, entries: [RedisReply], cursor: String?) {
         let keys: [RedisArgument] = [.init(streamKey), .init(leasesKey)]
-        // EVAL with the text, not EVALSHA: a script missing from the cache would fail inside the
-        // transaction after the read had moved the cursor, leaving entries read without a lease.
+        // The read moves the cursor whether or not the scripts around it run, and a transaction does not stop
+        // at a command's error. So it holds, first, plain commands of what the scripts need: one that Redis
+        // refuses under `maxmemory` (`HSET`) makes it refuse the whole transaction then, and a command the
+        // user may not run (an ACL without `+@hash` or `+time`) aborts it as it is queued. EVAL with the
+        // text, not EVALSHA: a script missing from the cache would fail inside the transaction.
         let replies = try await client.pipeline([
             ["MULTI"],
+            ["HSET", .init(leasesKey), "@", "reading"],
+            ["TIME"],
             Self.cursorScript.command(keys: keys, arguments: [.init(group)], byText: true),
             ["XREADGROUP", "GROUP", .init(group), .init(consumer), "COUNT", .init(max), "NOACK", "STREAMS", .init(streamKey), ">"],
             Self.leaseScript.command(
                 keys: keys, arguments: [.init(group), .init(consumer), .init(visibilityTimeout.microseconds / 1000)], byText: true),
             ["EXEC"],
         ])
-        guard case .array(let results) = try RedisClient.checked(replies[4]), results.count == 3 else {
-            throw RedisError.protocolViolation("EXEC: \(replies[4])")
+        guard case .array(let results) = try RedisClient.checked(replies[6]), results.count == 5 else {
+            throw RedisError.protocolViolation("EXEC: \(replies[6])")
         }
         // A missing group fails the read (NOGROUP), which `queueCall` answers by creating it.
-        let read = try RedisClient.checked(results[1])
+        let read = try RedisClient.checked(results[3])
         let entries = read.array?.first?.array?.last?.array ?? []
-        let leased = results[2].array ?? []
+        let leased = results[4].array ?? []
         var key = leased.first?.text.flatMap { $0.isEmpty ? nil : $0 }
         let cursor = leased.count > 1 ? leased[1].text.flatMap { $0.isEmpty ? nil : $0 } : nil
-        let scriptsFailed = results[0].isError || results[2].isError
+        let scriptsFailed = results[2].isError || results[4].isError
         if !entries.isEmpty, key == nil || scriptsFailed,
            let first = entries.first?.array?.first?.text, let last = entries.last?.array?.first?.text {
-            // Read, but not leased: the read is leased now, before anything is handed out, or not at all.
-            key = try await client.evaluate(
+            // Read, but not leased (a script failed after all): leased now, before anything is handed out.
+            // Should that fail too, the events are handed out all the same: stored by this worker unless it
+            // dies first, where dropping them would lose them for certain.
+            key = try? await client.evaluate(
                 Self.recoverScript, keys: keys,
                 arguments: [.init(first), .init(last), .init(consumer), .init(visibilityTimeout.microseconds / 1000)]
             ).text
         }
-        if scriptsFailed, entries.isEmpty { _ = try RedisClient.checked(results[0]); _ = try RedisClient.checked(results[2]) }
+        if scriptsFailed, entries.isEmpty { _ = try RedisClient.checked(results[2]); _ = try RedisClient.checked(results[4]) }
         return (key, entries, cursor)
     }
 
@@ -496,20 +505,18 @@ public final class RedisStreamQueue: EventQueue {
             if ms and #seq < 14 then return redis.call('XTRIM', stream, 'MINID', ms .. '-' .. (tonumber(seq) + 1)) end
             return 0
         end
-        local function adopt(stream, leases, group, at, visibility)
+        local function adopt(stream, group)
             local ok, summary = pcall(redis.call, 'XPENDING', stream, group)
             if not ok or summary[1] == 0 then return end
-            local after, last, idle = before(summary[2]), summary[3], nil
             repeat
                 local pending = redis.call('XPENDING', stream, group, '-', '+', 1000)
-                local ids = {}
                 for _, p in ipairs(pending) do
-                    table.insert(ids, p[1])
-                    if not idle or p[3] < idle then idle = p[3] end
+                    local entry = redis.call('XRANGE', stream, p[1], p[1])[1]
+                    if entry then redis.call('XADD', stream, '*', unpack(entry[2])) end
+                    redis.call('XACK', stream, group, p[1])
+                    redis.call('XDEL', stream, p[1])
                 end
-                if #ids > 0 then redis.call('XACK', stream, group, unpack(ids)) end
-            until #ids == 0
-            store(leases, {key = after, f = after, l = last, n = nil, d = 1, t = at + visibility - (idle or 0), p = 1, c = 'pending list'})
+            until #pending == 0
         end
         local function settle(stream, leases, x)
             local empty
@@ -547,7 +554,7 @@ public final class RedisStreamQueue: EventQueue {
         local last = delivered(KEYS[1], ARGV[1])
         local before = redis.call('HGET', KEYS[2], '@')
         redis.call('HDEL', KEYS[2], '@')
-        if not last or not before or last == before then return {'', last or ''} end
+        if not last or not before or last == before or not string.match(before, '^%d+%-%d+$') then return {'', last or ''} end
         store(KEYS[2], {key = before, f = before, l = last, n = nil, d = 1, t = now() + tonumber(ARGV[3]), p = 0, c = ARGV[2]})
         return {before, last}
         """)
@@ -630,13 +637,13 @@ public final class RedisStreamQueue: EventQueue {
         """)
 
     /// KEYS: stream, leases. ARGV: group, consumer, most entries, visibility timeout (ms). First, the entries
-    /// an earlier version left pending in the group become one lease over their range, whose time runs out
-    /// as the most recent of theirs would have (until then, `trim` keeps them too). Then leases whose time ran out, oldest first, go to the consumer, up to the
+    /// an earlier version left pending in the group (whose workers are stopped before new ones start) go to
+    /// the end of the stream again as they are, to be read as new (until then, `trim` keeps them). Then leases whose time ran out, oldest first, go to the consumer, up to the
     /// most entries (a lease with more is split), each handed out once more. Returns pairs of how many
     /// times the entries were handed out and the entries.
     static let reclaimScript = RedisScript(leaseFunctions + """
         local at = now()
-        adopt(KEYS[1], KEYS[2], ARGV[1], at, tonumber(ARGV[4]))
+        adopt(KEYS[1], ARGV[1])
         local room, out, dropped = tonumber(ARGV[3]), {}, false
         for _, x in ipairs(all(KEYS[2])) do
             if room <= 0 then break end

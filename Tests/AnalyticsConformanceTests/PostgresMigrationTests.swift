@@ -52,8 +52,9 @@ struct PostgresMigrationTests {
 /// "unavailable" (the batch stays queued, nothing is dead-lettered) until the versions match again.
 @Suite(.enabled(if: Integration.enabled, "needs ANALYTICS_INTEGRATION=1 and DATABASE_URL"), .removesServerLeftovers)
 struct PostgresSchemaGuardTests {
-    @Test func insertsFailWhileTheSchemaIsAtAnotherVersion() async throws {
-        let store = try #require(try await StoreBackend.postgres.make() as? PostgresEventStore)
+    @Test(arguments: [StoreBackend.postgres, .postgresOneStatement])
+    func insertsFailWhileTheSchemaIsAtAnotherVersion(_ backend: StoreBackend) async throws {
+        let store = try #require(try await backend.make() as? PostgresEventStore)
         let schema = try #require(store.schema)
         let events = makeEvents(3, site: "guard")
         #expect(try await store.insert([events[0]]).inserted == 1)

@@ -28,22 +28,29 @@ extension QueueBackend {
 }
 
 extension StoreBackend {
-    /// `PostgresEventStore` on `DATABASE_URL`, migrated into a schema of its own for each test.
-    public static let postgres = StoreBackend("PostgresEventStore") {
-        let url = PostgresUnderTest.url
-        var configuration = PostgresStoreConfiguration()
-        // Mixed case, so that every statement must quote it as `migrate` does.
-        let schema = "Test_\(UInt64.random(in: 0...UInt64.max))"
-        configuration.schema = schema
-        configuration.connections = 2
-        // Every batch by COPY, however small: the suites' batches are; the one-statement path is the
-        // copy's fallback for redelivered events, which they exercise too.
-        configuration.smallestCopy = 1
-        ServerLeftovers.current?.schema(schema, in: url)
-        let store = PostgresEventStore(url: url, configuration: configuration)
-        try await store.migrate()
-        return store
+    /// `PostgresEventStore` on `DATABASE_URL`, migrated into a schema of its own for each test, storing
+    /// every batch by `COPY`, however small (the suites' batches are small; the one-statement path is also
+    /// the copy's fallback for redelivered events, which they exercise).
+    public static let postgres = postgres("PostgresEventStore", smallestCopy: 1)
+
+    /// The same, storing every batch in one statement, as the store does batches under `smallestCopy`.
+    public static let postgresOneStatement = postgres("PostgresEventStore, one statement", smallestCopy: .max)
+
+    private static func postgres(_ name: String, smallestCopy: Int) -> StoreBackend {
+        StoreBackend(name) {
+            let url = PostgresUnderTest.url
+            var configuration = PostgresStoreConfiguration()
+            // Mixed case, so that every statement must quote it as `migrate` does.
+            let schema = "Test_\(UInt64.random(in: 0...UInt64.max))"
+            configuration.schema = schema
+            configuration.connections = 2
+            configuration.smallestCopy = smallestCopy
+            ServerLeftovers.current?.schema(schema, in: url)
+            let store = PostgresEventStore(url: url, configuration: configuration)
+            try await store.migrate()
+            return store
+        }
     }
 
-    static var real: [StoreBackend] { [postgres] }
+    static var real: [StoreBackend] { [postgres, postgresOneStatement] }
 }
