@@ -16,8 +16,8 @@ struct Aggregate: Sendable {
     private(set) var cells: [Cell] = []
     private(set) var views: [Int] = []
     /// Cell i's users are `cellUsers[userStarts[i]..<userStarts[i + 1]]`, ascending.
-    private var userStarts: [Int32] = [0]
-    private var cellUsers: [UInt32] = []
+    private(set) var userStarts: [Int32] = [0]
+    private(set) var cellUsers: [UInt32] = []
     private(set) var typeViews: [UInt32: Int] = [:]
     private(set) var total = 0
     private(set) var users = UserSet()
@@ -119,6 +119,9 @@ struct Aggregate: Sendable {
         let index = cells.lowerBound(of: cell)
         return index < cells.count && cells[index] == cell ? index : nil
     }
+
+    /// The cells and their users, as `Recency` walks them.
+    var runs: KeyedRuns { KeyedRuns(keys: cells, starts: userStarts, users: cellUsers) }
 
     /// The users of the cell at `index` in `cells`, ascending.
     func users(atCell index: Int) -> ArraySlice<UInt32> { cellUsers[Int(userStarts[index])..<Int(userStarts[index + 1])] }

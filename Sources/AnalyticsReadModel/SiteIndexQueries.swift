@@ -173,6 +173,37 @@ extension SiteIndex {
 
     private static func isUTCHour(_ instant: Int64) -> Bool { floorDivide(instant, 3_600_000_000) * 3_600_000_000 == instant }
 
+    /// Distinct users of each path over days `from...to` (at most `Recency.window` of them), of one type
+    /// or of every type: on each day, the users whose previous day with the path (and type) is before
+    /// `from`.
+    private func recentUsers(_ pathNumbers: [UInt32], view: ZoneView, type: UInt32?, from: Int, to: Int) -> [Int] {
+        // Each day's keys, the start of each key's run, and the run's gaps; a (type, path) cell's key
+        // when a type is asked for, the path's over every type otherwise.
+        var days: [(threshold: UInt8, keys: [UInt64], starts: [Int32], gaps: [UInt8])] = []
+        for day in from...to {
+            guard let recency = view.recency[day] else { continue }
+            if type != nil {
+                let aggregate = view.days[day]!
+                days.append((UInt8(day - from), aggregate.cells, aggregate.userStarts, recency.cellGaps))
+            } else {
+                days.append((UInt8(day - from), recency.paths.keys, recency.paths.starts, recency.pathGaps))
+            }
+        }
+        return pathNumbers.map { path in
+            let key = type.map { Aggregate.cell(type: $0, path: path) } ?? UInt64(path)
+            var count = 0
+            for position in days.indices {
+                let index = days[position].keys.lowerBound(of: key)
+                guard index < days[position].keys.count, days[position].keys[index] == key else { continue }
+                let run = Int(days[position].starts[index])..<Int(days[position].starts[index + 1])
+                count += days[position].gaps.withUnsafeBufferPointer {
+                    Recency.count(UnsafeBufferPointer(rebasing: $0[run]), above: days[position].threshold)
+                }
+            }
+            return count
+        }
+    }
+
     public func breakdown(_ query: BreakdownQuery) -> BreakdownResponse {
         guard case .some(let type) = typeFilter(query.eventType) else {
             return BreakdownResponse(query: query, rows: [], hasMore: false)
@@ -198,6 +229,11 @@ extension SiteIndex {
         let uniqueUsers: [Int]
         switch query.dimension {
         case .path:
+            if let days = query.period.days, days.upperBound.daysSinceEpoch - days.lowerBound.daysSinceEpoch < Recency.window {
+                uniqueUsers = recentUsers(rows.map(\.number), view: view(query.zone), type: type,
+                                          from: days.lowerBound.daysSinceEpoch, to: days.upperBound.daysSinceEpoch)
+                break
+            }
             let counted = type.map { [$0] } ?? Array(1...UInt32(max(types.count, 1)))
             var runs = [[ArraySlice<UInt32>]](repeating: [], count: rows.count)
             let cellCount = parts.reduce(0) { $0 + $1.cellRange(ofType: type).count }

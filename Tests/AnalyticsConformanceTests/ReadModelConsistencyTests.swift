@@ -1,6 +1,6 @@
 import AnalyticsCore
 import AnalyticsInMemory
-import AnalyticsReadModel
+@testable import AnalyticsReadModel
 import AnalyticsSpec
 import AnalyticsTestSupport
 import JSONSchemaValidation
@@ -39,6 +39,77 @@ import Testing
             try await comparison.run(10, store: store, reference: reference, using: &random)
         }
         try await comparison.run(80, store: store, reference: reference, using: &random)
+    }
+
+    /// Breakdowns over up to `Recency.window` days count users from each day's gaps to the same user's
+    /// previous day with the path. Events arrive as live traffic does (in time order, in small batches, a
+    /// few late by a day and fewer by up to three), then as a backfill (any day), by users who come back after a day, a week and longer
+    /// than the window; after each batch, every path of ranges from 1 to 62 days, ending on the newest day
+    /// and on random ones, is compared with a scan, with and without an event type, in zones whose days
+    /// are not UTC's.
+    @Test func breakdownsOfRecentDaysFollowLiveLateAndBackfilledEvents() async throws {
+        var random = SeededGenerator(seed: 62)
+        let firstDay = CalendarDate(year: 2025, month: 1, day: 1).daysSinceEpoch
+        let dayCount = 150
+        let paths = ["/", "/pricing", "/blog", "/docs/a", "/docs/b", "/caf\u{E9}"]
+        let types = ["view", "click"]
+        func event(day: Int, index: Int, using random: inout SeededGenerator) -> Event {
+            Event(
+                id: EventID(high: 62, low: UInt64(index)), siteID: "recent", eventType: types[Int.random(in: 0..<5, using: &random) == 0 ? 1 : 0],
+                path: paths[min(Int.random(in: 0..<8, using: &random), paths.count - 1)],
+                userID: Int.random(in: 0..<20, using: &random) == 0 ? nil : "user-\(Int.random(in: 0..<40, using: &random))",
+                timestamp: Int64(firstDay + day) * 86_400_000_000 + Int64.random(in: 0..<86_400_000_000, using: &random))
+        }
+        var live: [Event] = []
+        for index in 0..<8_000 {
+            // In time order, 1.5% late by a day (a refresh then changes the two newest days), 0.3% by two
+            // or three (any other day: every gap after it is walked again).
+            let late = switch Int.random(in: 0..<1_000, using: &random) {
+            case 0..<15: 1
+            case 15..<18: Int.random(in: 2...3, using: &random)
+            default: 0
+            }
+            live.append(event(day: max(index * 70 / 8_000 - late, 0), index: index, using: &random))
+        }
+        let backfill = (0..<1_200).map { index in event(day: Int.random(in: 0..<dayCount, using: &random), index: 10_000 + index, using: &random) }
+        let store = ReadModelStore()
+        let reference = InMemoryStore()
+        let zones = [nil, ReportingZone(named: "Asia/Kathmandu")!, ReportingZone(named: "America/St_Johns")!]
+        var newest = 0
+        // Several refreshes a day, as a site's busy day has.
+        let batches = stride(from: 0, to: live.count, by: 30).map { Array(live[$0..<min($0 + 30, live.count)]) }
+            + stride(from: 0, to: backfill.count, by: 400).map { Array(backfill[$0..<min($0 + 400, backfill.count)]) }
+        var compared = 0
+        for batch in batches {
+            #expect(try await store.insert(batch) == reference.insert(batch))
+            newest = max(newest, batch.map { Int(floorDivide($0.timestamp, 86_400_000_000)) - firstDay }.max()!)
+            for _ in 0..<3 {
+                // Short ranges ending on the newest day as often as any: what the newest days' gaps decide.
+                let end = Bool.random(using: &random) ? newest : Int.random(in: 0..<dayCount, using: &random)
+                let length = Bool.random(using: &random) ? Int.random(in: 1...4, using: &random) : Int.random(in: 1...Recency.window, using: &random)
+                let query = BreakdownQuery(
+                    siteID: "recent", dimension: .path,
+                    period: .range(from: CalendarDate(daysSinceEpoch: firstDay + end - length + 1), to: CalendarDate(daysSinceEpoch: firstDay + end)),
+                    zone: zones.randomElement(using: &random)!, eventType: Bool.random(using: &random) ? "click" : nil, limit: 100)
+                let (answer, expected) = (try await store.breakdown(query), try await reference.breakdown(query))
+                #expect(answer == expected, "\(query)")
+                compared += answer.rows.count
+            }
+        }
+        #expect(compared > 2_000)
+    }
+
+    /// The count of gaps above a threshold, sixteen lanes at a time with the lanes added up every 255
+    /// rounds, equals one gap at a time for runs of every length around those steps.
+    @Test func gapsAboveAThresholdCountLikeOneByOne() {
+        var random = SeededGenerator(seed: 255)
+        for length in [0, 1, 15, 16, 17, 255 * 16 - 1, 255 * 16, 255 * 16 + 1, 255 * 16 + 17, 20_000] {
+            let gaps = (0..<length).map { _ in [Recency.none, 1, 2, 29, 30, 31, 61, 62, 0].randomElement(using: &random)! }
+            for threshold: UInt8 in [0, 1, 29, 30, 61, 254] {
+                let counted = gaps.withUnsafeBufferPointer { Recency.count($0, above: threshold) }
+                #expect(counted == gaps.filter { $0 > threshold }.count, "\(length) gaps above \(threshold)")
+            }
+        }
     }
 
     /// Lord Howe Island goes from +11:00 to +10:30 on 2025-04-06: that day's hourly buckets start on UTC
