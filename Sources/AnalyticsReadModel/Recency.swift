@@ -14,6 +14,18 @@ struct KeyedRuns: Sendable {
         guard index < keys.count, keys[index] == key else { return nil }
         return Int(starts[index])..<Int(starts[index + 1])
     }
+
+    /// The index in `users` of `user` in `key`'s run, nil when the day has no such pair.
+    func position(of key: UInt64, user: UInt32) -> Int? {
+        guard let run = run(of: key) else { return nil }
+        var low = run.lowerBound
+        var high = run.upperBound
+        while low < high {
+            let middle = (low + high) / 2
+            if users[middle] < user { low = middle + 1 } else { high = middle }
+        }
+        return low < run.upperBound && users[low] == user ? low : nil
+    }
 }
 
 /// How recently each user of a day's key had the same key before: for every (key, user) of the day,
@@ -39,47 +51,30 @@ enum Recency {
     /// No previous day within the window.
     static let none: UInt8 = 255
 
-    /// The paths of an aggregate's cells over every type, each with its users: each path's cells (one
-    /// per type, found by a cursor in each type's cells, which are in path order) merged.
+    /// The paths of an aggregate's cells over every type, each with its users: the cells taken in path
+    /// order (one per type a path has), and the runs of a path's cells merged.
     static func pathRuns(of aggregate: Aggregate) -> KeyedRuns {
         let cells = aggregate.cells
         let starts = aggregate.userStarts
-        // Each type's cells: their range in `cells`.
-        var typeRanges: [Range<Int>] = []
-        var index = 0
-        while index < cells.count {
-            let type = Aggregate.type(of: cells[index])
-            let end = cells.lowerBound(of: Aggregate.cell(type: type + 1, path: 0))
-            typeRanges.append(index..<end)
-            index = end
+        // Cell indexes by path, then type: a site with one type has them in that order already.
+        var order = Array(cells.indices)
+        if cells.indices.dropFirst().contains(where: { Aggregate.type(of: cells[$0]) != Aggregate.type(of: cells[$0 - 1]) }) {
+            order.sort { (Aggregate.path(of: cells[$0]), $0) < (Aggregate.path(of: cells[$1]), $1) }
         }
         var runs = KeyedRuns()
         runs.users.reserveCapacity(aggregate.cellUsers.count)
-        var cursors = typeRanges.map(\.lowerBound)
         var merged: [UInt32] = []
         aggregate.cellUsers.withUnsafeBufferPointer { users in
-            while true {
-                // The least path any type has left.
-                var path = UInt32.max
-                var any = false
-                for (type, range) in typeRanges.enumerated() where cursors[type] < range.upperBound {
-                    path = min(path, Aggregate.path(of: cells[cursors[type]]))
-                    any = true
-                }
-                guard any else { break }
-                merged.removeAll(keepingCapacity: true)
-                var single: Range<Int>? = nil
-                var count = 0
-                for (type, range) in typeRanges.enumerated() where cursors[type] < range.upperBound && Aggregate.path(of: cells[cursors[type]]) == path {
-                    let run = Int(starts[cursors[type]])..<Int(starts[cursors[type] + 1])
-                    single = run
-                    count += 1
-                    merged += users[run]
-                    cursors[type] += 1
-                }
-                if count == 1, let single {
-                    runs.users += users[single]
+            var first = 0
+            while first < order.count {
+                let path = Aggregate.path(of: cells[order[first]])
+                var end = first + 1
+                while end < order.count, Aggregate.path(of: cells[order[end]]) == path { end += 1 }
+                if end == first + 1 {
+                    runs.users += users[Int(starts[order[first]])..<Int(starts[order[first] + 1])]
                 } else {
+                    merged.removeAll(keepingCapacity: true)
+                    for index in order[first..<end] { merged += users[Int(starts[index])..<Int(starts[index + 1])] }
                     merged.sort()
                     var previous: UInt32? = nil
                     for user in merged where user != previous {
@@ -89,6 +84,7 @@ enum Recency {
                 }
                 runs.keys.append(UInt64(path))
                 runs.starts.append(Int32(runs.users.count))
+                first = end
             }
         }
         return runs
@@ -104,29 +100,26 @@ enum Recency {
         var keys: [UInt64] = []
         for (position, day) in span.enumerated() where targets.contains(day.day) { keys += flat.keys[flat.keyStarts[position]..<flat.keyStarts[position + 1]] }
         keys.sort()
+        keys = keys.uniqued()
         let isTarget = span.map { targets.contains($0.day) }
+        let byKey = flat.cells(of: keys)
         // The gaps of every user of the span, of which the targets' are kept.
         var gaps = [UInt8](repeating: none, count: flat.users.count)
-        var cursors = Array(flat.keyStarts.dropLast())
-        var seen = takeScratch(size: universe + 1)
-        defer { giveBack(seen) }
+        var scratch = Scratch.take(size: universe + 1)
+        defer { scratch.giveBack() }
         let window = UInt64(Self.window)
-        var previousKey: UInt64? = nil
+        var stamp = scratch.stamp
         gaps.withUnsafeMutableBufferPointer { gaps in
-            seen.withUnsafeMutableBufferPointer { seen in
-                flat.withPointers { spanKeys, starts, users in
-                    for key in keys where key != previousKey {
-                        previousKey = key
-                        let stamp = stamps.add(1, ordering: .relaxed).newValue << 24
-                        for position in span.indices {
-                            var cursor = cursors[position]
-                            let end = flat.keyStarts[position + 1]
-                            while cursor < end, spanKeys[cursor] < key { cursor += 1 }
-                            cursors[position] = cursor
-                            guard cursor < end, spanKeys[cursor] == key else { continue }
+            scratch.seen.withUnsafeMutableBufferPointer { seen in
+                flat.withPointers { _, starts, users in
+                    for ordinal in 0..<byKey.starts.count - 1 {
+                        let stamp = Scratch.next(&stamp, seen)
+                        for entry in byKey.starts[ordinal]..<byKey.starts[ordinal + 1] {
+                            let cell = Int(byKey.cells[entry])
+                            let position = Int(byKey.positions[entry])
                             let day = UInt64(span[position].day - first)
                             let target = isTarget[position]
-                            for index in starts[cursor]..<starts[cursor + 1] {
+                            for index in starts[cell]..<starts[cell + 1] {
                                 let user = Int(users[index])
                                 let last = seen[user]
                                 if target, last & ~0xFF_FFFF == stamp, day - (last & 0xFF_FFFF) <= window {
@@ -139,6 +132,7 @@ enum Recency {
                 }
             }
         }
+        scratch.stamp = stamp
         var byDay: [Int: [UInt8]] = [:]
         for (position, day) in span.enumerated() where isTarget[position] {
             byDay[day.day] = Array(gaps[flat.starts[flat.keyStarts[position]]..<flat.starts[flat.keyStarts[position + 1]]])
@@ -173,25 +167,40 @@ enum Recency {
         return count
     }
 
-    /// A day number per user, stamped with the key being walked, reused from one computation to the
-    /// next: allocating and zeroing a user-sized array each time would cost as much as the walk. The
-    /// stamps are shared by every such array (which start zeroed), so a value left by another walk never
-    /// passes for this one's; 40 bits of them last 10^12 keys.
-    private static let spare = Mutex<[UInt64]?>(nil)
-    static let stamps = Atomic<UInt64>(0)
+    private static let spare = Mutex<Scratch?>(nil)
 
-    static func takeScratch(size: Int) -> [UInt64] {
-        var seen = spare.withLock { spare -> [UInt64]? in
-            defer { spare = nil }
-            return spare
-        } ?? []
-        if seen.count < size { seen += [UInt64](repeating: 0, count: size - seen.count) }
-        return seen
-    }
+    /// A day number per user, stamped with the key being walked: `stamp << 24 | day`, so a value left by
+    /// an earlier key (or walk) never passes for this one's. Reused from one walk to the next, since
+    /// allocating and zeroing a user-sized array each time would cost as much as the walk; its stamps
+    /// start over, on a zeroed array, before they would overflow.
+    struct Scratch {
+        var seen: [UInt64] = []
+        var stamp: UInt64 = 0
 
-    static func giveBack(_ seen: [UInt64]) {
-        spare.withLock { spare in
-            if (spare?.count ?? 0) < seen.count { spare = seen }
+        static func take(size: Int) -> Scratch {
+            var scratch = spare.withLock { spare -> Scratch? in
+                defer { spare = nil }
+                return spare
+            } ?? Scratch()
+            if scratch.seen.count < size { scratch.seen += [UInt64](repeating: 0, count: size - scratch.seen.count) }
+            return scratch
+        }
+
+        func giveBack() {
+            spare.withLock { spare in
+                if (spare?.seen.count ?? 0) <= seen.count { spare = self }
+            }
+        }
+
+        /// The next key's stamp, shifted into place; `seen` zeroed and the stamps started over before
+        /// they would overflow.
+        static func next(_ stamp: inout UInt64, _ seen: UnsafeMutableBufferPointer<UInt64>) -> UInt64 {
+            if stamp == 1 << 40 - 1 {
+                seen.update(repeating: 0)
+                stamp = 0
+            }
+            stamp += 1
+            return stamp << 24
         }
     }
 }
@@ -220,6 +229,43 @@ struct FlatSpan {
         }
     }
 
+    /// For each of `keys` (ascending, without repeats, each in some day of the span), the span's cells
+    /// with that key, in day order: entries `starts[i]..<starts[i + 1]` of `cells` (indexes into `keys`
+    /// and `starts` here) and `positions` (the days' indexes in the span). Found once per cell, so a walk
+    /// costs the cells there are, not the keys times the days.
+    func cells(of wanted: [UInt64]) -> (starts: [Int], cells: [Int32], positions: [Int32]) {
+        var counts = [Int](repeating: 0, count: wanted.count + 1)
+        var ordinals = [Int32](repeating: -1, count: keys.count)
+        for position in 0..<keyStarts.count - 1 {
+            var low = 0
+            for cell in keyStarts[position]..<keyStarts[position + 1] {
+                // The day's keys ascend: each search starts where the last ended.
+                var high = wanted.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if wanted[middle] < keys[cell] { low = middle + 1 } else { high = middle }
+                }
+                if low < wanted.count, wanted[low] == keys[cell] {
+                    ordinals[cell] = Int32(low)
+                    counts[low + 1] += 1
+                }
+            }
+        }
+        for index in 1..<counts.count { counts[index] += counts[index - 1] }
+        var next = counts
+        var cells = [Int32](repeating: 0, count: counts.last!)
+        var positions = [Int32](repeating: 0, count: counts.last!)
+        for position in 0..<keyStarts.count - 1 {
+            for cell in keyStarts[position]..<keyStarts[position + 1] where ordinals[cell] >= 0 {
+                let ordinal = Int(ordinals[cell])
+                cells[next[ordinal]] = Int32(cell)
+                positions[next[ordinal]] = Int32(position)
+                next[ordinal] += 1
+            }
+        }
+        return (counts, cells, positions)
+    }
+
     func withPointers<T>(_ body: (UnsafeBufferPointer<UInt64>, UnsafeBufferPointer<Int>, UnsafeBufferPointer<UInt32>) -> T) -> T {
         keys.withUnsafeBufferPointer { keys in
             starts.withUnsafeBufferPointer { starts in users.withUnsafeBufferPointer { users in body(keys, starts, users) } }
@@ -245,26 +291,22 @@ struct RecentUsers: Sendable {
         let flat = FlatSpan(span)
         var keys = flat.keys
         keys.sort()
-        var cursors = Array(flat.keyStarts.dropLast())
-        var seen = Recency.takeScratch(size: universe + 1)
-        defer { Recency.giveBack(seen) }
+        keys = keys.uniqued()
+        let byKey = flat.cells(of: keys)
+        var scratch = Recency.Scratch.take(size: universe + 1)
+        defer { scratch.giveBack() }
         var pairs: [UInt64] = []
-        var previousKey: UInt64? = nil
-        seen.withUnsafeMutableBufferPointer { seen in
-            flat.withPointers { spanKeys, starts, users in
-                for key in keys where key != previousKey {
-                    previousKey = key
-                    let stamp = Recency.stamps.add(1, ordering: .relaxed).newValue << 24
+        var stamp = scratch.stamp
+        scratch.seen.withUnsafeMutableBufferPointer { seen in
+            flat.withPointers { _, starts, users in
+                for (ordinal, key) in keys.enumerated() {
+                    let stamp = Recency.Scratch.next(&stamp, seen)
                     pairs.removeAll(keepingCapacity: true)
                     // Latest day first: a user's first sighting is its last day.
-                    for position in span.indices.reversed() {
-                        var cursor = cursors[position]
-                        let end = flat.keyStarts[position + 1]
-                        while cursor < end, spanKeys[cursor] < key { cursor += 1 }
-                        cursors[position] = cursor
-                        guard cursor < end, spanKeys[cursor] == key else { continue }
-                        let offset = UInt64(newest - span[position].day)
-                        for index in starts[cursor]..<starts[cursor + 1] {
+                    for entry in (byKey.starts[ordinal]..<byKey.starts[ordinal + 1]).reversed() {
+                        let cell = Int(byKey.cells[entry])
+                        let offset = UInt64(newest - span[Int(byKey.positions[entry])].day)
+                        for index in starts[cell]..<starts[cell + 1] {
                             let user = Int(users[index])
                             guard seen[user] & ~0xFF_FFFF != stamp else { continue }
                             seen[user] = stamp
@@ -281,49 +323,28 @@ struct RecentUsers: Sendable {
                 }
             }
         }
+        scratch.stamp = stamp
     }
 
-    /// The gaps of the users of `runs` (the runs of `day`, the newest or the one before): 1 for a user
-    /// `dayBefore` holds (the runs of the day before, given for the newest day), else the days back to
-    /// the user's last day here within the window. Users of `previous` (the day's runs before its latest
-    /// events) keep their gaps from `previousGaps` when given, so a refresh looks up only its new users.
-    func gaps(of today: KeyedRuns, day: Int, dayBefore: KeyedRuns?, previous: KeyedRuns, previousGaps: [UInt8]?) -> [UInt8] {
-        var gaps = [UInt8](repeating: Recency.none, count: today.users.count)
-        var previousKey = 0
-        var beforeKey = 0
-        let before = dayBefore ?? KeyedRuns()
-        for (index, key) in today.keys.enumerated() {
-            while previousKey < previous.keys.count, previous.keys[previousKey] < key { previousKey += 1 }
-            var old = previousGaps != nil && previousKey < previous.keys.count && previous.keys[previousKey] == key
-                ? Int(previous.starts[previousKey])..<Int(previous.starts[previousKey + 1]) : 0..<0
-            while beforeKey < before.keys.count, before.keys[beforeKey] < key { beforeKey += 1 }
-            var yesterday = beforeKey < before.keys.count && before.keys[beforeKey] == key
-                ? Int(before.starts[beforeKey])..<Int(before.starts[beforeKey + 1]) : 0..<0
-            let run = runs.run(of: key) ?? 0..<0
-            var low = run.lowerBound
-            for position in Int(today.starts[index])..<Int(today.starts[index + 1]) {
-                let user = today.users[position]
-                while !old.isEmpty, previous.users[old.lowerBound] < user { old = old.dropFirst() }
-                if !old.isEmpty, previous.users[old.lowerBound] == user {
-                    gaps[position] = previousGaps![old.lowerBound]
-                    continue
-                }
-                while !yesterday.isEmpty, before.users[yesterday.lowerBound] < user { yesterday = yesterday.dropFirst() }
-                if !yesterday.isEmpty, before.users[yesterday.lowerBound] == user {
-                    gaps[position] = 1
-                    continue
-                }
-                // Both ascending: each search starts where the last ended.
-                var high = run.upperBound
-                while low < high {
-                    let middle = (low + high) / 2
-                    if runs.users[middle] < user { low = middle + 1 } else { high = middle }
-                }
-                if low < run.upperBound, runs.users[low] == user, day - Int(lastDays[low]) <= Recency.window {
-                    gaps[position] = UInt8(day - Int(lastDays[low]))
-                }
-            }
-        }
-        return gaps
+    /// Pairs of the window's days that came after the build (late events), with their days.
+    private var added: [Pair: Int32] = [:]
+
+    private struct Pair: Hashable {
+        let key: UInt64
+        let user: UInt32
+    }
+
+    /// The last day of the window (up to `newest - 2`) on which `user` had `key`, nil for none.
+    func lastDay(of key: UInt64, user: UInt32) -> Int? {
+        let later = added.isEmpty ? nil : added[Pair(key: key, user: user)].map(Int.init)
+        guard let position = runs.position(of: key, user: user) else { return later }
+        return max(Int(lastDays[position]), later ?? .min)
+    }
+
+    /// Records that `user` now has `key` on `day`, a day of the window that changed after the build.
+    mutating func note(_ key: UInt64, user: UInt32, day: Int) {
+        guard day <= newest - 2, day >= newest - 1 - Recency.window else { return }
+        let pair = Pair(key: key, user: user)
+        added[pair] = max(added[pair] ?? .min, Int32(day))
     }
 }

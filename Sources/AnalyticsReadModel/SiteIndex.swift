@@ -152,77 +152,19 @@ struct ZoneView: Sendable {
 
     /// Each day's `DayRecency`, for ranges of up to `Recency.window` days.
     var recency: [Int: DayRecency] = [:]
+    /// What the newest days' new users look up (nil until a refresh needs them, and after a walk).
+    var recentUsers: (cells: RecentUsers, paths: RecentUsers)?
 
     /// Merges what `add` gathered into the aggregates it touched.
     mutating func freeze(universe: Int) {
-        // The runs of the changed days as they were, whose users may keep their gaps.
+        // The runs of the changed days as they were, whose users keep their gaps.
         var previous: [Int: KeyedRuns] = [:]
-        if unfrozenDays.count <= 2 { for day in unfrozenDays { previous[day] = days[day]!.runs } }
+        for day in unfrozenDays { previous[day] = days[day]!.runs }
         for day in unfrozenDays { days[day]!.freeze(universe: universe) }
         for month in unfrozenMonths { months[month]!.freeze(universe: universe) }
         updateRecency(touched: unfrozenDays, previous: previous, universe: universe)
         unfrozenDays = []
         unfrozenMonths = []
-    }
-
-    /// What the two newest days' users look up while only those days change (nil until then, and after
-    /// any other day changes): (type, path) cells, and paths over every type.
-    private var recentCells: RecentUsers?
-    private var recentPaths: RecentUsers?
-
-    /// Recomputes the gaps of the days that changed and of the days within the window after them, whose
-    /// users' previous days may now be one of the changed days. Live traffic changes only the newest day
-    /// (and the day before, for a few minutes after midnight): their users look their last days up in
-    /// `RecentUsers`, built once for each newest day, and those already there keep their gaps. Anything
-    /// else (the first build, a backfill, an event days late) walks the window's runs for every day that
-    /// changed and the days after them.
-    private mutating func updateRecency(touched: Set<Int>, previous: [Int: KeyedRuns], universe: Int) {
-        guard !touched.isEmpty else { return }
-        let existing = days.keys.sorted()
-        let newest = existing.last!
-        if touched.allSatisfy({ $0 >= newest - 1 }), touched.count == previous.count {
-            if recentCells?.newest != newest || recentPaths?.newest != newest {
-                let window = existing.filter { $0 >= newest - 1 - Recency.window && $0 <= newest - 2 }
-                recentCells = RecentUsers(newest: newest, span: window.map { ($0, days[$0]!.runs) }, universe: universe)
-                recentPaths = RecentUsers(newest: newest, span: window.map { ($0, recency[$0]!.paths) }, universe: universe)
-            }
-            // Yesterday first: today's gaps of 1 come from its runs. Today's users keep their gaps only
-            // when yesterday did not change.
-            for day in [newest - 1, newest] where days[day] != nil && (touched.contains(day) || touched.contains(day - 1)) {
-                let before = recency[day] ?? DayRecency()
-                let reuse = !touched.contains(day - 1)
-                var after = DayRecency()
-                after.paths = touched.contains(day) ? Recency.pathRuns(of: days[day]!) : before.paths
-                let dayBefore = day == newest ? days[day - 1] : nil
-                after.cellGaps = recentCells!.gaps(
-                    of: days[day]!.runs, day: day, dayBefore: dayBefore?.runs,
-                    previous: previous[day] ?? days[day]!.runs, previousGaps: reuse ? before.cellGaps : nil)
-                after.pathGaps = recentPaths!.gaps(
-                    of: after.paths, day: day, dayBefore: dayBefore.map { _ in recency[day - 1]!.paths },
-                    previous: before.paths, previousGaps: reuse ? before.pathGaps : nil)
-                recency[day] = after
-            }
-            return
-        }
-        for day in touched { recency[day, default: DayRecency()].paths = Recency.pathRuns(of: days[day]!) }
-        recentCells = nil
-        recentPaths = nil
-        let changed = touched.sorted()
-        // Targets: a changed day, or a day with a changed day less than a window before it.
-        var targets = Set<Int>()
-        for day in existing {
-            let index = changed.lowerBound(of: day - Recency.window)
-            if index < changed.count, changed[index] <= day { targets.insert(day) }
-        }
-        let lowest = changed[0] - Recency.window
-        let highest = targets.max()!
-        let span = existing.filter { $0 >= lowest && $0 <= highest }
-        let cellGaps = Recency.gaps(span: span.map { ($0, days[$0]!.runs) }, targets: targets, universe: universe)
-        let pathGaps = Recency.gaps(span: span.map { ($0, recency[$0]!.paths) }, targets: targets, universe: universe)
-        for day in targets {
-            recency[day]!.cellGaps = cellGaps[day]!
-            recency[day]!.pathGaps = pathGaps[day]!
-        }
     }
 
     static func month(of date: CalendarDate) -> Int { date.year * 12 + date.month - 1 }

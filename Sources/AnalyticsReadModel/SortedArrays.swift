@@ -11,6 +11,14 @@ extension Array where Element: Comparable {
         return low
     }
 
+    /// This array (ascending) without repeats.
+    func uniqued() -> [Element] {
+        var unique: [Element] = []
+        unique.reserveCapacity(count)
+        for element in self where unique.last != element { unique.append(element) }
+        return unique
+    }
+
     /// This array (ascending, without repeats) and `added` (ascending, repeats allowed) merged, ascending
     /// and without repeats.
     func mergingUnique(_ added: [Element]) -> [Element] {

@@ -43,8 +43,8 @@ import Testing
 
     /// Breakdowns over up to `Recency.window` days count users from each day's gaps to the same user's
     /// previous day with the path. Events arrive as live traffic does (in time order, in small batches, a
-    /// few late by a day and fewer by up to three), then as a backfill (any day), by users who come back after a day, a week and longer
-    /// than the window; after each batch, every path of ranges from 1 to 62 days, ending on the newest day
+    /// few late by a day and fewer by up to three), then as a backfill (any day, one at a time, then in
+    /// large batches), by users who come back after a day, a week and longer than the window; after each batch, every path of ranges from 1 to 62 days, ending on the newest day
     /// and on random ones, is compared with a scan, with and without an event type, in zones whose days
     /// are not UTC's.
     @Test func breakdownsOfRecentDaysFollowLiveLateAndBackfilledEvents() async throws {
@@ -62,11 +62,11 @@ import Testing
         }
         var live: [Event] = []
         for index in 0..<8_000 {
-            // In time order, 1.5% late by a day (a refresh then changes the two newest days), 0.3% by two
-            // or three (any other day: every gap after it is walked again).
+            // In time order, 1.5% late by a day (a refresh then changes the two newest days), 3% by two
+            // or three (an older day, whose new pairs are searched for).
             let late = switch Int.random(in: 0..<1_000, using: &random) {
             case 0..<15: 1
-            case 15..<18: Int.random(in: 2...3, using: &random)
+            case 15..<45: Int.random(in: 2...3, using: &random)
             default: 0
             }
             live.append(event(day: max(index * 70 / 8_000 - late, 0), index: index, using: &random))
@@ -77,13 +77,16 @@ import Testing
         let zones = [nil, ReportingZone(named: "Asia/Kathmandu")!, ReportingZone(named: "America/St_Johns")!]
         var newest = 0
         // Several refreshes a day, as a site's busy day has.
-        let batches = stride(from: 0, to: live.count, by: 30).map { Array(live[$0..<min($0 + 30, live.count)]) }
-            + stride(from: 0, to: backfill.count, by: 400).map { Array(backfill[$0..<min($0 + 400, backfill.count)]) }
+        // Then stragglers of any day one at a time (each day's new pairs searched for), then the rest of
+        // the backfill in large batches (the window's runs walked).
+        var batches: [(events: [Event], queries: Int)] = stride(from: 0, to: live.count, by: 30).map { (Array(live[$0..<min($0 + 30, live.count)]), 3) }
+        batches += (0..<300).map { ([backfill[$0]], $0 % 10 == 9 ? 3 : 0) }
+        batches += stride(from: 300, to: backfill.count, by: 300).map { (Array(backfill[$0..<min($0 + 300, backfill.count)]), 3) }
         var compared = 0
-        for batch in batches {
+        for (batch, queries) in batches {
             #expect(try await store.insert(batch) == reference.insert(batch))
             newest = max(newest, batch.map { Int(floorDivide($0.timestamp, 86_400_000_000)) - firstDay }.max()!)
-            for _ in 0..<3 {
+            for _ in 0..<queries {
                 // Short ranges ending on the newest day as often as any: what the newest days' gaps decide.
                 let end = Bool.random(using: &random) ? newest : Int.random(in: 0..<dayCount, using: &random)
                 let length = Bool.random(using: &random) ? Int.random(in: 1...4, using: &random) : Int.random(in: 1...Recency.window, using: &random)
@@ -97,6 +100,38 @@ import Testing
             }
         }
         #expect(compared > 2_000)
+    }
+
+    /// A late event on an older day of the window, then the same user and path on the newest day in a
+    /// later batch: the newest day's pair finds the late day in `RecentUsers` (built before it), not
+    /// the user's earlier day, so the user counts once over a range holding both.
+    @Test func aLateDayBeforeTheNewestIsSeenByLaterPairs() async throws {
+        let first = CalendarDate(year: 2025, month: 3, day: 1).daysSinceEpoch
+        var sequence: UInt64 = 0
+        func event(_ day: Int, _ user: String, _ path: String = "/") -> Event {
+            sequence += 1
+            return Event(id: EventID(high: 9, low: sequence), siteID: "late", eventType: "view", path: path, userID: user,
+                         timestamp: Int64(first + day) * 86_400_000_000 + 3_600_000_000)
+        }
+        let store = ReadModelStore()
+        let reference = InMemoryStore()
+        let query = BreakdownQuery(
+            siteID: "late", dimension: .path,
+            period: .range(from: CalendarDate(daysSinceEpoch: first + 6), to: CalendarDate(daysSinceEpoch: first + 10)), zone: nil, eventType: nil, limit: 10)
+        // Enough other pairs around the late day that adding it is a search, not a walk of the window.
+        let others = (0...10).flatMap { day in (0..<250).map { event(day, "other-\(day)-\($0)", "/other") } }
+        let batches = [
+            [event(0, "u")] + (1...9).map { event($0, "other-\($0)") } + others,  // the user's earlier day
+            [event(10, "other-10")],  // a new newest day: its RecentUsers
+            [event(7, "u")],  // late, on an older day of the window
+            [event(10, "u")],  // the newest day's pair, whose previous day is the late one
+        ]
+        for batch in batches {
+            #expect(try await store.insert(batch) == reference.insert(batch))
+            let (answer, expected) = (try await store.breakdown(query), try await reference.breakdown(query))
+            #expect(answer == expected)
+        }
+        #expect(try await store.breakdown(query).rows.first { $0.value == "/" }?.uniqueUsers == 6)
     }
 
     /// The count of gaps above a threshold, sixteen lanes at a time with the lanes added up every 255
