@@ -327,7 +327,8 @@ def report(results_path):
             continue
         d = drains[key]
         row(f"worker drain, {name}, {d['workers']} worker{'s' if d['workers'] > 1 else ''}",
-            f'{d["events_per_s"]:,.0f} events/s ({d["seconds"]} s for {d["events"]:,})',
+            f'{d["events_per_s"]:,.0f} events/s ({d["seconds"]} s for {d["events"]:,}'
+            + (f'; median of {", ".join(str(x) for x in d["runs_seconds"])} s)' if len(d.get("runs_seconds", [])) > 1 else ")"),
             f'psql \\copy of the same rows {d["copy"]["events_per_s"]:,.0f}/s', f'{d["ratio"]:.2f}×',
             f"≥ {target}×" if target else "", d["ratio"] >= target if target else True)
     sizes = [int(label.split("-")[1]) for label in r.get("reporting", {})]
