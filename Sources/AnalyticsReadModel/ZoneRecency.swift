@@ -73,14 +73,12 @@ extension ZoneView {
                 if day < newest - 1 { olderPairs += fresh.count }
             }
         }
-        // A walk costs the members of the runs around the older changed days; a search, about a thousand
-        // times that per new pair.
-        if let older = changed.first, older < newest - 1 {
-            let last = changed.last { $0 < newest - 1 }!
-            var members = 0
-            for day in existing where day >= older - Recency.window && day <= last + Recency.window { members += days[day]!.cellUsers.count }
-            if olderPairs * 1024 > members {
-                walk(changed: changed, existing: existing, universe: universe)
+        // A walk costs the members of the runs it reads; a search, about a thousand times that per new
+        // pair of an older day.
+        if changed[0] < newest - 1 {
+            let (targets, span) = Self.walkPlan(changed: changed, existing: existing)
+            if olderPairs * 1024 > span.reduce(0, { $0 + days[$1]!.cellUsers.count }) {
+                walk(targets: targets, span: span, universe: universe)
                 return
             }
         }
@@ -158,17 +156,26 @@ extension ZoneView {
         return nil
     }
 
-    /// Recomputes the gaps of the changed days and of the days within the window after them by walking
-    /// the window's runs; `RecentUsers` are built again when next needed.
-    private mutating func walk(changed: [Int], existing: [Int], universe: Int) {
-        recentUsers = nil
-        // Targets: a changed day, or a day with a changed day less than a window before it.
+    /// The days whose gaps a change can move (a changed day, or a day with one less than a window
+    /// before it), and the days a walk reads for them (each target's window).
+    private static func walkPlan(changed: [Int], existing: [Int]) -> (targets: Set<Int>, span: [Int]) {
         var targets = Set<Int>()
         for day in existing {
             let index = changed.lowerBound(of: day - Recency.window)
             if index < changed.count, changed[index] <= day { targets.insert(day) }
         }
-        let span = existing.filter { $0 >= changed[0] - Recency.window && $0 <= targets.max()! }
+        let ordered = targets.sorted()
+        let span = existing.filter { day in
+            let index = ordered.lowerBound(of: day)
+            return index < ordered.count && ordered[index] <= day + Recency.window
+        }
+        return (targets, span)
+    }
+
+    /// Recomputes the gaps of `targets` by walking the runs of `span`; `RecentUsers` are built again
+    /// when next needed.
+    private mutating func walk(targets: Set<Int>, span: [Int], universe: Int) {
+        recentUsers = nil
         let cellGaps = Recency.gaps(span: span.map { ($0, days[$0]!.runs) }, targets: targets, universe: universe)
         let pathGaps = Recency.gaps(span: span.map { ($0, recency[$0]!.paths) }, targets: targets, universe: universe)
         for day in targets {
