@@ -60,26 +60,29 @@ extension ZoneView {
             previousPaths[day] = recency[day]?.paths ?? KeyedRuns()
             recency[day, default: DayRecency()].paths = Recency.pathRuns(of: days[day]!)
         }
+        // A walk costs the members of the runs it reads; a search, about a thousand times that per new
+        // pair of an older day. A day only gains pairs, so its new ones are how many more it has.
+        if changed[0] < newest - 1 {
+            var olderPairs = 0
+            for day in changed where day < newest - 1 {
+                olderPairs += days[day]!.cellUsers.count - previous[day]!.users.count
+                olderPairs += recency[day]!.paths.users.count - previousPaths[day]!.users.count
+            }
+            let (targets, span) = Self.walkPlan(changed: changed, existing: existing)
+            if olderPairs * 1024 > span.reduce(0, { $0 + days[$1]!.cellUsers.count }) {
+                walk(targets: targets, span: span, universe: universe)
+                return
+            }
+        }
         // Each touched day's gaps realigned to its new runs, the new pairs' left to fill.
         var realigned: [Family: [Int: [UInt8]]] = [:]
         var added: [Family: [NewPair]] = [:]
-        var olderPairs = 0
         for family in Family.allCases {
             for day in changed {
                 let before = family == .cells ? previous[day]! : previousPaths[day]!
                 let (gaps, fresh) = Self.realign(runs(family, of: day)!, day: day, previous: before, previousGaps: storedGaps(family, of: day))
                 realigned[family, default: [:]][day] = gaps
                 added[family, default: []] += fresh
-                if day < newest - 1 { olderPairs += fresh.count }
-            }
-        }
-        // A walk costs the members of the runs it reads; a search, about a thousand times that per new
-        // pair of an older day.
-        if changed[0] < newest - 1 {
-            let (targets, span) = Self.walkPlan(changed: changed, existing: existing)
-            if olderPairs * 1024 > span.reduce(0, { $0 + days[$1]!.cellUsers.count }) {
-                walk(targets: targets, span: span, universe: universe)
-                return
             }
         }
         if recentUsers?.cells.newest != newest {
