@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -26,7 +27,9 @@ let package = Package(
         .target(name: "AnalyticsSpec", dependencies: ["JSONSchemaValidation"]),
         .target(
             name: "AnalyticsCore",
-            dependencies: ["AnalyticsSpec", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "AnalyticsSpec", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // C libraries, from Debian's -dev packages.
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
@@ -39,7 +42,10 @@ let package = Package(
         ),
         .target(
             name: "AnalyticsRedis",
-            dependencies: ["AnalyticsCore", "AnalyticsBlockingIO", "CHiredis", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "AnalyticsCore", "AnalyticsBlockingIO", "CHiredis",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "AnalyticsPostgres",

@@ -11,7 +11,7 @@ struct AnalyticsCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, IngestCommand.self, WorkerCommand.self, ReportCommand.self,
-            MigrateCommand.self, DeadLetterCommand.self, ValidateCommand.self,
+            MigrateCommand.self, SitesCommand.self, TokensCommand.self, DeadLetterCommand.self, ValidateCommand.self,
         ]
     )
 }

@@ -105,6 +105,11 @@ struct BackendOptions: ParsableArguments {
         return PostgresEventStore(url: url, configuration: configuration)
     }
 
+    /// The site registry, in the store's database and schema.
+    func registry() throws -> PostgresSiteRegistry {
+        try RegistryOptions.registry(url: Settings.string("database.url", flag: databaseURL), schema: Settings.string("database.schema", flag: databaseSchema))
+    }
+
     /// Migrates `store` when asked to, by flag or by `MIGRATE=1`.
     func migrateIfAsked(_ store: PostgresEventStore, logger: Logger) async throws {
         guard migrate || Settings.environment.bool(forKey: "migrate") == true
@@ -118,6 +123,28 @@ struct BackendOptions: ParsableArguments {
 
     /// The URL without its password, for messages.
     static func redacted(_ url: String) -> String { URLRedaction.redact(url, userAloneIsPassword: true) }
+}
+
+/// Where the site registry is, for the commands that only change it: flags, then `DATABASE_URL` and
+/// `DATABASE_SCHEMA`.
+struct RegistryOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: ArgumentHelp("The Postgres database, such as postgres://analytics@127.0.0.1:5432/analytics. Default: $DATABASE_URL.", valueName: "url"))
+    var databaseURL: String?
+
+    @Option(help: ArgumentHelp("Postgres schema of the tables. Default: $DATABASE_SCHEMA or the server's search path.", valueName: "schema"))
+    var databaseSchema: String?
+
+    func registry() throws -> PostgresSiteRegistry {
+        try Self.registry(url: Settings.string("database.url", flag: databaseURL), schema: Settings.string("database.schema", flag: databaseSchema))
+    }
+
+    static func registry(url: String?, schema: String?) throws -> PostgresSiteRegistry {
+        guard let url else { throw BackendUnavailable("no database configured: set DATABASE_URL (or --database-url)") }
+        if let schema, schema.isEmpty || !schema.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) {
+            throw BackendUnavailable("DATABASE_SCHEMA must be letters, digits and underscores: \(schema)")
+        }
+        return PostgresSiteRegistry(url: url, schema: schema)
+    }
 }
 
 /// Applies pending migrations, retrying while the database is not up yet (a container starting beside it).

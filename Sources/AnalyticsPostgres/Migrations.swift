@@ -162,6 +162,38 @@ public enum Migrations {
                 ADD COLUMN ids BIGINT[] NOT NULL;
             ALTER TABLE site_changes ALTER COLUMN ids SET STORAGE EXTERNAL;
             """),
+        Migration(version: 11, name: "site registry", sql: """
+            -- The sites events are taken for, and who may read and write them (PostgresSiteRegistry). Secrets
+            -- are kept as SHA-256 digests only. Every change bumps registry_version in its transaction: the
+            -- one row each process polls, so that a revoked token stops working everywhere within seconds.
+            CREATE TABLE sites (
+                site_id TEXT COLLATE "C" PRIMARY KEY,
+                write_key_digest BYTEA CHECK (octet_length(write_key_digest) = 32),
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            );
+            CREATE TABLE site_origins (
+                site_id TEXT COLLATE "C" NOT NULL REFERENCES sites ON DELETE CASCADE,
+                origin TEXT COLLATE "C" NOT NULL,
+                PRIMARY KEY (site_id, origin)
+            );
+            CREATE TABLE read_tokens (
+                token_id TEXT COLLATE "C" PRIMARY KEY,
+                name TEXT,
+                digest BYTEA NOT NULL CHECK (octet_length(digest) = 32),
+                created_at TIMESTAMPTZ NOT NULL,
+                revoked_at TIMESTAMPTZ
+            );
+            CREATE TABLE read_token_sites (
+                token_id TEXT COLLATE "C" NOT NULL REFERENCES read_tokens ON DELETE CASCADE,
+                site_id TEXT COLLATE "C" NOT NULL REFERENCES sites ON DELETE CASCADE,
+                PRIMARY KEY (token_id, site_id)
+            );
+            CREATE TABLE registry_version (
+                singleton BOOLEAN PRIMARY KEY DEFAULT true CHECK (singleton),
+                version BIGINT NOT NULL
+            );
+            INSERT INTO registry_version VALUES (true, 1);
+            """),
     ]
 
     /// The schema version this build writes to.

@@ -1,3 +1,5 @@
+import Crypto
+
 /// A Lua script run by its SHA-1 digest (`EVALSHA`) from Redis's script cache, as ioredis and BullMQ run
 /// theirs. Only when Redis answers `NOSCRIPT` (a first use, or a cache emptied by a restart or
 /// `SCRIPT FLUSH`) does the call go again as `EVAL` with the text, which caches the script.
@@ -8,7 +10,7 @@ public struct RedisScript: Sendable {
 
     public init(_ source: String) {
         self.source = source
-        digest = SHA1.hexDigest(source.utf8)
+        digest = Insecure.SHA1.hash(data: Array(source.utf8)).map { hexDigits[Int($0 >> 4)] + hexDigits[Int($0 & 15)] }.joined()
     }
 
     /// `EVALSHA` with `keys` and `arguments`, or `EVAL` with the text when `byText`.
@@ -36,3 +38,5 @@ extension RedisClient {
         return try await command(script.command(keys: keys, arguments: arguments, byText: true))
     }
 }
+
+private let hexDigits = (0..<16).map { String($0, radix: 16) }

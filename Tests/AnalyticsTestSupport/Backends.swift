@@ -60,3 +60,20 @@ public struct StoreBackend: Sendable, CustomStringConvertible {
     /// The in-memory stores, and the real ones when integration tests are enabled.
     public static var all: [StoreBackend] { [inMemory, readModel] + (Integration.enabled ? real : []) }
 }
+
+/// One implementation of `SiteRegistry` that the conformance suite runs against.
+public struct RegistryBackend: Sendable, CustomStringConvertible {
+    public let description: String
+    /// A fresh, empty registry.
+    public let make: @Sendable () async throws -> any SiteRegistry
+
+    public init(_ name: String, make: @escaping @Sendable () async throws -> any SiteRegistry) {
+        description = name
+        self.make = make
+    }
+
+    public static let inMemory = RegistryBackend("InMemorySiteRegistry") { InMemorySiteRegistry() }
+
+    /// The in-memory registry, and the Postgres one when integration tests are enabled.
+    public static var all: [RegistryBackend] { [inMemory] + (Integration.enabled ? [postgres] : []) }
+}

@@ -54,3 +54,25 @@ extension StoreBackend {
 
     static var real: [StoreBackend] { [postgres, postgresOneStatement] }
 }
+
+extension RegistryBackend {
+    /// `PostgresSiteRegistry` on `DATABASE_URL`, in a migrated schema of its own for each test.
+    public static let postgres = RegistryBackend("PostgresSiteRegistry") {
+        try await PostgresUnderTest.registry().registry
+    }
+}
+
+extension PostgresUnderTest {
+    /// A registry in a new, migrated schema (removed after the test), and that schema's name.
+    public static func registry() async throws -> (registry: PostgresSiteRegistry, schema: String) {
+        var configuration = PostgresStoreConfiguration()
+        let schema = "Registry_\(UInt64.random(in: 0...UInt64.max))"
+        configuration.schema = schema
+        configuration.connections = 1
+        ServerLeftovers.current?.schema(schema, in: url)
+        let store = PostgresEventStore(url: url, configuration: configuration)
+        try await store.migrate()
+        await store.shutdown()
+        return (PostgresSiteRegistry(url: url, schema: schema), schema)
+    }
+}
