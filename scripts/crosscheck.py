@@ -115,6 +115,19 @@ if options.analytics:
     failures += cli_failures
     cli_result = f"analytics validate agrees on every fixture" if not cli_failures else f"analytics validate: {cli_failures} disagreements"
 
+# The error bodies of the access cases (fixtures/access) against the contract's error schema.
+error_validator = Draft202012Validator(documents["error.schema.json"], registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+access_bodies = 0
+for path in sorted((root / "fixtures" / "access").glob("*.json")):
+    for request in json.loads(path.read_text(encoding="utf-8"))["requests"]:
+        if request["status"] >= 400 and "response" in request:
+            access_bodies += 1
+            problems = list(error_validator.iter_errors(request["response"]))
+            if problems:
+                failures += 1
+                print(f"FAIL {path.name}: {request['description']}: {problems[0].message}")
+cases += access_bodies
+
 try:
     from openapi_spec_validator import validate as validate_openapi
     from openapi_spec_validator.readers import read_from_filename

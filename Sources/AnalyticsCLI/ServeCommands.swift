@@ -72,20 +72,37 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Settings.bootstrapLogging()
         let clock = SystemClock()
         let loops = worker.configurations(workers: Settings.int("workers", flag: workers, default: 1))
+        let reportingAuth = server.reportingAuth(default: inMemory ? .off : .required)
+        let ingestSites = server.ingestSites(reporting: reportingAuth)
         let queue: any EventQueue
         let store: any EventStore
+        var registry: PostgresSiteRegistry?
         if inMemory {
+            if reportingAuth == .required || ingestSites == .registered {
+                Output.error("analytics: --reporting-auth required and --ingest-sites registered need the site registry in Postgres, which --in-memory has not")
+                throw ExitCode(64)
+            }
             (queue, store) = (InMemoryQueue(clock: clock, visibilityTimeout: backends.visibility), InMemoryStore())
         } else {
             let postgres = try withBackends { try backends.store(writers: loops.count) }
             (queue, store) = (try withBackends { try backends.queue(clock: clock, readers: loops.count) }, postgres)
             try await backends.migrateIfAsked(postgres, logger: logger)
+            registry = try withBackends { try backends.registry() }
         }
         let ingestPort = Settings.int("ingest.port", flag: self.ingestPort, default: 3000)
         let reportPort = Settings.int("report.port", flag: self.reportPort, default: 4000)
-        var services: [any Service] = [
-            server.ingestion(queue: queue, clock: clock, port: ingestPort, logger: Logger(label: "analytics.ingest")),
-            server.reporting(store: store, port: reportPort, logger: Logger(label: "analytics.report")),
+        var services: [any Service] = []
+        var ingestionAccess: IngestionAccess?
+        var reportingAccess: ReportingAccess?
+        if let registry {
+            let refresh = await RegistryRefresh.start(registry, logger: logger)
+            services.append(refresh)
+            ingestionAccess = IngestionAccess(view: refresh.view, sites: ingestSites)
+            reportingAccess = reportingAuth == .required ? ReportingAccess(view: refresh.view) : nil
+        }
+        services += [
+            server.ingestion(queue: queue, clock: clock, port: ingestPort, access: ingestionAccess, logger: Logger(label: "analytics.ingest")),
+            server.reporting(store: store, port: reportPort, access: reportingAccess, logger: Logger(label: "analytics.report")),
         ]
         for configuration in loops {
             services.append(EventWorker(
@@ -94,8 +111,9 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("serving", metadata: [
             "ingest": "http://\(server.address):\(ingestPort)", "report": "http://\(server.address):\(reportPort)",
             "backends": "\(inMemory ? "in-memory" : "redis + postgres")",
+            "reporting_auth": "\(reportingAuth.rawValue)", "ingest_sites": "\(ingestSites.rawValue)",
         ])
-        try await runUntilSignalled(services, closing: [queue, store], logger: logger)
+        try await runUntilSignalled(services, closing: [queue, store, registry as Any], logger: logger)
     }
 }
 
@@ -117,8 +135,21 @@ struct IngestCommand: AsyncParsableCommand {
         let clock = SystemClock()
         let queue = try withBackends { try backends.queue(clock: clock) }
         let port = Settings.int("port", flag: self.port, default: Settings.int("ingest.port", flag: nil, default: 3000))
-        let app = server.ingestion(queue: queue, clock: clock, port: port, logger: logger)
-        try await runUntilSignalled([app], closing: [queue], logger: logger)
+        // Registered sites only, unless told otherwise; the registry is in the database. Without a database
+        // and with INGEST_SITES=any, no check at all (the seed's behaviour).
+        let sites = server.ingestSites(reporting: .required)
+        var services: [any Service] = []
+        var access: IngestionAccess?
+        var registry: PostgresSiteRegistry?
+        if sites == .registered || Settings.string("database.url", flag: backends.databaseURL) != nil {
+            let opened = try withBackends { try backends.registry() }
+            let refresh = await RegistryRefresh.start(opened, logger: logger)
+            (registry, access) = (opened, IngestionAccess(view: refresh.view, sites: sites))
+            services.append(refresh)
+        }
+        services.append(server.ingestion(queue: queue, clock: clock, port: port, access: access, logger: logger))
+        logger.info("ingesting", metadata: ["port": "\(port)", "ingest_sites": "\(sites.rawValue)", "registry": "\(registry == nil ? "none" : "postgres")"])
+        try await runUntilSignalled(services, closing: [queue, registry as Any], logger: logger)
     }
 }
 
@@ -140,8 +171,18 @@ struct ReportCommand: AsyncParsableCommand {
         let store = try withBackends { try backends.store() }
         try await backends.migrateIfAsked(store, logger: logger)
         let port = Settings.int("port", flag: self.port, default: Settings.int("report.port", flag: nil, default: 4000))
-        let app = server.reporting(store: store, port: port, logger: logger)
-        try await runUntilSignalled([app], closing: [store], logger: logger)
+        var services: [any Service] = []
+        var access: ReportingAccess?
+        var registry: PostgresSiteRegistry?
+        if server.reportingAuth(default: .required) == .required {
+            let opened = try withBackends { try backends.registry() }
+            let refresh = await RegistryRefresh.start(opened, logger: logger)
+            (registry, access) = (opened, ReportingAccess(view: refresh.view))
+            services.append(refresh)
+        }
+        services.append(server.reporting(store: store, port: port, access: access, logger: logger))
+        logger.info("reporting", metadata: ["port": "\(port)", "reporting_auth": "\(access == nil ? "off" : "required")"])
+        try await runUntilSignalled(services, closing: [store, registry as Any], logger: logger)
     }
 }
 

@@ -30,6 +30,20 @@ enum Settings {
         return value
     }
 
+    /// One of a setting's values: a flag, else the variable, else the default. A value that is none of
+    /// them stops the process with a usage error (exit 64).
+    static func choice<Value: RawRepresentable & CaseIterable>(_ key: String, flag: String?, default fallback: Value) -> Value
+    where Value.RawValue == String {
+        guard let text = flag ?? environment.string(forKey: ConfigKey(key)), !text.isEmpty else { return fallback }
+        guard let value = Value(rawValue: text.lowercased()) else {
+            let name = flag == nil ? key.uppercased().replacingOccurrences(of: ".", with: "_") : "--" + key.replacingOccurrences(of: ".", with: "-")
+            let allowed = Value.allCases.map(\.rawValue).joined(separator: " or ")
+            FileHandle.standardError.write(Data("error: \(name) must be \(allowed), not '\(text)'\n".utf8))
+            exit(64)
+        }
+        return value
+    }
+
     static func string(_ key: String, flag: String?) -> String? {
         flag ?? environment.string(forKey: ConfigKey(key))
     }
@@ -175,22 +189,38 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Ingestion stops accepting (503) above this many queued events. Default: $MAX_QUEUE_DEPTH or 1000000.", valueName: "events"))
     var maxQueueDepth: Int?
 
+    @Option(help: ArgumentHelp("required: every reporting request presents a read token (analytics tokens create); off: anyone who reaches the port reads every site. Default: $REPORTING_AUTH, or required (off for serve --in-memory).", valueName: "required|off"))
+    var reportingAuth: String?
+
+    @Option(help: ArgumentHelp("registered: events only for sites registered with analytics sites add (403 otherwise); any: for any site, a registered site's origins and write key still enforced. Default: $INGEST_SITES, or registered where reporting needs a token, else any.", valueName: "registered|any"))
+    var ingestSites: String?
+
     var address: String { Settings.string("host", flag: host) ?? "0.0.0.0" }
+
+    /// `REPORTING_AUTH`, defaulting to `fallback`.
+    func reportingAuth(default fallback: ReportingAuth) -> ReportingAuth {
+        Settings.choice("reporting.auth", flag: reportingAuth, default: fallback)
+    }
+
+    /// `INGEST_SITES`, defaulting to `registered` where reporting needs a token.
+    func ingestSites(reporting: ReportingAuth) -> IngestSites {
+        Settings.choice("ingest.sites", flag: ingestSites, default: reporting == .required ? .registered : .any)
+    }
     var queueDepthLimit: Int { Settings.int("max.queue.depth", flag: maxQueueDepth, default: 1_000_000) }
 
     /// The ingestion API on `port`, refusing new events above the queue depth limit.
-    func ingestion(queue: any EventQueue, clock: any WallClock, port: Int, logger: Logger) -> some ApplicationProtocol {
+    func ingestion(queue: any EventQueue, clock: any WallClock, port: Int, access: IngestionAccess?, logger: Logger) -> some ApplicationProtocol {
         var ingestion = IngestionConfiguration()
         ingestion.maximumQueueDepth = queueDepthLimit
         return Applications.ingestion(
-            queue: queue, clock: clock, configuration: ingestion,
+            queue: queue, clock: clock, configuration: ingestion, access: access,
             server: ApplicationConfiguration(address: .hostname(address, port: port)), logger: logger)
     }
 
     /// The reporting API on `port`.
-    func reporting(store: any EventStore, port: Int, logger: Logger) -> some ApplicationProtocol {
+    func reporting(store: any EventStore, port: Int, access: ReportingAccess?, logger: Logger) -> some ApplicationProtocol {
         Applications.reporting(
-            store: store, server: ApplicationConfiguration(address: .hostname(address, port: port)), logger: logger)
+            store: store, access: access, server: ApplicationConfiguration(address: .hostname(address, port: port)), logger: logger)
     }
 }
 

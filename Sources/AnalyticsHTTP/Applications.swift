@@ -11,15 +11,18 @@ public enum Applications {
         clock: any WallClock = SystemClock(),
         contract: Contract = .embedded,
         configuration: IngestionConfiguration = IngestionConfiguration(),
+        access: IngestionAccess? = nil,
         server: ApplicationConfiguration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: 3000)),
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(options: .autoGenerateHeadEndpoints)
         let methods = PathMethods()
         router.middlewares.add(ErrorBodyMiddleware(methods: methods))
-        IngestionRoutes(queue: queue, clock: clock, decoder: EventDecoder(contract: contract), configuration: configuration)
+        IngestionRoutes(queue: queue, clock: clock, decoder: EventDecoder(contract: contract), configuration: configuration, access: access)
             .register(on: router, methods: methods)
-        HealthRoutes(checks: [("queue", { try await queue.ping() })], timeout: .seconds(2)).register(on: router, methods: methods)
+        var checks: [(String, @Sendable () async throws -> Void)] = [("queue", { try await queue.ping() })]
+        if let access { checks.append(("registry", access.view.loaded)) }
+        HealthRoutes(checks: checks, timeout: .seconds(2)).register(on: router, methods: methods)
         return Application(router: router, configuration: server, logger: logger)
     }
 
@@ -28,14 +31,17 @@ public enum Applications {
         store: any EventStore,
         contract: Contract = .embedded,
         retryAfter: Int = 1,
+        access: ReportingAccess? = nil,
         server: ApplicationConfiguration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: 4000)),
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(options: .autoGenerateHeadEndpoints)
         let methods = PathMethods()
         router.middlewares.add(ErrorBodyMiddleware(methods: methods))
-        ReportingRoutes(store: store, contract: contract, retryAfter: retryAfter).register(on: router, methods: methods)
-        HealthRoutes(checks: [("store", { try await store.ping() })], timeout: .seconds(2)).register(on: router, methods: methods)
+        ReportingRoutes(store: store, contract: contract, retryAfter: retryAfter, access: access).register(on: router, methods: methods)
+        var checks: [(String, @Sendable () async throws -> Void)] = [("store", { try await store.ping() })]
+        if let access { checks.append(("registry", access.view.loaded)) }
+        HealthRoutes(checks: checks, timeout: .seconds(2)).register(on: router, methods: methods)
         return Application(router: router, configuration: server, logger: logger)
     }
 }

@@ -32,7 +32,7 @@ struct PostgresMigrationTests {
         try await PostgresUnderTest.execute("""
             INSERT INTO "\(schema)".events (event_id, site_id, event_type, path, user_id, timestamp) VALUES \(values.joined(separator: ","));
             """)
-        #expect(try await store.migrate() == [8, 9, 10])
+        #expect(try await store.migrate() == Array(8...Migrations.latest))
         for site in 0..<3 {
             let query = StatsQuery(siteID: "site-\(site)", limit: 100)
             #expect(try await store.stats(query) == (try await store.directStats(query)), "site-\(site) before more events")

@@ -60,6 +60,10 @@ final class Stack: @unchecked Sendable {
         environment["HOST"] = "127.0.0.1"
         environment["VISIBILITY_TIMEOUT"] = "3"
         environment["LOG_LEVEL"] = "warning"
+        // The write path's suites run as the seed did: anyone reads, any site is taken. The access suite
+        // turns both on for its own processes.
+        environment["REPORTING_AUTH"] = "off"
+        environment["INGEST_SITES"] = "any"
         return environment
     }
 
@@ -70,8 +74,18 @@ final class Stack: @unchecked Sendable {
             log: "\(EndToEnd.logFolder)/\(prefix)-\(name).log")
     }
 
-    func startIngestion() throws { try start("ingest", ["ingest", "--port", String(ingestPort)]) }
-    func startReporting() throws { try start("report", ["report", "--port", String(reportPort), "--migrate"]) }
+    func startIngestion(extra: [String: String] = [:]) throws { try start("ingest", ["ingest", "--port", String(ingestPort)], extra: extra) }
+    func startReporting(extra: [String: String] = [:]) throws {
+        try start("report", ["report", "--port", String(reportPort), "--migrate"], extra: extra)
+    }
+
+    /// Runs `analytics <arguments>` (a `sites` or `tokens` command) to its end on this stack's schema;
+    /// returns its exit status and what it printed (standard output and error together).
+    func cli(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let log = "\(EndToEnd.logFolder)/\(prefix)-cli-\(UInt32.random(in: 0...UInt32.max)).log"
+        let status = try await ChildProcess(EndToEnd.binary!, arguments, environment: environment, log: log).wait()
+        return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
     func startWorker(_ name: String) throws { try start(name, ["worker", "--migrate"], extra: ["WORKER_NAME": "\(prefix)-\(name)"]) }
 
     /// Sends `signal` (SIGKILL by default) to a process and waits for it to end.
@@ -94,18 +108,21 @@ final class Stack: @unchecked Sendable {
 
     // MARK: HTTP
 
-    func post(_ path: String, _ body: String) async throws -> (status: Int, body: String) {
+    func post(_ path: String, _ body: String, headers: [(String, String)] = []) async throws -> (status: Int, body: String) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(ingestPort)\(path)")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: body))
         let response = try await http.execute(request, timeout: .seconds(10))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), String(buffer: bytes))
     }
 
-    func get(_ uri: String, port: Int? = nil) async throws -> (status: Int, body: String) {
-        let response = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port ?? reportPort)\(uri)"), timeout: .seconds(10))
+    func get(_ uri: String, port: Int? = nil, token: String? = nil) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port ?? reportPort)\(uri)")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await http.execute(request, timeout: .seconds(10))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), String(buffer: bytes))
     }

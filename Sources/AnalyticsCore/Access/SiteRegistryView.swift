@@ -48,3 +48,11 @@ public final class SiteRegistryView: Sendable {
         }
     }
 }
+
+extension SiteRegistryView {
+    /// Succeeds once a snapshot is loaded: what readiness checks, rather than the registry's store, whose
+    /// outage this process rides out on its last snapshot.
+    @Sendable public func loaded() async throws {
+        guard snapshot != nil else { throw RegistryError.unavailable("not loaded yet") }
+    }
+}

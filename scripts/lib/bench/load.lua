@@ -38,7 +38,11 @@ local pool = {}
 local cursor = 0
 
 local function build()
-  if mode == "get" then return wrk.format("GET") end
+  if mode == "get" then
+    -- AUTHORIZATION (such as "Bearer rt_…") is sent as the Authorization header when set.
+    local authorization = os.getenv("AUTHORIZATION")
+    return wrk.format("GET", nil, authorization and {["Authorization"] = authorization} or nil)
+  end
   local body
   if batch > 0 then
     local items = {}

@@ -354,6 +354,13 @@ def report(results_path):
             row(f"{name} ({shape}, {size:,} events)",
                 f'p50 {q["p50_ms"]} ms, p99 {q["p99_ms"]} ms, mean {q.get("mean_ms")} ms, non-200 {q["non200"]}',
                 f'seed strategy, mean {q["seed_ms"]} ms', f'{q["speedup"]:,.0f}× faster', target, holds)
+    t = r.get("token_cost")
+    if t:
+        a, b = t["required"], t["off"]
+        row("GET /stats all time with a read token (REPORTING_AUTH=required)",
+            f'{a["rps"]:,.0f} req/s, p50 {a["p50_ms"]} ms, p99 {a["p99_ms"]} ms, non-200 {a["non200"]}',
+            f'REPORTING_AUTH=off {b["rps"]:,.0f} req/s', f'{t["ratio"]:.2f}×', "≥ 0.95×, 0 non-200",
+            t["ratio"] >= 0.95 and a["non200"] == 0 and b["non200"] == 0)
     cost = r.get("request_cost")
     if cost:
         ceiling = cost["valid batch, 1000 events"]["cpu_us_per_kib"]

@@ -22,7 +22,10 @@ generated GET /stats query mean on the wire what the generator meant:
   at most 1,000 buckets (keyword `points`; `to` becomes `from`), and a `cursor` must be one the server
   gave for the same query (keyword `cursor`; dropped). The same applies to GET /stats/timeseries and
   GET /stats/breakdown, each read with its own schema.
+- Reporting reads only the sites its token was created for (403 otherwise): a query meant to be valid
+  asks for SCHEMATHESIS_SITE, the site scripts/schemathesis registered and made the token for.
 """
+import os
 import datetime as dt
 import json
 import pathlib
@@ -149,6 +152,8 @@ def before_call(context, case, kwargs):
     meant_invalid = meta is not None and meta.generation.mode == GenerationMode.NEGATIVE
     read = as_read(query, parameters, integers)
     if not meant_invalid and read is not None and validator.is_valid(read):
+        if os.environ.get("SCHEMATHESIS_SITE"):
+            query["site_id"] = os.environ["SCHEMATHESIS_SITE"]
         if "tz" in read and read["tz"] not in ZONES:
             query["tz"] = ZONES[sum(map(ord, read["tz"])) % len(ZONES)]
         if "cursor" in read:

@@ -11,14 +11,17 @@ struct IngestionRoutes: Sendable {
     let decoder: EventDecoder
     let configuration: IngestionConfiguration
     let admission: QueueAdmission
-    /// Sent with every answer, errors included, when a browser origin is allowed.
+    let access: IngestionAccess?
+    /// Sent with every answer, errors included, when a browser origin is allowed; `access` may name the
+    /// request's origin instead.
     private let corsHeaders: HTTPFields
     /// The headers of a single event's `200`, built once.
     private let acceptedHeaders: HTTPFields
 
     private static let accepted = ByteBuffer(string: #"{"status":"ok"}"#)
 
-    init(queue: any EventQueue, clock: any WallClock, decoder: EventDecoder, configuration: IngestionConfiguration) {
+    init(queue: any EventQueue, clock: any WallClock, decoder: EventDecoder, configuration: IngestionConfiguration, access: IngestionAccess? = nil) {
+        self.access = access
         self.queue = queue
         self.clock = clock
         self.decoder = decoder
@@ -40,8 +43,8 @@ struct IngestionRoutes: Sendable {
             }
         }
         if configuration.allowedOrigin != nil {
-            router.on("/event", method: .options) { _, _ in preflight }
-            router.on("/events", method: .options) { _, _ in preflight }
+            router.on("/event", method: .options) { request, _ in preflight(request) }
+            router.on("/events", method: .options) { request, _ in preflight(request) }
         }
         router.rejectOtherMethods("/event", allowing: allowedMethods, in: methods)
         router.rejectOtherMethods("/events", allowing: allowedMethods, in: methods)
@@ -56,10 +59,10 @@ struct IngestionRoutes: Sendable {
         return EventID.version7(unixMilliseconds: clock.unixMilliseconds, using: &generator)
     }
 
-    private var preflight: Response {
-        var headers = corsHeaders
+    private func preflight(_ request: Request) -> Response {
+        var headers = access?.corsHeaders(for: request, fallback: corsHeaders) ?? corsHeaders
         headers[.accessControlAllowMethods] = "POST, OPTIONS"
-        headers[.accessControlAllowHeaders] = "Content-Type"
+        headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
         headers[.accessControlMaxAge] = "86400"
         return Response(status: .noContent, headers: headers)
     }
@@ -68,17 +71,19 @@ struct IngestionRoutes: Sendable {
         _ request: Request, context: some RequestContext, limit: Int,
         decode: (UnsafeBufferPointer<UInt8>) -> Result<[Event], ContractViolation>
     ) async throws -> Response {
+        let namedOrigin = access?.corsHeaders(for: request, fallback: self.corsHeaders)
+        let corsHeaders = namedOrigin ?? self.corsHeaders
         guard JSONBody.isJSON(request.headers.value(of: .contentType)) else {
             throw APIError(.unsupportedMediaType, "Content-Type must be application/json", headers: corsHeaders)
         }
         if let declared = request.headers.value(of: .contentLength).flatMap(Int.init), declared > limit {
-            throw tooLarge(limit)
+            throw tooLarge(limit, corsHeaders)
         }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw tooLarge(limit)
+            throw tooLarge(limit, corsHeaders)
         }
         let decoded = body.withUnsafeReadableBytes { raw in decode(raw.bindMemory(to: UInt8.self)) }
         let events: [Event]
@@ -87,26 +92,25 @@ struct IngestionRoutes: Sendable {
         case .failure(let violation):
             throw APIError(.badRequest, violation.summary, details: violation.details, omitted: violation.omitted, headers: corsHeaders)
         }
+        try access?.check(events, request: request, inBatch: request.uri.path == "/events", headers: corsHeaders)
         guard await admission.admits() else {
-            throw unavailable("queue is full", retryAfter: configuration.retryAfterWhenFull)
+            throw APIError.unavailable("queue is full", retryAfter: configuration.retryAfterWhenFull, headers: corsHeaders)
         }
         do {
             try await queue.enqueue(events)
         } catch {
             context.logger.warning("enqueue failed", metadata: ["error": "\(error)"])
-            throw unavailable("queue unavailable", retryAfter: configuration.retryAfterWhenUnavailable)
+            throw APIError.unavailable("queue unavailable", retryAfter: configuration.retryAfterWhenUnavailable, headers: corsHeaders)
         }
         if events.count == 1, request.uri.path == "/event" {
-            return Response(status: .ok, headers: acceptedHeaders, body: .init(byteBuffer: Self.accepted))
+            let headers = namedOrigin == nil ? acceptedHeaders : JSONBody.response(Self.accepted, headers: corsHeaders).headers
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: Self.accepted))
         }
         return JSONBody.response(["status": "ok", "accepted": .number(Double(events.count))], headers: corsHeaders)
     }
 
-    private func tooLarge(_ limit: Int) -> APIError {
+    private func tooLarge(_ limit: Int, _ corsHeaders: HTTPFields) -> APIError {
         APIError(.contentTooLarge, "body is larger than \(limit / 1024) KiB", headers: corsHeaders)
     }
 
-    private func unavailable(_ what: String, retryAfter: Int) -> APIError {
-        APIError.unavailable(what, retryAfter: retryAfter, headers: corsHeaders)
-    }
 }

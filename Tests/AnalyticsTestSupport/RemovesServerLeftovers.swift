@@ -1,16 +1,15 @@
-import AnalyticsTestSupport
 import Testing
 
 /// Runs each test case with a `ServerLeftovers` of its own and removes them when it ends, passed or
 /// failed: the schemas and Redis keys the real backends made for it.
-struct RemovesServerLeftovers: SuiteTrait, TestTrait, TestScoping {
-    var isRecursive: Bool { true }
+public struct RemovesServerLeftovers: SuiteTrait, TestTrait, TestScoping {
+    public var isRecursive: Bool { true }
 
-    func scopeProvider(for test: Test, testCase: Test.Case?) -> Self? {
+    public func scopeProvider(for test: Test, testCase: Test.Case?) -> Self? {
         testCase == nil ? nil : self
     }
 
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let leftovers = ServerLeftovers()
         do {
             try await ServerLeftovers.$current.withValue(leftovers) { try await function() }
@@ -24,5 +23,5 @@ struct RemovesServerLeftovers: SuiteTrait, TestTrait, TestScoping {
 
 extension Trait where Self == RemovesServerLeftovers {
     /// Removes what the real backends made for each test case once it has ended.
-    static var removesServerLeftovers: Self { Self() }
+    public static var removesServerLeftovers: Self { Self() }
 }
