@@ -54,10 +54,16 @@ struct SitesCommand: AsyncParsableCommand {
         @Option(name: .customLong("origin"), help: ArgumentHelp("A browser origin allowed to send events, such as https://example.com; repeat for more.", valueName: "origin"))
         var origins: [String] = []
 
+        @Option(help: ArgumentHelp("The site's own ingestion limit, events a second and burst (such as 500/5000), instead of RATE_LIMIT_SITE.", valueName: "rate/burst"))
+        var rateLimit: String?
+
         @OptionGroup var backends: RegistryOptions
 
         func validate() throws {
             if let problem = siteIDProblem(site) { throw ValidationError(problem) }
+            if let rateLimit, RateLimit(rateLimit) == nil {
+                throw ValidationError("--rate-limit must be RATE/BURST (such as 500/5000) or RATE, not '\(rateLimit)'")
+            }
             for origin in origins where RegisteredSite.origin(origin) == nil {
                 throw ValidationError("'\(origin)' is not an origin: scheme (http or https), host and optional port, such as https://example.com")
             }
@@ -65,22 +71,24 @@ struct SitesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let normalized = origins.compactMap(RegisteredSite.origin)
-            let site = try await withRegistry(backends) { try await $0.addSite(self.site, origins: normalized, at: nowMicroseconds()) }
-            Output.write("\(site.id)\t\(site.origins.isEmpty ? "any origin" : site.origins.joined(separator: " "))\n")
+            let limit = rateLimit.flatMap(RateLimit.init)
+            let site = try await withRegistry(backends) { try await $0.addSite(self.site, origins: normalized, rateLimit: limit, at: nowMicroseconds()) }
+            Output.write("\(site.id)\t\(site.origins.isEmpty ? "any origin" : site.origins.joined(separator: " "))\t\(site.rateLimit.map { "\($0) events/s/burst" } ?? "default rate limit")\n")
         }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the registered sites: id, origins, whether a write key is set, created.")
+        static let configuration = CommandConfiguration(abstract: "List the registered sites: id, origins, whether a write key is set, rate limit, created.")
 
         @OptionGroup var backends: RegistryOptions
 
         func run() async throws {
             let sites = try await withRegistry(backends) { try await $0.sites() }
-            var lines = [["SITE", "ORIGINS", "WRITE KEY", "CREATED"]]
+            var lines = [["SITE", "ORIGINS", "WRITE KEY", "RATE LIMIT", "CREATED"]]
             for site in sites {
                 lines.append([
                     site.id, site.origins.isEmpty ? "*" : site.origins.joined(separator: ","), site.writeKey == nil ? "none" : "set",
+                    site.rateLimit?.description ?? "default",
                     RFC3339Formatter.utc(microseconds: site.createdAt),
                 ])
             }
@@ -195,7 +203,9 @@ struct TokensCommand: AsyncParsableCommand {
         func run() async throws {
             let id = Credentials.readTokenID(self.id).map(String.init) ?? self.id
             guard try await withRegistry(backends, { try await $0.revokeToken(id: id, at: nowMicroseconds()) }) else {
-                Output.error("analytics: no live token \(id)")
+                // Named only when it has an id's shape: what was given may be a mistyped token.
+                let shaped = id.utf8.count == 12 && id.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+                Output.error("analytics: no live token " + (shaped ? id : "with that id (an id is the 12 characters after rt_)"))
                 throw ExitCode.failure
             }
             Output.error("revoked \(id)")

@@ -101,7 +101,9 @@ struct ServeCommand: AsyncParsableCommand {
             reportingAccess = reportingAuth == .required ? ReportingAccess(view: refresh.view) : nil
         }
         services += [
-            server.ingestion(queue: queue, clock: clock, port: ingestPort, access: ingestionAccess, logger: Logger(label: "analytics.ingest")),
+            server.ingestion(
+                queue: queue, clock: clock, port: ingestPort, access: ingestionAccess, rateLimits: server.rateLimits(inMemory: inMemory),
+                logger: Logger(label: "analytics.ingest")),
             server.reporting(store: store, port: reportPort, access: reportingAccess, logger: Logger(label: "analytics.report")),
         ]
         for configuration in loops {
@@ -147,7 +149,7 @@ struct IngestCommand: AsyncParsableCommand {
             (registry, access) = (opened, IngestionAccess(view: refresh.view, sites: sites))
             services.append(refresh)
         }
-        services.append(server.ingestion(queue: queue, clock: clock, port: port, access: access, logger: logger))
+        services.append(server.ingestion(queue: queue, clock: clock, port: port, access: access, rateLimits: server.rateLimits(inMemory: false), logger: logger))
         logger.info("ingesting", metadata: ["port": "\(port)", "ingest_sites": "\(sites.rawValue)", "registry": "\(registry == nil ? "none" : "postgres")"])
         try await runUntilSignalled(services, closing: [queue, registry as Any], logger: logger)
     }

@@ -44,6 +44,13 @@ enum Settings {
         return value
     }
 
+    /// Stops the process with a usage error (exit 64) about the setting `key`.
+    static func usageError(_ key: String, flag: String?, _ problem: String) -> Never {
+        let name = flag == nil ? key.uppercased().replacingOccurrences(of: ".", with: "_") : "--" + key.replacingOccurrences(of: ".", with: "-")
+        FileHandle.standardError.write(Data("error: \(name) \(problem)\n".utf8))
+        exit(64)
+    }
+
     static func string(_ key: String, flag: String?) -> String? {
         flag ?? environment.string(forKey: ConfigKey(key))
     }
@@ -195,7 +202,40 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("registered: events only for sites registered with analytics sites add (403 otherwise); any: for any site, a registered site's origins and write key still enforced. Default: $INGEST_SITES, or registered where reporting needs a token, else any.", valueName: "registered|any"))
     var ingestSites: String?
 
+    @Option(help: ArgumentHelp("Events a second each site may send, and its burst (RATE/BURST), or off; a site's own limit (sites add --rate-limit) wins. Default: $RATE_LIMIT_SITE or 1000/10000 (off for serve --in-memory).", valueName: "rate/burst"))
+    var rateLimitSite: String?
+
+    @Option(help: ArgumentHelp("Events a second each client address (an IPv6 client's /64) may send without a write key, and its burst, or off. Default: $RATE_LIMIT_ADDRESS or 50/500 (off for serve --in-memory).", valueName: "rate/burst"))
+    var rateLimitAddress: String?
+
+    @Option(help: ArgumentHelp("Proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For names the client. Default: $TRUSTED_PROXIES or none: the socket's peer is the client.", valueName: "list"))
+    var trustedProxies: String?
+
     var address: String { Settings.string("host", flag: host) ?? "0.0.0.0" }
+
+    /// The rate limits: `RATE_LIMIT_SITE`, `RATE_LIMIT_ADDRESS` and `TRUSTED_PROXIES`, each off when `off`.
+    func rateLimits(inMemory: Bool) -> RateLimits {
+        func limit(_ key: String, flag: String?, default fallback: String) -> RateLimit? {
+            let text = Settings.string(key, flag: flag).flatMap { $0.isEmpty ? nil : $0 } ?? (inMemory ? "off" : fallback)
+            if text.lowercased() == "off" { return nil }
+            guard let limit = RateLimit(text) else {
+                Settings.usageError(key, flag: flag, "must be RATE/BURST (such as 100/1000), RATE, or off, not '\(text)'")
+            }
+            return limit
+        }
+        var proxies: [IPAddressRange] = []
+        for entry in (Settings.string("trusted.proxies", flag: trustedProxies) ?? "").split(separator: ",") {
+            let text = entry.trimmingCharacters(in: .whitespaces)
+            guard let range = IPAddressRange(text) else {
+                Settings.usageError("trusted.proxies", flag: trustedProxies, "must list addresses or CIDR networks, not '\(text)'")
+            }
+            proxies.append(range)
+        }
+        return RateLimits(
+            site: limit("rate.limit.site", flag: rateLimitSite, default: "1000/10000"),
+            address: limit("rate.limit.address", flag: rateLimitAddress, default: "50/500"),
+            clients: ClientAddressResolver(trustedProxies: proxies))
+    }
 
     /// `REPORTING_AUTH`, defaulting to `fallback`.
     func reportingAuth(default fallback: ReportingAuth) -> ReportingAuth {
@@ -209,9 +249,12 @@ struct ServerOptions: ParsableArguments {
     var queueDepthLimit: Int { Settings.int("max.queue.depth", flag: maxQueueDepth, default: 1_000_000) }
 
     /// The ingestion API on `port`, refusing new events above the queue depth limit.
-    func ingestion(queue: any EventQueue, clock: any WallClock, port: Int, access: IngestionAccess?, logger: Logger) -> some ApplicationProtocol {
+    func ingestion(
+        queue: any EventQueue, clock: any WallClock, port: Int, access: IngestionAccess?, rateLimits: RateLimits, logger: Logger
+    ) -> some ApplicationProtocol {
         var ingestion = IngestionConfiguration()
         ingestion.maximumQueueDepth = queueDepthLimit
+        ingestion.rateLimits = rateLimits
         return Applications.ingestion(
             queue: queue, clock: clock, configuration: ingestion, access: access,
             server: ApplicationConfiguration(address: .hostname(address, port: port)), logger: logger)

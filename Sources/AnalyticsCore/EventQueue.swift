@@ -102,6 +102,11 @@ public protocol EventQueue: Sendable {
     /// Adds events, all or none. When it returns, the events are durably queued.
     func enqueue(_ events: [Event]) async throws
 
+    /// Adds events as `enqueue` does, if every bucket allows its draw (`TokenBucketRule`), and takes the
+    /// draws; otherwise adds nothing and takes nothing. Check and add are one atomic step, so processes
+    /// sharing the queue share the buckets exactly. Buckets idle long enough to be full are forgotten.
+    func enqueue(_ events: [Event], drawing draws: [BucketDraw]) async throws -> BucketVerdict
+
     /// Up to `max` deliveries for `consumer`, waiting up to `wait` while the queue is empty. Each is
     /// handed out for the first time (`deliveries` 1).
     func reserve(consumer: String, max: Int, wait: Duration) async throws -> [Delivery]

@@ -15,7 +15,7 @@ public enum Applications {
         server: ApplicationConfiguration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: 3000)),
         logger: Logger
     ) -> some ApplicationProtocol {
-        let router = Router(options: .autoGenerateHeadEndpoints)
+        let router = Router(context: AnalyticsRequestContext.self, options: .autoGenerateHeadEndpoints)
         let methods = PathMethods()
         router.middlewares.add(ErrorBodyMiddleware(methods: methods))
         IngestionRoutes(queue: queue, clock: clock, decoder: EventDecoder(contract: contract), configuration: configuration, access: access)
@@ -35,12 +35,12 @@ public enum Applications {
         server: ApplicationConfiguration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: 4000)),
         logger: Logger
     ) -> some ApplicationProtocol {
-        let router = Router(options: .autoGenerateHeadEndpoints)
+        let router = Router(context: AnalyticsRequestContext.self, options: .autoGenerateHeadEndpoints)
         let methods = PathMethods()
         router.middlewares.add(ErrorBodyMiddleware(methods: methods))
         ReportingRoutes(store: store, contract: contract, retryAfter: retryAfter, access: access).register(on: router, methods: methods)
         var checks: [(String, @Sendable () async throws -> Void)] = [("store", { try await store.ping() })]
-        if let access { checks.append(("registry", access.view.loaded)) }
+        if let access { checks.append(("registry", { try await access.view.confirmed(within: access.maximumAge) })) }
         HealthRoutes(checks: checks, timeout: .seconds(2)).register(on: router, methods: methods)
         return Application(router: router, configuration: server, logger: logger)
     }

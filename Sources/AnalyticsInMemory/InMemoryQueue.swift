@@ -37,6 +37,8 @@ public actor InMemoryQueue: EventQueue {
     private var dead: [DeadLetter] = []
     private var sequence = 0
     private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    /// Token buckets by key: tokens held, when (seconds on `clock`), and when they are full again.
+    private var buckets: [String: (tokens: Double, at: Double, fullAt: Double)] = [:]
 
     public init(clock: any WallClock = SystemClock(), visibilityTimeout: Duration = .seconds(30)) {
         self.clock = clock
@@ -51,6 +53,26 @@ public actor InMemoryQueue: EventQueue {
     public func enqueue(_ events: [Event]) async throws {
         for event in events { ready.append(Entry(id: nextID(), event: event, attempt: 1)) }
         wakeWaiters()
+    }
+
+    public func enqueue(_ events: [Event], drawing draws: [BucketDraw]) async throws -> BucketVerdict {
+        let now = Double(clock.now) / 1_000_000
+        var held: [Double] = []
+        for (index, draw) in draws.enumerated() {
+            let state = buckets[draw.key]
+            let tokens = TokenBucketRule.tokens(state?.tokens, at: state?.at, now: now, limit: draw.limit)
+            let wait = TokenBucketRule.wait(tokens: tokens, cost: draw.cost, limit: draw.limit)
+            if wait > 0 { return .refused(index: index, retryAfter: .microseconds(Int64((wait * 1_000_000).rounded(.up)))) }
+            held.append(tokens)
+        }
+        for (draw, tokens) in zip(draws, held) {
+            let left = tokens - Double(draw.cost)
+            buckets[draw.key] = (left, now, now + (Double(draw.limit.burst) - left) / draw.limit.perSecond)
+        }
+        // Full buckets are forgotten, as Redis lets their keys expire.
+        if buckets.count > 10_000 { buckets = buckets.filter { $0.value.fullAt > now } }
+        try await enqueue(events)
+        return .queued
     }
 
     public func reserve(consumer: String, max: Int, wait: Duration) async throws -> [Delivery] {

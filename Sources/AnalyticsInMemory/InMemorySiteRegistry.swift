@@ -13,10 +13,11 @@ public final class InMemorySiteRegistry: SiteRegistry {
 
     public init() {}
 
-    public func addSite(_ id: String, origins: [String], at now: Int64) async throws -> RegisteredSite {
+    public func addSite(_ id: String, origins: [String], rateLimit: RateLimit?, at now: Int64) async throws -> RegisteredSite {
         state.withLock { state in
             var site = state.sites[id] ?? RegisteredSite(id: id, createdAt: now)
             site.origins = Array(Set(origins)).sorted()
+            site.rateLimit = rateLimit
             state.sites[id] = site
             state.version += 1
             return site
@@ -51,7 +52,8 @@ public final class InMemorySiteRegistry: SiteRegistry {
 
     public func revokeToken(id: String, at now: Int64) async throws -> Bool {
         state.withLock { state in
-            guard let index = state.tokens.firstIndex(where: { $0.id == id && $0.revokedAt == nil }) else { return false }
+            // Revoked at this very instant already counts, as a retried revocation does in Postgres.
+            guard let index = state.tokens.firstIndex(where: { $0.id == id && ($0.revokedAt == nil || $0.revokedAt == now) }) else { return false }
             state.tokens[index].revokedAt = now
             state.version += 1
             return true
@@ -68,5 +70,9 @@ public final class InMemorySiteRegistry: SiteRegistry {
 
     public func version() async throws -> Int64 {
         state.withLock { $0.version }
+    }
+
+    public func snapshot() async throws -> RegistrySnapshot {
+        state.withLock { RegistrySnapshot(version: $0.version, sites: Array($0.sites.values), tokens: $0.tokens) }
     }
 }

@@ -194,6 +194,12 @@ public enum Migrations {
             );
             INSERT INTO registry_version VALUES (true, 1);
             """),
+        Migration(version: 12, name: "per-site rate limits", sql: """
+            -- A site's own ingestion limit (events a second, and the burst); NULL for the process's default.
+            ALTER TABLE sites ADD COLUMN rate_per_second DOUBLE PRECISION, ADD COLUMN rate_burst INTEGER,
+                ADD CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL)),
+                ADD CHECK (rate_per_second > 0 AND rate_per_second < 'Infinity' AND rate_burst >= 1);
+            """),
     ]
 
     /// The schema version this build writes to.

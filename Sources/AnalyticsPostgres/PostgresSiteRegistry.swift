@@ -48,11 +48,11 @@ public final class PostgresSiteRegistry: SiteRegistry {
     private static let bump = "UPDATE registry_version SET version = version + 1"
     private static func timestamp(_ parameter: String) -> String { "('epoch'::timestamptz + \(parameter)::bigint * interval '1 microsecond')" }
 
-    public func addSite(_ id: String, origins: [String], at now: Int64) async throws -> RegisteredSite {
+    public func addSite(_ id: String, origins: [String], rateLimit: RateLimit?, at now: Int64) async throws -> RegisteredSite {
         try await transaction { connection in
             let created = try connection.query(
-                "INSERT INTO sites (site_id, created_at) VALUES ($1, \(Self.timestamp("$2"))) ON CONFLICT (site_id) DO UPDATE SET site_id = EXCLUDED.site_id RETURNING (extract(epoch FROM created_at) * 1000000)::bigint, encode(write_key_digest, 'hex')",
-                [id, String(now)]).rows[0]
+                "INSERT INTO sites (site_id, created_at, rate_per_second, rate_burst) VALUES ($1, \(Self.timestamp("$2")), $3::float8, $4::integer) ON CONFLICT (site_id) DO UPDATE SET rate_per_second = EXCLUDED.rate_per_second, rate_burst = EXCLUDED.rate_burst RETURNING (extract(epoch FROM created_at) * 1000000)::bigint, encode(write_key_digest, 'hex')",
+                [id, String(now), rateLimit.map { String($0.perSecond) }, rateLimit.map { String($0.burst) }]).rows[0]
             try connection.query("DELETE FROM site_origins WHERE site_id = $1", [id])
             let sorted = Array(Set(origins)).sorted()
             for origin in sorted {
@@ -60,7 +60,8 @@ public final class PostgresSiteRegistry: SiteRegistry {
             }
             try connection.query(Self.bump)
             return RegisteredSite(
-                id: id, origins: sorted, writeKey: created[1].flatMap { SecretDigest(hex: $0) }, createdAt: Int64(created[0]!)!)
+                id: id, origins: sorted, writeKey: created[1].flatMap { SecretDigest(hex: $0) }, rateLimit: rateLimit,
+                createdAt: Int64(created[0]!)!)
         }
     }
 
@@ -90,7 +91,13 @@ public final class PostgresSiteRegistry: SiteRegistry {
             let inserted = try connection.query(
                 "INSERT INTO read_tokens (token_id, name, digest, created_at) VALUES ($1, $2, decode($3, 'hex'), \(Self.timestamp("$4"))) ON CONFLICT DO NOTHING RETURNING 1",
                 [token.id, token.name, token.digest.hex, String(token.createdAt)]).rows.count
-            guard inserted == 1 else { throw RegistryError.tokenExists(token.id) }
+            if inserted == 0 {
+                // This very token, stored by an attempt whose COMMIT was sent and whose answer was lost: done.
+                let same = try connection.query(
+                    "SELECT 1 FROM read_tokens WHERE token_id = $1 AND digest = decode($2, 'hex')", [token.id, token.digest.hex]).rows.count
+                if same == 1 { return }
+                throw RegistryError.tokenExists(token.id)
+            }
             try connection.query(
                 "INSERT INTO read_token_sites (token_id, site_id) SELECT $1, unnest($2::text[])", [token.id, Self.array(token.sites)])
             try connection.query(Self.bump)
@@ -100,7 +107,8 @@ public final class PostgresSiteRegistry: SiteRegistry {
     public func revokeToken(id: String, at now: Int64) async throws -> Bool {
         try await transaction { connection in
             let revoked = try connection.query(
-                "UPDATE read_tokens SET revoked_at = \(Self.timestamp("$2")) WHERE token_id = $1 AND revoked_at IS NULL RETURNING 1",
+                // Revoked at this very instant already: an attempt whose COMMIT's answer was lost, now run again.
+                "UPDATE read_tokens SET revoked_at = \(Self.timestamp("$2")) WHERE token_id = $1 AND (revoked_at IS NULL OR revoked_at = \(Self.timestamp("$2"))) RETURNING 1",
                 [id, String(now)]).rows.count
             if revoked > 0 { try connection.query(Self.bump) }
             return revoked > 0
@@ -108,32 +116,54 @@ public final class PostgresSiteRegistry: SiteRegistry {
     }
 
     public func sites() async throws -> [RegisteredSite] {
-        try await transaction { connection in
-            let origins = Dictionary(grouping: try connection.query("SELECT site_id, origin FROM site_origins ORDER BY 1, 2").rows) { $0[0]! }
-            return try connection.query(
-                "SELECT site_id, encode(write_key_digest, 'hex'), (extract(epoch FROM created_at) * 1000000)::bigint FROM sites ORDER BY site_id"
-            ).rows.map { row in
-                RegisteredSite(
-                    id: row[0]!, origins: origins[row[0]!]?.map { $0[1]! } ?? [], writeKey: row[1].flatMap { SecretDigest(hex: $0) },
-                    createdAt: Int64(row[2]!)!)
+        try await transaction { try Self.sites(on: $0) }
+    }
+
+    public func tokens() async throws -> [ReadToken] {
+        try await transaction { try Self.tokens(on: $0) }
+    }
+
+    /// Version, sites and tokens in one `REPEATABLE READ` transaction: one instant of the registry, so
+    /// that a change committed between two of the reads cannot give a view half of it.
+    public func snapshot() async throws -> RegistrySnapshot {
+        try await withConnection { connection in
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            do {
+                let version = Int64(try connection.query("SELECT version FROM registry_version").rows.first?[0] ?? "0") ?? 0
+                let snapshot = RegistrySnapshot(version: version, sites: try Self.sites(on: connection), tokens: try Self.tokens(on: connection))
+                try connection.execute("COMMIT")
+                return snapshot
+            } catch {
+                if !connection.isBroken { try? connection.execute("ROLLBACK") }
+                throw error
             }
         }
     }
 
-    public func tokens() async throws -> [ReadToken] {
-        try await transaction { connection in
-            let grants = Dictionary(grouping: try connection.query("SELECT token_id, site_id FROM read_token_sites").rows) { $0[0]! }
-            return try connection.query("""
-                SELECT token_id, name, encode(digest, 'hex'), (extract(epoch FROM created_at) * 1000000)::bigint,
-                    (extract(epoch FROM revoked_at) * 1000000)::bigint
-                FROM read_tokens ORDER BY created_at, token_id
-                """
-            ).rows.compactMap { row in
-                guard let digest = SecretDigest(hex: row[2]!) else { return nil }
-                return ReadToken(
-                    id: row[0]!, name: row[1], sites: grants[row[0]!]?.map { $0[1]! } ?? [], digest: digest,
-                    createdAt: Int64(row[3]!)!, revokedAt: row[4].flatMap { Int64($0) })
-            }
+    private static func sites(on connection: PostgresConnection) throws -> [RegisteredSite] {
+        let origins = Dictionary(grouping: try connection.query("SELECT site_id, origin FROM site_origins ORDER BY 1, 2").rows) { $0[0]! }
+        return try connection.query(
+            "SELECT site_id, encode(write_key_digest, 'hex'), (extract(epoch FROM created_at) * 1000000)::bigint, rate_per_second, rate_burst FROM sites ORDER BY site_id"
+        ).rows.map { row in
+            let limit = row[3].flatMap(Double.init).flatMap { rate in row[4].flatMap(Int.init).map { RateLimit(perSecond: rate, burst: $0) } }
+            return RegisteredSite(
+                id: row[0]!, origins: origins[row[0]!]?.map { $0[1]! } ?? [], writeKey: row[1].flatMap { SecretDigest(hex: $0) },
+                rateLimit: limit, createdAt: Int64(row[2]!)!)
+        }
+    }
+
+    private static func tokens(on connection: PostgresConnection) throws -> [ReadToken] {
+        let grants = Dictionary(grouping: try connection.query("SELECT token_id, site_id FROM read_token_sites").rows) { $0[0]! }
+        return try connection.query("""
+            SELECT token_id, name, encode(digest, 'hex'), (extract(epoch FROM created_at) * 1000000)::bigint,
+                (extract(epoch FROM revoked_at) * 1000000)::bigint
+            FROM read_tokens ORDER BY created_at, token_id
+            """
+        ).rows.compactMap { row in
+            guard let digest = SecretDigest(hex: row[2]!) else { return nil }
+            return ReadToken(
+                id: row[0]!, name: row[1], sites: grants[row[0]!]?.map { $0[1]! } ?? [], digest: digest,
+                createdAt: Int64(row[3]!)!, revokedAt: row[4].flatMap { Int64($0) })
         }
     }
 

@@ -2,18 +2,60 @@ import AnalyticsCore
 import Glibc
 import Synchronization
 
-/// Batches concurrent writes into pipelined round trips (group commit). Each caller's commands go out
-/// in the next flush, and its call returns only once Redis has answered them, so a caller that returns
-/// knows its own entries are in Redis. Up to `maximumFlushes` flushes are on the wire at once (one per
-/// connection of the client); callers arriving meanwhile queue for the next.
+/// How a `GroupCommitter` turns the items of one flush into commands, and the replies back into each
+/// caller's answer.
+protocol GroupCommitCodec: Sendable {
+    associatedtype Item: Sendable
+    associatedtype Output: Sendable
+    /// What an item counts towards a flush's `maximumCommands`.
+    func weight(of item: Item) -> Int
+    /// The commands of one flush.
+    func request(for items: [Item]) -> RESPRequest
+    /// Each item's answer, from the replies to `request(for: items)`, in order.
+    func results(of outcomes: [WriteOutcome], for items: [Item]) -> [Result<Output, any Error>]
+}
+
+/// Pipelined writes: each item's commands go out as they are, one after another.
 ///
 /// A write succeeds when none of its replies is an error and, if it has several commands (a
-/// `MULTI` … `EXEC` transaction), its last reply is not nil (an aborted transaction). The replies are
-/// checked on the connection's thread, so a caller gets back only success or an error.
-final class GroupCommitter: Sendable {
+/// `MULTI` … `EXEC` transaction), its last reply is not nil (an aborted transaction).
+struct PipelinedWrites: GroupCommitCodec {
+    func weight(of item: RESPRequest) -> Int { item.commands }
+
+    func request(for items: [RESPRequest]) -> RESPRequest {
+        var combined = RESPRequest(capacity: items.reduce(0) { $0 + $1.bytes.count })
+        for item in items { combined.append(item) }
+        return combined
+    }
+
+    func results(of outcomes: [WriteOutcome], for items: [RESPRequest]) -> [Result<Void, any Error>] {
+        var offset = 0
+        return items.map { item in
+            let own = outcomes[offset..<offset + item.commands]
+            offset += item.commands
+            return Self.failure(own).map { .failure($0) } ?? .success(())
+        }
+    }
+
+    private static func failure(_ outcomes: ArraySlice<WriteOutcome>) -> RedisError? {
+        for outcome in outcomes {
+            if case .error(let message) = outcome { return .server(message) }
+        }
+        if outcomes.count > 1, outcomes.last == .null { return .server("transaction aborted") }
+        return nil
+    }
+}
+
+/// Batches concurrent writes into pipelined round trips (group commit). Each caller's item goes out in
+/// the next flush, and its call returns only once Redis has answered it, so a caller that returns knows
+/// its own entries are in Redis. Up to `maximumFlushes` flushes are on the wire at once (one per
+/// connection of the client); callers arriving meanwhile queue for the next. What the items of a flush
+/// become, and what each caller gets back, is the codec's: every item's own commands (`PipelinedWrites`),
+/// or one script for the whole flush. The replies are read on the connection's thread.
+final class GroupCommitter<Codec: GroupCommitCodec>: Sendable {
     private struct Request {
-        let resp: RESPRequest
-        let continuation: UnsafeContinuation<Void, any Error>
+        let item: Codec.Item
+        let continuation: UnsafeContinuation<Codec.Output, any Error>
     }
 
     private struct State {
@@ -22,6 +64,7 @@ final class GroupCommitter: Sendable {
     }
 
     private let client: RedisClient
+    private let codec: Codec
     private let state = Mutex(State())
     /// Most commands sent in one round trip.
     private let maximumCommands: Int
@@ -34,18 +77,19 @@ final class GroupCommitter: Sendable {
     private let maximumYields = 8
     private let maximumYieldTime: Duration = .microseconds(200)
 
-    init(client: RedisClient, maximumFlushes: Int, maximumCommands: Int = 10_000) {
+    init(client: RedisClient, codec: Codec, maximumFlushes: Int, maximumCommands: Int = 10_000) {
         self.client = client
+        self.codec = codec
         self.maximumFlushes = maximumFlushes
         self.maximumCommands = maximumCommands
     }
 
-    /// Sends `commands` in the next flush and returns once Redis has run them; throws
-    /// `RedisError.server` when one of them failed.
-    func submit(_ commands: RESPRequest) async throws {
+    /// Sends `item` in the next flush and returns its answer once Redis has run it; throws what the codec
+    /// makes of a failed reply (`RedisError.server`), or the connection's error.
+    func submit(_ item: Codec.Item) async throws -> Codec.Output {
         try await withUnsafeThrowingContinuation { continuation in
             let startFlushing = state.withLock { state -> Bool in
-                state.pending.append(Request(resp: commands, continuation: continuation))
+                state.pending.append(Request(item: item, continuation: continuation))
                 if state.flushing >= maximumFlushes { return false }
                 state.flushing += 1
                 return true
@@ -66,19 +110,13 @@ final class GroupCommitter: Sendable {
                         self.yieldWhileBatchIsSmall()
                         guard let batch = self.takeBatch() ?? self.lingeringBatch() else { break }
                         do {
-                            var combined = RESPRequest(capacity: batch.reduce(0) { $0 + $1.resp.bytes.count })
-                            for request in batch { combined.append(request.resp) }
-                            let outcomes = try connection.pipelineOutcomes(combined)
-                            var offset = 0
-                            for request in batch {
-                                let own = outcomes[offset..<offset + request.resp.commands]
-                                offset += request.resp.commands
-                                if let failure = Self.failure(own) {
-                                    request.continuation.resume(throwing: failure)
-                                } else {
-                                    request.continuation.resume()
-                                }
+                            let items = batch.map(\.item)
+                            let outcomes = try connection.pipelineOutcomes(self.codec.request(for: items))
+                            let results = self.codec.results(of: outcomes, for: items)
+                            guard results.count == batch.count else {
+                                throw RedisError.server("\(results.count) answers to \(batch.count) writes")
                             }
+                            for (request, result) in zip(batch, results) { request.continuation.resume(with: result) }
                         } catch {
                             for request in batch { request.continuation.resume(throwing: error) }
                             // Leave, so that the pool replaces a broken connection before the next batch.
@@ -95,14 +133,6 @@ final class GroupCommitter: Sendable {
                 }
             }
         }
-    }
-
-    private static func failure(_ outcomes: ArraySlice<WriteOutcome>) -> RedisError? {
-        for outcome in outcomes {
-            if case .error(let message) = outcome { return .server(message) }
-        }
-        if outcomes.count > 1, outcomes.last == .null { return .server("transaction aborted") }
-        return nil
     }
 
     /// Waits on the connection's thread, briefly, for requests to arrive before the flush ends: under
@@ -137,9 +167,10 @@ final class GroupCommitter: Sendable {
             var taken = 0
             var count = 0
             for next in state.pending {
-                if taken > 0, count + next.resp.commands > maximumCommands { break }
+                let weight = codec.weight(of: next.item)
+                if taken > 0, count + weight > maximumCommands { break }
                 taken += 1
-                count += next.resp.commands
+                count += weight
             }
             if taken == 0 {
                 if finishing { state.flushing -= 1 }

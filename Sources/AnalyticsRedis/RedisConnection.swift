@@ -46,6 +46,10 @@ public enum WriteOutcome: Sendable, Equatable {
     case null
     /// An error reply, or an array reply's first error element.
     case error(String)
+    /// An integer reply.
+    case integer(Int)
+    /// An array of integers: what a script that decides (the rate-limited adds) answers.
+    case integers([Int])
 }
 
 /// What went wrong talking to Redis.
@@ -204,7 +208,10 @@ public final class RedisConnection: BlockingConnection {
             switch value.type {
             case REDIS_REPLY_ERROR: return .error(Self.text(of: value))
             case REDIS_REPLY_NIL: return .null
-            case REDIS_REPLY_ARRAY: return Self.firstError(in: value).map(WriteOutcome.error) ?? .done
+            case REDIS_REPLY_ARRAY:
+                if let error = Self.firstError(in: value) { return .error(error) }
+                return Self.integers(in: value).map(WriteOutcome.integers) ?? .done
+            case REDIS_REPLY_INTEGER: return .integer(Int(value.integer))
             default: return .done
             }
         }
@@ -234,6 +241,18 @@ public final class RedisConnection: BlockingConnection {
     }
 
     /// The first error among an array reply's elements (an `EXEC` answers with each command's reply).
+    /// The elements of an array reply when all are integers (and there is at least one).
+    private static func integers(in reply: redisReply) -> [Int]? {
+        guard reply.elements > 0, reply.element[0]?.pointee.type == REDIS_REPLY_INTEGER else { return nil }
+        var values: [Int] = []
+        values.reserveCapacity(Int(reply.elements))
+        for index in 0..<Int(reply.elements) {
+            guard let element = reply.element[index]?.pointee, element.type == REDIS_REPLY_INTEGER else { return nil }
+            values.append(Int(element.integer))
+        }
+        return values
+    }
+
     private static func firstError(in reply: redisReply) -> String? {
         for index in 0..<Int(reply.elements) {
             if let element = reply.element[index]?.pointee, element.type == REDIS_REPLY_ERROR { return text(of: element) }

@@ -50,7 +50,12 @@ public struct RedisQueueConfiguration: Sendable {
 public final class RedisStreamQueue: EventQueue {
     public let visibilityTimeout: Duration
     private let client: RedisClient
-    private let writer: GroupCommitter
+    private let writer: GroupCommitter<PipelinedWrites>
+    /// Rate-limited enqueues, one script call a flush, on connections of their own (a flush holds its
+    /// connection while requests keep coming, and plain writes must not wait for that).
+    private let limitedWriter: GroupCommitter<LimitedAdds>
+    private let limitedClient: RedisClient
+    private let leases = BucketLeases()
     private let streamKeyBytes: [UInt8]
     private let writerClient: RedisClient
     private let clock: any WallClock
@@ -67,7 +72,13 @@ public final class RedisStreamQueue: EventQueue {
         client = RedisClient(configuration: redis, connections: configuration.connections)
         writerClient = RedisClient(configuration: redis, connections: configuration.writeConnections)
         writer = GroupCommitter(
-            client: writerClient, maximumFlushes: configuration.writeConnections, maximumCommands: configuration.commandsPerFlush)
+            client: writerClient, codec: PipelinedWrites(), maximumFlushes: configuration.writeConnections,
+            maximumCommands: configuration.commandsPerFlush)
+        limitedClient = RedisClient(configuration: redis, connections: configuration.writeConnections)
+        limitedWriter = GroupCommitter(
+            client: limitedClient,
+            codec: LimitedAdds(streamKey: Array((configuration.keyPrefix + ":events").utf8), bucketPrefix: configuration.keyPrefix + ":limit:"),
+            maximumFlushes: configuration.writeConnections, maximumCommands: configuration.commandsPerFlush)
         self.clock = clock
         group = configuration.group
         streamKey = configuration.keyPrefix + ":events"
@@ -81,6 +92,7 @@ public final class RedisStreamQueue: EventQueue {
     public func shutdown() async {
         await client.shutdown()
         await writerClient.shutdown()
+        await limitedClient.shutdown()
     }
 
     // MARK: Errors
@@ -142,6 +154,40 @@ public final class RedisStreamQueue: EventQueue {
         }
         if events.count > 1 { request.append(["EXEC"]) }
         return request
+    }
+
+    public func enqueue(_ events: [Event], drawing draws: [BucketDraw]) async throws -> BucketVerdict {
+        guard !draws.isEmpty else {
+            try await enqueue(events)
+            return .queued
+        }
+        precondition(draws.count < LimitedAdds.maximumDraws, "more buckets than the script's answer can name")
+        // Paid from tokens leased earlier: a plain add, no bucket touched in Redis.
+        if leases.spend(draws) {
+            try await enqueue(events)
+            return .queued
+        }
+        let sizes = draws.map(BucketLeases.size(of:))
+        let answer = try await queueCall {
+            do {
+                return try await limitedWriter.submit(LimitedAdd(events: events, draws: draws, leases: sizes, byText: false))
+            } catch RedisError.server(let message) where message.hasPrefix(RedisClient.missingScript) {
+                // Not run (a first use, or Redis's script cache emptied): sent again with the text, which caches it.
+                return try await limitedWriter.submit(LimitedAdd(events: events, draws: draws, leases: sizes, byText: true))
+            }
+        }
+        switch answer {
+        case .queued(let leased):
+            leases.add(zip(draws, leased).map { (key: $0.key, tokens: $1) })
+            return .queued
+        case .refused(let index, let retryAfter):
+            // Refused by what is left in Redis, while a concurrent draw may have leased tokens meanwhile.
+            if leases.spend(draws) {
+                try await enqueue(events)
+                return .queued
+            }
+            return .refused(index: index, retryAfter: retryAfter)
+        }
     }
 
     private static let xadd = Array("XADD".utf8)

@@ -73,7 +73,16 @@ struct RegistrySnapshotTests {
     ] as [(String, String?, String?, Bool, IngestRefusal?)])
     func ingestionRefusals(site: String, origin: String?, key: String?, registeredOnly: Bool, refusal: IngestRefusal?) {
         let digest = key.map { SecretDigest(of: $0) }
+        let origin = origin.map(RegistrySnapshot.normalized(origin:))
         #expect(snapshot().refusal(site: site, origin: origin, writeKey: digest, registeredOnly: registeredOnly) == refusal)
+    }
+
+    /// An `Origin` longer than any a site can list is not lowercased (a long header would cost that for
+    /// every event of a batch) and matches nothing.
+    @Test func aLongOriginMatchesNothing() {
+        let long = "https://" + String(repeating: "A", count: 100_000) + ".example"
+        #expect(RegistrySnapshot.normalized(origin: long) == "\u{0}")
+        #expect(snapshot().refusal(site: "browser", origin: RegistrySnapshot.normalized(origin: long), writeKey: nil, registeredOnly: true) == .originNotAllowed)
     }
 
     @Test(arguments: [

@@ -75,3 +75,35 @@ extension EndToEndTests {
         #expect(ContinuousClock.now - revoked < .seconds(5))
     }
 }
+
+extension EndToEndTests {
+    /// Two ingestion processes on one Redis share one site's bucket: together they take its burst and what
+    /// refills meanwhile, and refuse the rest with 429; every event taken is stored once.
+    @Test func twoIngestionProcessesShareOneRateLimit() async throws {
+        try await withStack([.reporting, .worker("w1")]) { stack in
+            let limits = ["RATE_LIMIT_SITE": "2/60", "RATE_LIMIT_ADDRESS": "off"]
+            try stack.startIngestion(extra: limits)
+            let secondPort = unusedPort(excluding: [stack.ingestPort, stack.reportPort])
+            try stack.start("ingest2", ["ingest", "--port", String(secondPort)], extra: limits)
+            try await stack.waitUntilReady()
+            try await waitFor("the second ingestion process ready", seconds: 30) { (try? await stack.get("/readyz", port: secondPort).status) == 200 }
+            let bodies = eventBodies(240, site: "limited")
+            let started = ContinuousClock.now
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for (index, body) in bodies.enumerated() {
+                    group.addTask { try await stack.post("/event", body, port: index % 2 == 0 ? stack.ingestPort : secondPort).status }
+                }
+                return try await group.reduce(into: [Int: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            let elapsed = ContinuousClock.now - started
+            let taken = statuses[200] ?? 0
+            print("e2e shared limit: \(statuses) in \(elapsed)")
+            // 60 at once, plus 2 a second of what the sending took, rounded up.
+            let refilled = Int((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * 2) + 1
+            #expect(taken >= 60 && taken <= 60 + refilled, "\(taken) taken in \(elapsed)")
+            #expect(statuses[429] == 240 - taken)
+            try await waitFor("the taken events stored", seconds: 30) { try await stack.storedRows().rows == taken }
+            #expect(try await stack.storedRows().distinct == taken)
+        }
+    }
+}

@@ -64,6 +64,8 @@ final class Stack: @unchecked Sendable {
         // turns both on for its own processes.
         environment["REPORTING_AUTH"] = "off"
         environment["INGEST_SITES"] = "any"
+        environment["RATE_LIMIT_SITE"] = "off"
+        environment["RATE_LIMIT_ADDRESS"] = "off"
         return environment
     }
 
@@ -108,8 +110,8 @@ final class Stack: @unchecked Sendable {
 
     // MARK: HTTP
 
-    func post(_ path: String, _ body: String, headers: [(String, String)] = []) async throws -> (status: Int, body: String) {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(ingestPort)\(path)")
+    func post(_ path: String, _ body: String, port: Int? = nil, headers: [(String, String)] = []) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port ?? ingestPort)\(path)")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }

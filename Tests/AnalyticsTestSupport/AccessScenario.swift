@@ -25,6 +25,9 @@ public struct AccessScenario: Sendable, CustomStringConvertible {
     public let registry: JSONValue
     public let reportingAuth: String?
     public let ingestSites: String?
+    /// `RATE/BURST` of every site and of every client address, when the case sets them.
+    public let rateLimitSite: String?
+    public let rateLimitAddress: String?
     public let events: [JSONValue]
     public let requests: [Request]
     /// The sites of the events ingestion queued, in order; nil when the case does not say.
@@ -44,6 +47,7 @@ public struct AccessScenario: Sendable, CustomStringConvertible {
             return AccessScenario(
                 name: name, registry: value["registry"]!,
                 reportingAuth: value["settings"]?["reporting_auth"]?.stringValue, ingestSites: value["settings"]?["ingest_sites"]?.stringValue,
+                rateLimitSite: value["settings"]?["rate_limit_site"]?.stringValue, rateLimitAddress: value["settings"]?["rate_limit_address"]?.stringValue,
                 events: value["events"]?.arrayValue ?? [],
                 requests: value["requests"]!.arrayValue!.map { request in
                     Request(
@@ -59,7 +63,8 @@ public struct AccessScenario: Sendable, CustomStringConvertible {
     public func fill(_ registry: any SiteRegistry) async throws {
         for site in self.registry["sites"]!.arrayValue! {
             let id = site["site_id"]!.stringValue!
-            try await registry.addSite(id, origins: site["origins"]?.arrayValue?.map { $0.stringValue! } ?? [], at: 1)
+            try await registry.addSite(
+                id, origins: site["origins"]?.arrayValue?.map { $0.stringValue! } ?? [], rateLimit: site["rate_limit"]?.stringValue.flatMap(RateLimit.init), at: 1)
             if let key = site["write_key"]?.stringValue { try await registry.setWriteKey(SecretDigest(of: key), forSite: id) }
         }
         for token in self.registry["tokens"]?.arrayValue ?? [] {

@@ -22,6 +22,11 @@ public final class FaultInjectingQueue: EventQueue {
         try await base.enqueue(events)
     }
 
+    public func enqueue(_ events: [Event], drawing draws: [BucketDraw]) async throws -> BucketVerdict {
+        try check()
+        return try await base.enqueue(events, drawing: draws)
+    }
+
     public func reserve(consumer: String, max: Int, wait: Duration) async throws -> [Delivery] {
         try check()
         return try await base.reserve(consumer: consumer, max: max, wait: wait)

@@ -22,7 +22,7 @@ extension QueueBackend {
     }
 
     /// The commands of docs/operations.md's least-privilege user, as `ACL SETUSER` rules.
-    public static let leastPrivilegeCommands = ["-@all", "+@stream", "+@sortedset", "+multi", "+exec", "+evalsha", "+eval", "+ping", "+select", "+@hash", "+time"]
+    public static let leastPrivilegeCommands = ["-@all", "+@stream", "+@sortedset", "+multi", "+exec", "+evalsha", "+eval", "+ping", "+select", "+@hash", "+time", "+mget", "+set"]
 
     static var real: [QueueBackend] { [redis, redisLeastPrivilege] }
 }

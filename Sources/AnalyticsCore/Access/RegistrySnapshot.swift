@@ -7,6 +7,8 @@ public final class RegistrySnapshot: Sendable {
     private let tokens: [Substring: ReadToken]
     /// Every origin some site lists.
     public let listedOrigins: Set<String>
+    /// Whether some site has a rate limit of its own.
+    public let hasRateLimits: Bool
 
     public init(version: Int64, sites: [RegisteredSite], tokens: [ReadToken]) {
         self.version = version
@@ -14,6 +16,7 @@ public final class RegistrySnapshot: Sendable {
         self.tokens = Dictionary(
             tokens.filter { $0.revokedAt == nil }.map { (Substring($0.id), $0) }, uniquingKeysWith: { first, _ in first })
         listedOrigins = Set(sites.flatMap(\.origins))
+        hasRateLimits = sites.contains { $0.rateLimit != nil }
     }
 
     public static let empty = RegistrySnapshot(version: 0, sites: [], tokens: [])
@@ -29,7 +32,7 @@ public final class RegistrySnapshot: Sendable {
     }
 
     /// Why an event for `site` is refused, or nil when it is taken. `origin` is the request's `Origin`
-    /// header; `writeKey` the digest of the key it presented.
+    /// header as `normalized(origin:)` gives it; `writeKey` the digest of the key it presented.
     ///
     /// A registered site takes an event when the request presents its write key; without one, when the site
     /// has no write key and the origin (if any) is one it lists (or it lists none), or when the site has a
@@ -39,7 +42,7 @@ public final class RegistrySnapshot: Sendable {
         if let writeKey {
             return writeKey.matches(registered.writeKey ?? Self.unmatchable) ? nil : .wrongWriteKey
         }
-        let originListed = origin.map { registered.origins.contains(Self.normalized(origin: $0)) }
+        let originListed = origin.map { registered.origins.contains($0) }
         if registered.writeKey != nil {
             if originListed == true { return nil }
             return origin == nil || registered.origins.isEmpty ? .writeKeyRequired : .originNotAllowed
@@ -48,8 +51,12 @@ public final class RegistrySnapshot: Sendable {
         return nil
     }
 
-    /// An `Origin` header as sites list origins: lowercase.
-    public static func normalized(origin: String) -> String { origin.lowercased() }
+    /// An `Origin` header as sites list origins: lowercase. One longer than any origin a site can list is
+    /// not lowercased (a header of kilobytes would cost as much for every check) but made one no site lists.
+    public static func normalized(origin: String) -> String {
+        origin.utf8.count > 300 ? "\u{0}" : origin.lowercased()
+    }
+
 
     /// A digest no presented secret hashes to in practice (all zero bytes).
     private static let unmatchable = SecretDigest(bytes: [UInt8](repeating: 0, count: 32))!

@@ -5,13 +5,16 @@ public struct RegisteredSite: Sendable, Hashable {
     public var origins: [String]
     /// The digest of the site's write key; nil when server-side senders need none.
     public var writeKey: SecretDigest?
+    /// The site's own ingestion limit; nil for the process's default (`RATE_LIMIT_SITE`).
+    public var rateLimit: RateLimit?
     /// Microseconds since the Unix epoch.
     public let createdAt: Int64
 
-    public init(id: String, origins: [String] = [], writeKey: SecretDigest? = nil, createdAt: Int64) {
+    public init(id: String, origins: [String] = [], writeKey: SecretDigest? = nil, rateLimit: RateLimit? = nil, createdAt: Int64) {
         self.id = id
         self.origins = origins
         self.writeKey = writeKey
+        self.rateLimit = rateLimit
         self.createdAt = createdAt
     }
 }
@@ -58,9 +61,10 @@ public enum RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
 /// and in memory for tests and `serve --in-memory`. Reads on the request path go through a
 /// `SiteRegistryView`, which holds the whole registry in memory and reloads it when `version` moves.
 public protocol SiteRegistry: Sendable {
-    /// Registers a site, or sets the origins of one that is registered. Its write key, if any, stays.
+    /// Registers a site, or sets the origins and rate limit of one that is registered. Its write key,
+    /// if any, stays.
     @discardableResult
-    func addSite(_ id: String, origins: [String], at now: Int64) async throws -> RegisteredSite
+    func addSite(_ id: String, origins: [String], rateLimit: RateLimit?, at now: Int64) async throws -> RegisteredSite
 
     /// Removes a site, its write key, and its grants from every token. Its events stay stored.
     /// Returns false when it was not registered.
@@ -85,4 +89,15 @@ public protocol SiteRegistry: Sendable {
 
     /// A number that changes whenever anything in the registry does: what a view polls.
     func version() async throws -> Int64
+
+    /// The whole registry, live tokens only, as of one instant, with its version.
+    func snapshot() async throws -> RegistrySnapshot
+}
+
+extension SiteRegistry {
+    /// Registers a site with the default rate limit.
+    @discardableResult
+    public func addSite(_ id: String, origins: [String], at now: Int64) async throws -> RegisteredSite {
+        try await addSite(id, origins: origins, rateLimit: nil, at: now)
+    }
 }

@@ -28,13 +28,18 @@ public struct IngestionAccess: Sendable {
 
     /// Throws the refusal of `events`: 401 when a site's write key is missing or wrong, else 403 for an
     /// unregistered site or an origin a site does not list; each refused event is a detail. A batch is
-    /// taken or refused whole. 503 while the registry was never loaded.
-    func check(_ events: [Event], request: Request, inBatch: Bool, headers: HTTPFields) throws {
+    /// taken or refused whole. 503 while the registry was never loaded. Returns whether the request
+    /// presented a write key that every event's site has (it then draws from no address bucket).
+    @discardableResult
+    func check(_ events: [Event], request: Request, inBatch: Bool, headers: HTTPFields) throws -> Bool {
         guard let snapshot = view.snapshot else {
+            // `any` takes every site, as the seed did, until the registry is loaded: a process started while
+            // Postgres is down still takes events (a registered site's rules apply once it is loaded).
+            if sites == .any { return false }
             throw APIError.unavailable("site registry not loaded yet", retryAfter: retryAfter, headers: headers)
         }
-        if snapshot.sites.isEmpty, sites == .any { return }
-        let origin = request.headers.value(of: .origin)
+        if snapshot.sites.isEmpty, sites == .any { return false }
+        let origin = request.headers.value(of: .origin).map(RegistrySnapshot.normalized(origin:))
         let authorization = AuthorizationHeader(request.headers)
         let writeKey: SecretDigest?
         switch authorization {
@@ -46,7 +51,9 @@ public struct IngestionAccess: Sendable {
         var details: [SchemaViolation] = []
         var refused = 0
         var needsCredentials = false
+        var keyed = writeKey != nil
         for (index, event) in events.enumerated() {
+            if keyed, snapshot.sites[event.siteID]?.writeKey == nil { keyed = false }
             guard let refusal = snapshot.refusal(site: event.siteID, origin: origin, writeKey: writeKey, registeredOnly: sites == .registered) else {
                 continue
             }
@@ -57,7 +64,7 @@ public struct IngestionAccess: Sendable {
                 details.append(SchemaViolation(instancePath: path, keyword: refusal.keyword, message: "\(refusal.message): \(event.siteID)"))
             }
         }
-        guard refused > 0 else { return }
+        guard refused > 0 else { return keyed }
         let summary = inBatch ? "\(refused) of \(events.count) events refused; none was taken" : "event refused"
         throw APIError(
             needsCredentials ? .unauthorized : .forbidden, summary, details: details, omitted: refused - details.count,

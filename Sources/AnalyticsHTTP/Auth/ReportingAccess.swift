@@ -11,19 +11,24 @@ public enum ReportingAuth: String, Sendable, CaseIterable {
 public struct ReportingAccess: Sendable {
     let view: SiteRegistryView
     let retryAfter: Int
+    /// How long a snapshot the registry has not confirmed is trusted: past it (the registry unreachable),
+    /// every request is a 503, so that no revoked token is honoured for longer.
+    let maximumAge: Duration
 
-    public init(view: SiteRegistryView, retryAfter: Int = 1) {
+    public init(view: SiteRegistryView, retryAfter: Int = 1, maximumAge: Duration = .seconds(5)) {
         self.view = view
         self.retryAfter = retryAfter
+        self.maximumAge = maximumAge
     }
 
     private static let challenge: HTTPFields = [.wwwAuthenticate: #"Bearer realm="analytics""#]
     private static let invalid: HTTPFields = [.wwwAuthenticate: #"Bearer realm="analytics", error="invalid_token""#]
 
-    /// The live token the request presents; 401 without one, 503 while the registry was never loaded.
+    /// The live token the request presents; 401 without one, 503 while the registry has not confirmed
+    /// its snapshot within `maximumAge` (or was never loaded).
     func reader(of request: Request) throws -> ReadToken {
-        guard let snapshot = view.snapshot else {
-            throw APIError.unavailable("site registry not loaded yet", retryAfter: retryAfter)
+        guard let snapshot = view.snapshot(maximumAge: maximumAge) else {
+            throw APIError.unavailable("site registry unavailable", retryAfter: retryAfter)
         }
         switch AuthorizationHeader(request.headers) {
         case .bearer(let presented):

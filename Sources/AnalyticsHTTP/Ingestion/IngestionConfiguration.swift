@@ -12,6 +12,8 @@ public struct IngestionConfiguration: Sendable {
     public var retryAfterWhenUnavailable = 1
     /// The `Access-Control-Allow-Origin` answered to browsers; nil turns CORS off.
     public var allowedOrigin: String? = "*"
+    /// Token buckets per site and per client address; none by default (and for `serve --in-memory`).
+    public var rateLimits = RateLimits.off
 
     public init() {}
 }

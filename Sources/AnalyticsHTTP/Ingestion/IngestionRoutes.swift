@@ -31,7 +31,7 @@ struct IngestionRoutes: Sendable {
         acceptedHeaders = JSONBody.response(Self.accepted, headers: corsHeaders).headers
     }
 
-    func register(on router: Router<some RequestContext>, methods: PathMethods) {
+    func register(on router: Router<some RemoteAddressRequestContext>, methods: PathMethods) {
         router.post("/event") { request, context in
             try await ingest(request, context: context, limit: configuration.maximumEventBytes) { body in
                 decoder.decodeEvent(body, newID: newID).map { [$0] }
@@ -68,7 +68,7 @@ struct IngestionRoutes: Sendable {
     }
 
     private func ingest(
-        _ request: Request, context: some RequestContext, limit: Int,
+        _ request: Request, context: some RemoteAddressRequestContext, limit: Int,
         decode: (UnsafeBufferPointer<UInt8>) -> Result<[Event], ContractViolation>
     ) async throws -> Response {
         let namedOrigin = access?.corsHeaders(for: request, fallback: self.corsHeaders)
@@ -92,12 +92,24 @@ struct IngestionRoutes: Sendable {
         case .failure(let violation):
             throw APIError(.badRequest, violation.summary, details: violation.details, omitted: violation.omitted, headers: corsHeaders)
         }
-        try access?.check(events, request: request, inBatch: request.uri.path == "/events", headers: corsHeaders)
+        let keyVerified = try access?.check(events, request: request, inBatch: request.uri.path == "/events", headers: corsHeaders) ?? false
         guard await admission.admits() else {
             throw APIError.unavailable("queue is full", retryAfter: configuration.retryAfterWhenFull, headers: corsHeaders)
         }
+        let limits = configuration.rateLimits
+        let draws = limits.site == nil && limits.address == nil && access?.view.snapshot?.hasRateLimits != true ? [] : limits.draws(
+            for: events,
+            client: limits.address == nil ? nil : limits.clients.client(
+                peer: context.remoteAddress?.ipAddress.flatMap(IPAddress.init), forwardedFor: request.headers.value(of: .xForwardedFor)),
+            keyVerified: keyVerified, snapshot: access?.view.snapshot)
         do {
-            try await queue.enqueue(events)
+            if draws.isEmpty {
+                try await queue.enqueue(events)
+            } else if case .refused(let index, let wait) = try await queue.enqueue(events, drawing: draws) {
+                throw RateLimits.refusal(draws, index: index, retryAfter: wait, headers: corsHeaders)
+            }
+        } catch let refusal as APIError {
+            throw refusal
         } catch {
             context.logger.warning("enqueue failed", metadata: ["error": "\(error)"])
             throw APIError.unavailable("queue unavailable", retryAfter: configuration.retryAfterWhenUnavailable, headers: corsHeaders)

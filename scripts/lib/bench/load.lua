@@ -1,5 +1,7 @@
 -- wrk script for scripts/bench. MODE=event (default) POSTs varied, realistic single events;
--- MODE=batch POSTs arrays of BATCH events (default 100); MODE=get GETs the URL as given.
+-- MODE=batch POSTs arrays of BATCH events (default 100); MODE=get GETs the URL as given. With CLIENTS=n,
+-- each request of the pool carries X-Forwarded-For: one of n client addresses (for a server that trusts
+-- 127.0.0.1 as its proxy), as traffic from many clients does.
 -- Counts 200 answers across threads and prints one machine-readable BENCH line. Requests are
 -- formatted once, at start, into a pool each thread cycles through (4,096 distinct events, or 64
 -- distinct batches), so that wrk spends the same little CPU per request in every mode and the
@@ -10,6 +12,7 @@ local paths = {"/", "/pricing", "/blog/hello-world", "/docs/getting-started", "/
                "/cart", "/search?q=swift+server", "/blog/2025/11/14/analytics", "/caf\195\169"}
 local mode = os.getenv("MODE") or "event"
 local batch = mode == "batch" and tonumber(os.getenv("BATCH") or "100") or 0
+local clients = tonumber(os.getenv("CLIENTS") or "0")
 local threads = {}
 local next_id = 1
 
@@ -51,7 +54,12 @@ local function build()
   else
     body = event()
   end
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+  local headers = {["Content-Type"] = "application/json"}
+  if clients > 0 then
+    local n = math.random(0, clients - 1)
+    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
+  end
+  return wrk.format("POST", nil, headers, body)
 end
 
 request = function()

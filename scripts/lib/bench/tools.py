@@ -316,6 +316,15 @@ def report(results_path):
             f'GET /healthz {h["rps"]:,.0f} req/s', f"{ratio:.2f}×",
             "≥ 0.7×, p99 ≤ 5 ms, 0 non-200" if target else "",
             (ratio >= 0.7 and e["p99_ms"] <= 5 and e["non200"] == 0) if target else True)
+    for key, name, target in (("one_client", "POST /event with rate limits (site and address buckets, not reached), 64 connections", 0.95),
+                              ("many_clients", "the same from 4,096 clients (X-Forwarded-For), 50/500 per address", None)):
+        lc = r.get("rate_limit_cost", {}).get(key)
+        if not lc:
+            continue
+        a, b = lc["limited"], lc["unlimited"]
+        row(name, f'{a["rps"]:,.0f} req/s, p50 {a["p50_ms"]} ms, p99 {a["p99_ms"]} ms, non-200 {a["non200"]}',
+            f'without rate limits {b["rps"]:,.0f} req/s, p99 {b["p99_ms"]} ms', f'{lc["ratio"]:.2f}×',
+            f"≥ {target}×, 0 non-200" if target else "shown", (lc["ratio"] >= target if target else True) and a["non200"] == 0)
     b = r.get("batch")
     if b:
         row("POST /events (100 per batch)", f'{b["events_per_s"]:,.0f} events/s', f'pipelined XADD {b["ceiling_per_s"]:,.0f}/s',
