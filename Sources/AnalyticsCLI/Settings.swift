@@ -211,7 +211,34 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For names the client. Default: $TRUSTED_PROXIES or none: the socket's peer is the client.", valueName: "list"))
     var trustedProxies: String?
 
+    @Option(help: ArgumentHelp("Seconds from a request's first byte to the end of its headers before the connection is closed. Default: $HEADER_TIMEOUT or 10.", valueName: "seconds"))
+    var headerTimeout: Int?
+
+    @Option(help: ArgumentHelp("Seconds between two reads of a request's body before the connection is closed. Default: $BODY_TIMEOUT or 10.", valueName: "seconds"))
+    var bodyTimeout: Int?
+
+    @Option(help: ArgumentHelp("Seconds a connection may wait for its next request (or its first). Default: $KEEPALIVE_TIMEOUT or 30.", valueName: "seconds"))
+    var keepaliveTimeout: Int?
+
+    @Option(help: ArgumentHelp("Connections open at once on each port; more are closed at once. Default: $MAX_CONNECTIONS or half the file descriptors (at most 16384).", valueName: "count"))
+    var maxConnections: Int?
+
+    @Option(help: ArgumentHelp("Connections open at once from one address (trusted proxies are not counted). Default: $MAX_CONNECTIONS_PER_ADDRESS or 256.", valueName: "count"))
+    var maxConnectionsPerAddress: Int?
+
     var address: String { Settings.string("host", flag: host) ?? "0.0.0.0" }
+
+    /// The connection limits of both ports (each port counts its own connections).
+    var connectionLimits: ConnectionLimits {
+        var limits = ConnectionLimits()
+        limits.headerTimeout = .seconds(max(1, Settings.int("header.timeout", flag: headerTimeout, default: 10)))
+        limits.bodyReadTimeout = .seconds(max(1, Settings.int("body.timeout", flag: bodyTimeout, default: 10)))
+        limits.keepAliveTimeout = .seconds(max(1, Settings.int("keepalive.timeout", flag: keepaliveTimeout, default: 30)))
+        limits.maximumConnections = max(1, Settings.int("max.connections", flag: maxConnections, default: ConnectionLimits.defaultMaximumConnections))
+        limits.maximumConnectionsPerAddress = max(1, Settings.int("max.connections.per.address", flag: maxConnectionsPerAddress, default: 256))
+        limits.exempt = rateLimits(inMemory: false).clients.trustedProxies
+        return limits
+    }
 
     /// The rate limits: `RATE_LIMIT_SITE`, `RATE_LIMIT_ADDRESS` and `TRUSTED_PROXIES`, each off when `off`.
     func rateLimits(inMemory: Bool) -> RateLimits {
@@ -256,14 +283,15 @@ struct ServerOptions: ParsableArguments {
         ingestion.maximumQueueDepth = queueDepthLimit
         ingestion.rateLimits = rateLimits
         return Applications.ingestion(
-            queue: queue, clock: clock, configuration: ingestion, access: access,
+            queue: queue, clock: clock, configuration: ingestion, access: access, connections: connectionLimits,
             server: ApplicationConfiguration(address: .hostname(address, port: port)), logger: logger)
     }
 
     /// The reporting API on `port`.
     func reporting(store: any EventStore, port: Int, access: ReportingAccess?, logger: Logger) -> some ApplicationProtocol {
         Applications.reporting(
-            store: store, access: access, server: ApplicationConfiguration(address: .hostname(address, port: port)), logger: logger)
+            store: store, access: access, connections: connectionLimits,
+            server: ApplicationConfiguration(address: .hostname(address, port: port)), logger: logger)
     }
 }
 

@@ -12,6 +12,7 @@ public enum Applications {
         contract: Contract = .embedded,
         configuration: IngestionConfiguration = IngestionConfiguration(),
         access: IngestionAccess? = nil,
+        connections: ConnectionLimits? = nil,
         server: ApplicationConfiguration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: 3000)),
         logger: Logger
     ) -> some ApplicationProtocol {
@@ -23,7 +24,7 @@ public enum Applications {
         var checks: [(String, @Sendable () async throws -> Void)] = [("queue", { try await queue.ping() })]
         if let access { checks.append(("registry", access.view.loaded)) }
         HealthRoutes(checks: checks, timeout: .seconds(2)).register(on: router, methods: methods)
-        return Application(router: router, configuration: server, logger: logger)
+        return Application(router: router, server: connections.map { .http1(limits: $0) } ?? .http1(), configuration: server, logger: logger)
     }
 
     /// The reporting API: `GET /stats`, `/healthz`, `/readyz`.
@@ -32,6 +33,7 @@ public enum Applications {
         contract: Contract = .embedded,
         retryAfter: Int = 1,
         access: ReportingAccess? = nil,
+        connections: ConnectionLimits? = nil,
         server: ApplicationConfiguration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: 4000)),
         logger: Logger
     ) -> some ApplicationProtocol {
@@ -42,6 +44,6 @@ public enum Applications {
         var checks: [(String, @Sendable () async throws -> Void)] = [("store", { try await store.ping() })]
         if let access { checks.append(("registry", { try await access.view.confirmed(within: access.maximumAge) })) }
         HealthRoutes(checks: checks, timeout: .seconds(2)).register(on: router, methods: methods)
-        return Application(router: router, configuration: server, logger: logger)
+        return Application(router: router, server: connections.map { .http1(limits: $0) } ?? .http1(), configuration: server, logger: logger)
     }
 }

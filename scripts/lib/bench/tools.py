@@ -325,6 +325,16 @@ def report(results_path):
         row(name, f'{a["rps"]:,.0f} req/s, p50 {a["p50_ms"]} ms, p99 {a["p99_ms"]} ms, non-200 {a["non200"]}',
             f'without rate limits {b["rps"]:,.0f} req/s, p99 {b["p99_ms"]} ms', f'{lc["ratio"]:.2f}×',
             f"≥ {target}×, 0 non-200" if target else "shown", (lc["ratio"] >= target if target else True) and a["non200"] == 0)
+    sc = r.get("slow_connections")
+    if sc:
+        m = sc["rss_mb"]
+        row(f'POST /event while {sc["slow_connections"]:,} slow connections are open (one client, kept alive)',
+            f'p50 {sc["during_p50_ms"]} ms, p99 {sc["during_p99_ms"]} ms; slow ones closed after {sc["closed_after_s_median"]} s (median), '
+            f'{sc["closed_after_s_max"]} s (most); RSS {m["baseline"]} → {m["held"]} → {m["after"]} MB',
+            f'before them: p50 {sc["before_p50_ms"]} ms, p99 {sc["before_p99_ms"]} ms', f'{sc["during_p50_ms"] / sc["before_p50_ms"]:.2f}× p50',
+            "p50 ≤ 2× + 2 ms, p99 ≤ 50 ms, closed within 3 s + 1 (median), RSS after ≤ baseline + 25 MB",
+            sc["during_p50_ms"] <= 2 * sc["before_p50_ms"] + 2 and sc["during_p99_ms"] <= 50 and sc["closed_after_s_median"] <= 4
+            and m["after"] <= m["baseline"] + 25)
     b = r.get("batch")
     if b:
         row("POST /events (100 per batch)", f'{b["events_per_s"]:,.0f} events/s', f'pipelined XADD {b["ceiling_per_s"]:,.0f}/s',
