@@ -246,7 +246,7 @@ struct ServerOptions: ParsableArguments {
             let text = Settings.string(key, flag: flag).flatMap { $0.isEmpty ? nil : $0 } ?? (inMemory ? "off" : fallback)
             if text.lowercased() == "off" { return nil }
             guard let limit = RateLimit(text) else {
-                Settings.usageError(key, flag: flag, "must be RATE/BURST (such as 100/1000), RATE, or off, not '\(text)'")
+                Settings.usageError(key, flag: flag, "must be RATE/BURST (such as 100/1000; a rate of 0.001 to 1e9 a second, a burst of 1 to 1e9 that refills within a day), RATE, or off, not '\(text)'")
             }
             return limit
         }

@@ -39,6 +39,8 @@ public actor InMemoryQueue: EventQueue {
     private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     /// Token buckets by key: tokens held, when (seconds on `clock`), and when they are full again.
     private var buckets: [String: (tokens: Double, at: Double, fullAt: Double)] = [:]
+    /// The size past which full buckets are swept: twice what the last sweep left.
+    private var sweepBucketsAt = 10_000
 
     public init(clock: any WallClock = SystemClock(), visibilityTimeout: Duration = .seconds(30)) {
         self.clock = clock
@@ -70,7 +72,10 @@ public actor InMemoryQueue: EventQueue {
             buckets[draw.key] = (left, now, now + (Double(draw.limit.burst) - left) / draw.limit.perSecond)
         }
         // Full buckets are forgotten, as Redis lets their keys expire.
-        if buckets.count > 10_000 { buckets = buckets.filter { $0.value.fullAt > now } }
+        if buckets.count > sweepBucketsAt {
+            buckets = buckets.filter { $0.value.fullAt > now }
+            sweepBucketsAt = max(10_000, buckets.count * 2)
+        }
         try await enqueue(events)
         return .queued
     }

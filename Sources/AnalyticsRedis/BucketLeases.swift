@@ -6,16 +6,24 @@ import Synchronization
 ///
 /// Exact in one direction: every event queued was paid for by a token drawn from Redis, so all processes
 /// together never exceed a limit. Leases come only from the upper half of a bucket, so a client near its
-/// limit is decided by Redis request by request. A lease unused for `lifetime` is dropped (its tokens are
-/// lost rather than handed back): a process holds at most a tenth of a bucket's burst for at most that
-/// long, which is what others may be refused early.
+/// limit is decided by Redis request by request. A process asks for a tenth of a bucket's burst at a time,
+/// and only while it holds none of that bucket's tokens; requests that miss together may each be granted
+/// one, up to the bucket's upper half. A lease is dropped `lifetime` after its last grant (its tokens are
+/// lost rather than handed back): what a process holds for that long is what others may be refused early.
 final class BucketLeases: Sendable {
     private struct Lease {
         var tokens: Int
         var expires: ContinuousClock.Instant
     }
 
-    private let leases = Mutex<[String: Lease]>([:])
+    private struct State {
+        var leases: [String: Lease] = [:]
+        /// The size past which expired leases are swept: twice what the last sweep left, so that a sweep
+        /// costs each lease added since a constant.
+        var sweepAt = 10_000
+    }
+
+    private let state = Mutex(State())
     let lifetime: Duration
 
     init(lifetime: Duration = .seconds(5)) {
@@ -29,26 +37,41 @@ final class BucketLeases: Sendable {
     /// nothing.
     func spend(_ draws: [BucketDraw]) -> Bool {
         let now = ContinuousClock.now
-        return leases.withLock { leases in
+        return state.withLock { state in
             for draw in draws {
-                guard let lease = leases[draw.key], lease.expires > now, lease.tokens >= draw.cost else { return false }
+                guard let lease = state.leases[draw.key], lease.expires > now, lease.tokens >= draw.cost else { return false }
             }
-            for draw in draws { leases[draw.key]!.tokens -= draw.cost }
+            for draw in draws { state.leases[draw.key]!.tokens -= draw.cost }
             return true
+        }
+    }
+
+    /// The lease to ask for with each draw: none for a bucket this process still holds tokens of, so that
+    /// leases do not pile up while some other bucket of the same requests sends them to Redis.
+    func sizes(for draws: [BucketDraw]) -> [Int] {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            draws.map { draw in
+                if let lease = state.leases[draw.key], lease.expires > now, lease.tokens > 0 { return 0 }
+                return Self.size(of: draw)
+            }
         }
     }
 
     /// Keeps tokens Redis granted beyond the draws' costs.
     func add(_ grants: [(key: String, tokens: Int)]) {
         let now = ContinuousClock.now
-        leases.withLock { leases in
+        state.withLock { state in
             for (key, tokens) in grants where tokens > 0 {
-                var lease = leases[key].flatMap { $0.expires > now ? $0 : nil } ?? Lease(tokens: 0, expires: now)
+                var lease = state.leases[key].flatMap { $0.expires > now ? $0 : nil } ?? Lease(tokens: 0, expires: now)
                 lease.tokens += tokens
                 lease.expires = now + lifetime
-                leases[key] = lease
+                state.leases[key] = lease
             }
-            if leases.count > 10_000 { leases = leases.filter { $0.value.expires > now } }
+            if state.leases.count > state.sweepAt {
+                state.leases = state.leases.filter { $0.value.expires > now }
+                state.sweepAt = max(10_000, state.leases.count * 2)
+            }
         }
     }
 }

@@ -140,7 +140,8 @@ struct LimitedAdds: GroupCommitCodec {
             local i, cost = tonumber(ARGV[at + 3 * k - 2]), tonumber(ARGV[at + 3 * k - 1])
             local needed = math.min(cost, burst[i])
             if answer == 0 and tokens[i] < needed then
-              answer = math.ceil((needed - tokens[i]) / rate[i] * 1000000) * 4096 + (k - 1)
+              -- At most a day's wait, so that the answer stays an exact integer in Lua's doubles.
+              answer = math.min(math.ceil((needed - tokens[i]) / rate[i] * 1000000), 86400000000) * 4096 + (k - 1)
             end
           end
           answers[#answers + 1] = answer
@@ -163,8 +164,9 @@ struct LimitedAdds: GroupCommitCodec {
         end
         for i = 1, b do
           if touched[i] then
-            local full = math.ceil((burst[i] - tokens[i]) / rate[i] * 1000) + 1000
-            redis.call('SET', KEYS[i + 1], string.format('%.6f:%d', tokens[i], now), 'PX', full)
+            -- Written as an integer (a double's %s could be 1e+17), at most two days away.
+            local full = math.min(math.ceil((burst[i] - tokens[i]) / rate[i] * 1000) + 1000, 172800000)
+            redis.call('SET', KEYS[i + 1], string.format('%.6f:%d', tokens[i], now), 'PX', string.format('%d', full))
           end
         end
         return answers

@@ -78,7 +78,8 @@ public final class RedisStreamQueue: EventQueue {
         limitedWriter = GroupCommitter(
             client: limitedClient,
             codec: LimitedAdds(streamKey: Array((configuration.keyPrefix + ":events").utf8), bucketPrefix: configuration.keyPrefix + ":limit:"),
-            maximumFlushes: configuration.writeConnections, maximumCommands: configuration.commandsPerFlush)
+            // At most 10,000: a flush's buckets are one `MGET` through Lua's `unpack`, which takes about 8,000 values.
+            maximumFlushes: configuration.writeConnections, maximumCommands: min(configuration.commandsPerFlush, 10_000))
         self.clock = clock
         group = configuration.group
         streamKey = configuration.keyPrefix + ":events"
@@ -167,7 +168,7 @@ public final class RedisStreamQueue: EventQueue {
             try await enqueue(events)
             return .queued
         }
-        let sizes = draws.map(BucketLeases.size(of:))
+        let sizes = leases.sizes(for: draws)
         let answer = try await queueCall {
             do {
                 return try await limitedWriter.submit(LimitedAdd(events: events, draws: draws, leases: sizes, byText: false))

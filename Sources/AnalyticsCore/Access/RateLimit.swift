@@ -8,12 +8,14 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
         self.burst = burst
     }
 
-    /// `RATE/BURST` (`100/1000`), or `RATE` alone for a burst of ten seconds' worth; nil when it is neither.
+    /// `RATE/BURST` (`100/1000`), or `RATE` alone for a burst of ten seconds' worth; nil when it is
+    /// neither, or outside what the buckets can keep: a rate of 0.001 to 1,000,000,000 events a second, a
+    /// burst of 1 to 1,000,000,000 that refills within a day.
     public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let rate = Double(parts[0]), rate.isFinite, rate > 0 else { return nil }
+        guard (1...2).contains(parts.count), let rate = Double(parts[0]), rate.isFinite, rate >= 0.001, rate <= 1e9 else { return nil }
         let burst = parts.count == 2 ? Int(parts[1]) : Int((rate * 10).rounded(.up))
-        guard let burst, burst >= 1 else { return nil }
+        guard let burst, burst >= 1, burst <= 1_000_000_000, Double(burst) / rate <= 86_400 else { return nil }
         self.init(perSecond: rate, burst: burst)
     }
 

@@ -6,22 +6,18 @@ import NIOHTTPTypes
 /// Where a connection is, and the one timer that may close it (`ConnectionLimits`). Shared by the
 /// connection's two guard handlers and touched only on its event loop.
 ///
-/// A phase sets a deadline; the timer is not rescheduled at every phase (three times a request), only
-/// when a deadline comes earlier than the timer it has. When the timer fires before the current deadline
-/// (the connection moved on meanwhile), it is set again for that deadline.
+/// The deadline follows from two facts: whether a request is being read (between its head and its end:
+/// the body deadline, from each read), and how many requests await their responses' ends (pipelined
+/// requests, or a request still being read after its answer went out). With neither, the connection is
+/// idle: the keep-alive deadline until a request's first byte, then the header deadline. While answers
+/// are owed and nothing is being read, there is none: the handlers take the time they take.
+///
+/// The timer is not rescheduled at every step (three times a request), only when a deadline comes earlier
+/// than the timer it has; when it fires before the current deadline, it is set again for that deadline.
 final class ConnectionTimer {
-    enum Phase {
-        /// Between requests: waiting for a request's first byte.
-        case idle
-        /// Between a request's first byte and the end of its headers.
-        case head
-        /// Reading the body: between two reads of it.
-        case body
-        /// The request read; the response is being made. No deadline.
-        case answering
-    }
-
-    private(set) var phase = Phase.idle
+    private var reading = false
+    private var owed = 0
+    private var headStarted = false
     private var deadline: NIODeadline?
     private var timer: Scheduled<Void>?
     private var timerAt: NIODeadline?
@@ -34,18 +30,48 @@ final class ConnectionTimer {
         self.logger = logger
     }
 
-    /// Enters `phase`, with its deadline from now (none while answering).
-    func enter(_ phase: Phase) {
-        self.phase = phase
-        let limit: Duration
-        switch phase {
-        case .idle: limit = limits.keepAliveTimeout
-        case .head: limit = limits.headerTimeout
-        case .body: limit = limits.bodyReadTimeout
-        case .answering:
+    /// The connection opened.
+    func opened() { settle() }
+
+    /// Bytes arrived: the first of a request starts the header deadline.
+    func bytesArrived() {
+        guard !reading, !headStarted, owed == 0 else { return }
+        headStarted = true
+        arm(limits.headerTimeout)
+    }
+
+    func requestHead() {
+        reading = true
+        owed += 1
+        headStarted = false
+        arm(limits.bodyReadTimeout)
+    }
+
+    func requestBody() { arm(limits.bodyReadTimeout) }
+
+    func requestEnd() {
+        reading = false
+        settle()
+    }
+
+    func responseEnd() {
+        owed = max(0, owed - 1)
+        settle()
+    }
+
+    /// The deadline of the present state, when no request is being read.
+    private func settle() {
+        guard !reading else { return }
+        if owed > 0 {
             deadline = nil
+        } else if headStarted {
             return
+        } else {
+            arm(limits.keepAliveTimeout)
         }
+    }
+
+    private func arm(_ limit: Duration) {
         let due = NIODeadline.now() + TimeAmount.nanoseconds(
             Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
         deadline = due
@@ -68,15 +94,20 @@ final class ConnectionTimer {
             schedule(at: deadline)
             return
         }
-        logger.debug("connection closed: too slow", metadata: ["phase": "\(phase)", "peer": "\(context.channel.remoteAddress?.description ?? "?")"])
+        logger.debug("connection closed: too slow", metadata: [
+            "state": "\(reading ? "reading a request" : headStarted ? "reading headers" : "idle")",
+            "peer": "\(context.channel.remoteAddress?.description ?? "?")",
+        ])
         context.close(promise: nil)
     }
 
+    /// The connection closed: no timer, and no reference to its pipeline left.
     func stop() {
         timer?.cancel()
         timer = nil
         timerAt = nil
         deadline = nil
+        context = nil
     }
 }
 
@@ -117,12 +148,16 @@ final class ConnectionAdmissionHandler: ChannelInboundHandler, RemovableChannelH
             return
         }
         counted = true
-        timer.enter(.idle)
+        timer.opened()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if timer.phase == .idle { timer.enter(.head) }
+        timer.bytesArrived()
         context.fireChannelRead(data)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer.stop()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -151,14 +186,15 @@ final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head, .body: timer.enter(.body)
-        case .end: timer.enter(.answering)
+        case .head: timer.requestHead()
+        case .body: timer.requestBody()
+        case .end: timer.requestEnd()
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), timer.phase == .answering { timer.enter(.idle) }
+        if case .end = unwrapOutboundIn(data) { timer.responseEnd() }
         context.write(data, promise: promise)
     }
 }

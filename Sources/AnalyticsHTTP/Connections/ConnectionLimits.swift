@@ -17,18 +17,19 @@ public struct ConnectionLimits: Sendable {
     public var keepAliveTimeout: Duration = .seconds(30)
     /// Connections open at once; more are closed as soon as they are accepted.
     public var maximumConnections = ConnectionLimits.defaultMaximumConnections
-    /// Connections open at once from one address; `exempt` addresses (trusted proxies) are not counted.
+    /// Connections open at once from one address (an IPv6 client's /64); `exempt` addresses (trusted
+    /// proxies) are not counted.
     public var maximumConnectionsPerAddress = 256
     public var exempt: [IPAddressRange] = []
 
     public init() {}
 
-    /// Half the process's file descriptors (at least 64, at most 16,384), so that the connections to
-    /// Redis and Postgres, and the logs, always find one.
+    /// A quarter of the process's file descriptors (at least 64, at most 16,384) for each port, so that
+    /// `serve`'s two ports together leave half for the connections to Redis and Postgres, and the logs.
     public static var defaultMaximumConnections: Int {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
-        return max(64, min(16_384, Int(clamping: limit.rlim_cur) / 2))
+        return max(64, min(16_384, Int(clamping: limit.rlim_cur) / 4))
     }
 }
 
@@ -39,6 +40,9 @@ final class ConnectionCounter: Sendable {
         var byAddress: [IPAddress: Int] = [:]
         /// The most open since memory was last handed back.
         var peak = 0
+        /// When memory was last handed back, and whether a hand-back is due.
+        var trimmed = ContinuousClock.now - .seconds(60)
+        var trimDue = false
     }
 
     private let counts = Mutex(Counts())
@@ -50,8 +54,15 @@ final class ConnectionCounter: Sendable {
 
     /// Counts a new connection from `address` and returns true, or returns false (and counts nothing)
     /// when a cap is reached.
+    /// What a connection from `address` counts under: nothing for a trusted proxy, the /64 of an IPv6
+    /// address (one host commonly holds a whole /64), an IPv4 address itself.
+    private func key(_ address: IPAddress?) -> IPAddress? {
+        guard let address, !limits.exempt.contains(where: { $0.contains(address) }) else { return nil }
+        return address.bytes.count == 16 ? IPAddress(bytes: Array(address.bytes[0..<8]) + [UInt8](repeating: 0, count: 8)) : address
+    }
+
     func open(from address: IPAddress?) -> Bool {
-        let counted = address.flatMap { address in limits.exempt.contains { $0.contains(address) } ? nil : address }
+        let counted = key(address)
         return counts.withLock { counts in
             guard counts.total < limits.maximumConnections else { return false }
             if let counted {
@@ -65,20 +76,31 @@ final class ConnectionCounter: Sendable {
     }
 
     func close(from address: IPAddress?) {
-        let counted = address.flatMap { address in limits.exempt.contains { $0.contains(address) } ? nil : address }
-        let trim = counts.withLock { counts -> Bool in
+        let counted = key(address)
+        let trimAfter = counts.withLock { counts -> Duration? in
             counts.total -= 1
             if let counted {
                 let left = counts.byAddress[counted, default: 1] - 1
                 counts.byAddress[counted] = left > 0 ? left : nil
             }
-            guard counts.peak >= 64, counts.total <= counts.peak / 4 else { return false }
+            guard counts.peak >= 64, counts.total <= counts.peak / 4 else { return nil }
             counts.peak = counts.total
-            return true
+            guard !counts.trimDue else { return nil }
+            counts.trimDue = true
+            // At most one every 10 s, whatever clients do: a trim walks every arena under its lock.
+            return max(.zero, .seconds(10) - (ContinuousClock.now - counts.trimmed))
         }
         // After a wave of connections (thousands of slow clients, say) has gone, the allocator keeps what
         // they used unless told to hand it back: resident memory would stay at the wave's height.
-        if trim { DispatchQueue.global(qos: .utility).async { _ = handBackFreeMemory(0) } }
+        if let trimAfter {
+            DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .nanoseconds(Int(trimAfter.components.seconds) * 1_000_000_000 + Int(trimAfter.components.attoseconds / 1_000_000_000))) {
+                self.counts.withLock {
+                    $0.trimDue = false
+                    $0.trimmed = .now
+                }
+                _ = handBackFreeMemory(0)
+            }
+        }
     }
 
     var open: Int { counts.withLock { $0.total } }

@@ -6,6 +6,11 @@ import Glibc
 public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     public let bytes: [UInt8]
 
+    /// An address from its 4 or 16 bytes.
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
     public init?(_ text: some StringProtocol) {
         let text = String(text)
         var v4 = in_addr()

@@ -332,8 +332,8 @@ def report(results_path):
             f'p50 {sc["during_p50_ms"]} ms, p99 {sc["during_p99_ms"]} ms; slow ones closed after {sc["closed_after_s_median"]} s (median), '
             f'{sc["closed_after_s_max"]} s (most); RSS {m["baseline"]} → {m["held"]} → {m["after"]} MB',
             f'before them: p50 {sc["before_p50_ms"]} ms, p99 {sc["before_p99_ms"]} ms', f'{sc["during_p50_ms"] / sc["before_p50_ms"]:.2f}× p50',
-            "p50 ≤ 2× + 2 ms, p99 ≤ 50 ms, closed within 3 s + 1 (median), RSS after ≤ baseline + 25 MB",
-            sc["during_p50_ms"] <= 2 * sc["before_p50_ms"] + 2 and sc["during_p99_ms"] <= 50 and sc["closed_after_s_median"] <= 4
+            "p50 ≤ 2× + 2 ms, p99 ≤ 50 ms, closed within 5 s + 1 (median), RSS after ≤ baseline + 25 MB",
+            sc["during_p50_ms"] <= 2 * sc["before_p50_ms"] + 2 and sc["during_p99_ms"] <= 50 and sc["closed_after_s_median"] <= 6
             and m["after"] <= m["baseline"] + 25)
     b = r.get("batch")
     if b:
