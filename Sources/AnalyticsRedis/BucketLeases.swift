@@ -38,10 +38,16 @@ final class BucketLeases: Sendable {
     func spend(_ draws: [BucketDraw]) -> Bool {
         let now = ContinuousClock.now
         return state.withLock { state in
+            // Each key hashed once: its index found, checked, then spent through.
+            var found: [Dictionary<String, Lease>.Index] = []
+            found.reserveCapacity(draws.count)
             for draw in draws {
-                guard let lease = state.leases[draw.key], lease.expires > now, lease.tokens >= draw.cost else { return false }
+                guard let index = state.leases.index(forKey: draw.key) else { return false }
+                let lease = state.leases.values[index]
+                guard lease.expires > now, lease.tokens >= draw.cost else { return false }
+                found.append(index)
             }
-            for draw in draws { state.leases[draw.key]!.tokens -= draw.cost }
+            for (index, draw) in zip(found, draws) { state.leases.values[index].tokens -= draw.cost }
             return true
         }
     }

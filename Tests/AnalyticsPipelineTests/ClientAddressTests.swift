@@ -1,4 +1,5 @@
-import AnalyticsHTTP
+@testable import AnalyticsHTTP
+import NIOCore
 import Testing
 
 /// Which address a request draws from: the peer, or what trusted proxies say in X-Forwarded-For.
@@ -41,5 +42,16 @@ struct ClientAddressTests {
         #expect(IPAddress("2001:db8:1:2:bbbb::9")?.limitKey == IPAddress("2001:db8:1:2:aaaa::1")?.limitKey)
         #expect(IPAddress("192.0.2.1")?.limitKey == "192.0.2.1")
         #expect(IPAddress("::ffff:192.0.2.1")?.limitKey == "192.0.2.1")
+    }
+
+    /// The bucket a request draws from, straight from the socket address or through trusted proxies.
+    @Test func addressBucketsNameTheClient() throws {
+        let direct = ClientAddressResolver()
+        #expect(direct.addressBucket(peer: try SocketAddress(ipAddress: "192.0.2.7", port: 4000), forwardedFor: "1.2.3.4") == "address:192.0.2.7")
+        #expect(direct.addressBucket(peer: try SocketAddress(ipAddress: "10.200.0.255", port: 1), forwardedFor: nil) == "address:10.200.0.255")
+        #expect(direct.addressBucket(peer: try SocketAddress(ipAddress: "2001:db8:1:2::9", port: 1), forwardedFor: nil) == "address:2001:db8:1:2::/64")
+        #expect(direct.addressBucket(peer: nil, forwardedFor: nil) == "address:unknown")
+        let proxied = ClientAddressResolver(trustedProxies: [IPAddressRange("127.0.0.1")!])
+        #expect(proxied.addressBucket(peer: try SocketAddress(ipAddress: "127.0.0.1", port: 1), forwardedFor: "198.51.100.4") == "address:198.51.100.4")
     }
 }

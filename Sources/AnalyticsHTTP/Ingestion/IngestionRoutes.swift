@@ -97,11 +97,12 @@ struct IngestionRoutes: Sendable {
             throw APIError.unavailable("queue is full", retryAfter: configuration.retryAfterWhenFull, headers: corsHeaders)
         }
         let limits = configuration.rateLimits
-        let draws = limits.site == nil && limits.address == nil && access?.view.snapshot?.hasRateLimits != true ? [] : limits.draws(
+        let own = access?.view.snapshot.flatMap { $0.hasRateLimits ? $0 : nil }
+        let draws = limits.site == nil && limits.address == nil && own == nil ? [] : limits.draws(
             for: events,
-            client: limits.address == nil ? nil : limits.clients.client(
-                peer: context.remoteAddress?.ipAddress.flatMap(IPAddress.init), forwardedFor: request.headers.value(of: .xForwardedFor)),
-            keyVerified: keyVerified, snapshot: access?.view.snapshot)
+            addressBucket: limits.address == nil || keyVerified ? nil : limits.clients.addressBucket(
+                peer: context.remoteAddress, forwardedFor: request.headers.value(of: .xForwardedFor)),
+            snapshot: own)
         do {
             if draws.isEmpty {
                 try await queue.enqueue(events)

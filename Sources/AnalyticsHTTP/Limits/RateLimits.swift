@@ -23,10 +23,11 @@ public struct RateLimits: Sendable {
     /// No limits: what `serve --in-memory` runs with.
     public static let off = RateLimits()
 
-    /// The draws of `events` sent by `client`: one per site (its events' count), and one for the address
-    /// unless the request proved itself with a write key.
-    func draws(for events: [Event], client: IPAddress?, keyVerified: Bool, snapshot: RegistrySnapshot?) -> [BucketDraw] {
+    /// The draws of `events`: one per site (its events' count), and one for `addressBucket` (nil when the
+    /// request proved itself with a write key). `snapshot` only when some site has a limit of its own.
+    func draws(for events: [Event], addressBucket: String?, snapshot: RegistrySnapshot?) -> [BucketDraw] {
         var draws: [BucketDraw] = []
+        draws.reserveCapacity(2)
         if events.count == 1 {
             if let limit = snapshot?.sites[events[0].siteID]?.rateLimit ?? site {
                 draws.append(BucketDraw(key: "site:" + events[0].siteID, policy: "site", limit: limit, cost: 1))
@@ -43,8 +44,8 @@ public struct RateLimits: Sendable {
                 draws.append(BucketDraw(key: "site:" + siteID, policy: "site", limit: limit, cost: counts[siteID]!))
             }
         }
-        if let address, !keyVerified {
-            draws.append(BucketDraw(key: "address:" + (client?.limitKey ?? "unknown"), policy: "address", limit: address, cost: events.count))
+        if let address, let addressBucket {
+            draws.append(BucketDraw(key: addressBucket, policy: "address", limit: address, cost: events.count))
         }
         return draws
     }
