@@ -31,8 +31,8 @@ public struct IngestionAccess: Sendable {
     /// taken or refused whole. 503 while the registry was never loaded. Returns whether the request
     /// presented a write key that every event's site has (it then draws from no address bucket).
     @discardableResult
-    func check(_ events: [Event], request: Request, inBatch: Bool, headers: HTTPFields) throws -> Bool {
-        guard let snapshot = view.snapshot else {
+    func check(_ events: [Event], request: Request, inBatch: Bool, headers: HTTPFields, snapshot: RegistrySnapshot?) throws -> Bool {
+        guard let snapshot else {
             // `any` takes every site, as the seed did, until the registry is loaded: a process started while
             // Postgres is down still takes events (a registered site's rules apply once it is loaded).
             if sites == .any { return false }
@@ -74,8 +74,8 @@ public struct IngestionAccess: Sendable {
     /// The CORS headers of an answer to `request` when they differ from `fallback` (`*`): the request's
     /// origin, named, when a site lists it, and `Vary: Origin` whenever some site lists origins (answers
     /// then differ by origin). Nil when `fallback` holds.
-    func corsHeaders(for request: Request, fallback: HTTPFields) -> HTTPFields? {
-        guard let snapshot = view.snapshot, !snapshot.listedOrigins.isEmpty, !fallback.isEmpty else { return nil }
+    func corsHeaders(for request: Request, fallback: HTTPFields, snapshot: RegistrySnapshot?) -> HTTPFields? {
+        guard let snapshot, !snapshot.listedOrigins.isEmpty, !fallback.isEmpty else { return nil }
         var headers = fallback
         headers[.vary] = "Origin"
         if let origin = request.headers.value(of: .origin), snapshot.listedOrigins.contains(RegistrySnapshot.normalized(origin: origin)) {

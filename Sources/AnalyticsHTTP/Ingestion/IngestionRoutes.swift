@@ -60,7 +60,7 @@ struct IngestionRoutes: Sendable {
     }
 
     private func preflight(_ request: Request) -> Response {
-        var headers = access?.corsHeaders(for: request, fallback: corsHeaders) ?? corsHeaders
+        var headers = access?.corsHeaders(for: request, fallback: corsHeaders, snapshot: access?.view.snapshot) ?? corsHeaders
         headers[.accessControlAllowMethods] = "POST, OPTIONS"
         headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
         headers[.accessControlMaxAge] = "86400"
@@ -71,7 +71,9 @@ struct IngestionRoutes: Sendable {
         _ request: Request, context: some RemoteAddressRequestContext, limit: Int,
         decode: (UnsafeBufferPointer<UInt8>) -> Result<[Event], ContractViolation>
     ) async throws -> Response {
-        let namedOrigin = access?.corsHeaders(for: request, fallback: self.corsHeaders)
+        // One snapshot for the whole request: its CORS answer, its checks and its limits agree.
+        let snapshot = access?.view.snapshot
+        let namedOrigin = access?.corsHeaders(for: request, fallback: self.corsHeaders, snapshot: snapshot)
         let corsHeaders = namedOrigin ?? self.corsHeaders
         guard JSONBody.isJSON(request.headers.value(of: .contentType)) else {
             throw APIError(.unsupportedMediaType, "Content-Type must be application/json", headers: corsHeaders)
@@ -92,12 +94,12 @@ struct IngestionRoutes: Sendable {
         case .failure(let violation):
             throw APIError(.badRequest, violation.summary, details: violation.details, omitted: violation.omitted, headers: corsHeaders)
         }
-        let keyVerified = try access?.check(events, request: request, inBatch: request.uri.path == "/events", headers: corsHeaders) ?? false
+        let keyVerified = try access?.check(events, request: request, inBatch: request.uri.path == "/events", headers: corsHeaders, snapshot: snapshot) ?? false
         guard await admission.admits() else {
             throw APIError.unavailable("queue is full", retryAfter: configuration.retryAfterWhenFull, headers: corsHeaders)
         }
         let limits = configuration.rateLimits
-        let own = access?.view.snapshot.flatMap { $0.hasRateLimits ? $0 : nil }
+        let own = snapshot.flatMap { $0.hasRateLimits ? $0 : nil }
         let draws = limits.site == nil && limits.address == nil && own == nil ? [] : limits.draws(
             for: events,
             addressBucket: limits.address == nil || keyVerified ? nil : limits.clients.addressBucket(
