@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -24,7 +26,7 @@ let package = Package(
     targets: [
         // Spec and domain.
         .target(name: "JSONSchemaValidation"),
-        .target(name: "AnalyticsSpec", dependencies: ["JSONSchemaValidation"]),
+        .target(name: "AnalyticsSpec", dependencies: ["JSONSchemaValidation", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "AnalyticsCore",
             dependencies: [
@@ -64,6 +66,8 @@ let package = Package(
             name: "AnalyticsHTTP",
             dependencies: [
                 "AnalyticsCore",
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -113,6 +117,8 @@ let package = Package(
                 "AnalyticsCore", "AnalyticsInMemory", "AnalyticsHTTP", "AnalyticsWorker", "AnalyticsTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]

@@ -9,6 +9,7 @@ verdict and violations (path and keyword).
 Exits 1 on any disagreement with a fixture, so anyone's JSON Schema library reaches our verdicts.
 """
 import argparse
+import uuid
 import collections
 import json
 import pathlib
@@ -114,6 +115,35 @@ if options.analytics:
             print(f"CLI DISAGREES {fixture_file.name}: {problem}")
     failures += cli_failures
     cli_result = f"analytics validate agrees on every fixture" if not cli_failures else f"analytics validate: {cli_failures} disagreements"
+
+# Segment's cases (fixtures/segment): the schema's verdict on each body, every expected event valid under
+# the event contract, and each event_id what the mapping says (the messageId when it is a UUID, otherwise
+# Python's uuid5 of the site and the messageId).
+segment_namespace = uuid.uuid5(uuid.NAMESPACE_URL, "https://analytics.example/spec/segment-common.schema.json")
+event_check = validator("event.schema.json")
+for path in sorted((root / "fixtures" / "segment").glob("*.json")):
+    for case in json.loads(path.read_text(encoding="utf-8")):
+        cases += 1
+        name = "segment-batch.schema.json" if case["endpoint"] == "batch" else f"segment-{case['endpoint']}.schema.json"
+        errors = list(validator(name).iter_errors(case["body"]))
+        if (not errors) != case["valid"]:
+            failures += 1
+            print(f"DISAGREE segment/{path.name}: {case['description']}: fixture says valid={case['valid']}, jsonschema says {not errors}")
+        messages = case["body"].get("batch", []) if case["endpoint"] == "batch" else [case["body"]]
+        makes_event = [m for m in messages if isinstance(m, dict) and (m.get("type") or case["endpoint"]) in ("track", "page", "screen")]
+        for message, event in zip(makes_event, case.get("events", [])):
+            problems = list(event_check.iter_errors(event))
+            message_id = message.get("messageId")
+            try:
+                expected_id = str(uuid.UUID(message_id)) if message_id and len(message_id) == 36 else None
+            except ValueError:
+                expected_id = None
+            if message_id and expected_id is None:
+                expected_id = str(uuid.uuid5(segment_namespace, case["site"] + "\n" + message_id))
+            if problems or (expected_id and event["event_id"] != expected_id):
+                failures += 1
+                print(f"FAIL segment/{path.name}: {case['description']}: event {event} ({problems[:1]}, expected id {expected_id})")
+
 
 # The error bodies of the access cases (fixtures/access) against the contract's error schema.
 error_validator = Draft202012Validator(documents["error.schema.json"], registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)

@@ -2,10 +2,11 @@ import AnalyticsCore
 import AnalyticsSpec
 import Hummingbird
 import Logging
+import Metrics
 
 /// Builds the two HTTP services.
 public enum Applications {
-    /// The ingestion API: `POST /event`, `POST /events`, `/healthz`, `/readyz`.
+    /// The ingestion API: `POST /event`, `POST /events`, Segment's `/v1/*`, `/healthz`, `/readyz`.
     public static func ingestion(
         queue: any EventQueue,
         clock: any WallClock = SystemClock(),
@@ -14,13 +15,18 @@ public enum Applications {
         access: IngestionAccess? = nil,
         connections: ConnectionLimits? = nil,
         server: ApplicationConfiguration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: 3000)),
+        metrics: any MetricsFactory = MetricsSystem.factory,
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(context: AnalyticsRequestContext.self, options: .autoGenerateHeadEndpoints)
         let methods = PathMethods()
         router.middlewares.add(ErrorBodyMiddleware(methods: methods))
-        IngestionRoutes(queue: queue, clock: clock, decoder: EventDecoder(contract: contract), configuration: configuration, access: access)
-            .register(on: router, methods: methods)
+        let ingestion = IngestionRoutes(queue: queue, clock: clock, decoder: EventDecoder(contract: contract), configuration: configuration, access: access)
+        ingestion.register(on: router, methods: methods)
+        if let decoder = SegmentDecoder(contract: contract) {
+            SegmentRoutes(decoder: decoder, clock: clock, intake: ingestion.intake, access: access, metrics: metrics)
+                .register(on: router, methods: methods)
+        }
         var checks: [(String, @Sendable () async throws -> Void)] = [("queue", { try await queue.ping() })]
         if let access { checks.append(("registry", access.view.loaded)) }
         HealthRoutes(checks: checks, timeout: .seconds(2)).register(on: router, methods: methods)

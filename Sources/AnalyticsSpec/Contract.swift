@@ -14,6 +14,9 @@ public struct Contract: Sendable {
     public let breakdownQuery: JSONSchemaValidator
     public let breakdownResponse: JSONSchemaValidator
     public let error: JSONSchemaValidator
+    /// The validators of Segment's messages (spec/segment-*.schema.json); nil for a contract built from
+    /// documents without them.
+    public let segment: SegmentContract?
     /// The registry holding every contract document, for compiling client schemas that refer to them.
     public let registry: SchemaRegistry
     /// True for the contract built into this binary, whose event schema `FastEventReader` mirrors.
@@ -55,6 +58,7 @@ public struct Contract: Sendable {
         breakdownQuery = try registry.validator(for: Self.baseURI + "breakdown-query.schema.json")
         breakdownResponse = try registry.validator(for: Self.baseURI + "breakdown-response.schema.json")
         error = try registry.validator(for: Self.baseURI + "error.schema.json")
+        segment = documents.contains { $0.name == "segment-batch.schema.json" } ? try SegmentContract(registry: registry) : nil
     }
 
     private static func maxItems(of document: String?) -> Int? {
@@ -62,5 +66,20 @@ public struct Contract: Sendable {
             limit.rounded() == limit, limit >= 0, limit < 1e15
         else { return nil }
         return Int(limit)
+    }
+}
+
+/// The validators of Segment's HTTP Tracking API: one per message type and the batch.
+public struct SegmentContract: Sendable {
+    public let messages: [SegmentMessageType: JSONSchemaValidator]
+    public let batch: JSONSchemaValidator
+
+    init(registry: SchemaRegistry) throws(SchemaError) {
+        var messages: [SegmentMessageType: JSONSchemaValidator] = [:]
+        for type in SegmentMessageType.allCases {
+            messages[type] = try registry.validator(for: Contract.baseURI + "segment-\(type.rawValue).schema.json")
+        }
+        self.messages = messages
+        batch = try registry.validator(for: Contract.baseURI + "segment-batch.schema.json")
     }
 }

@@ -36,6 +36,12 @@ public enum FastEventReader {
         return cursor.atEnd ? events : nil
     }
 
+    /// Whether `text` is a valid `site_id` (the event schema's identifier, at most 128 characters).
+    public static func isSiteID(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { Cursor.identifier($0, maximumLength: 128) != nil }
+    }
+
     /// batch.schema.json's maxItems (its minItems, 1, holds by construction).
     static let maximumBatchCount = 1000
 
@@ -131,7 +137,7 @@ public enum FastEventReader {
 
         private static func event(_ values: [UnsafeBufferPointer<UInt8>?], newID: () -> EventID) -> Event? {
             guard let site = values[Member.siteID.rawValue].flatMap({ identifier($0, maximumLength: 128) }),
-                let type = values[Member.eventType.rawValue].flatMap({ identifier($0, maximumLength: 64) }),
+                let type = values[Member.eventType.rawValue].flatMap(eventType),
                 let pathBytes = values[Member.path.rawValue], pathBytes.first == UInt8(ascii: "/"),
                 let path = text(pathBytes, maximumLength: 2048, maximumBytes: 2048),
                 let timestampBytes = values[Member.timestamp.rawValue],
@@ -153,7 +159,7 @@ public enum FastEventReader {
         }
 
         /// `#/$defs/identifier`: `^[A-Za-z0-9][A-Za-z0-9._:-]*$`, 1 to `maximumLength` characters.
-        private static func identifier(_ bytes: UnsafeBufferPointer<UInt8>, maximumLength: Int) -> String? {
+        static func identifier(_ bytes: UnsafeBufferPointer<UInt8>, maximumLength: Int) -> String? {
             guard let first = bytes.first, bytes.count <= maximumLength, isAlphanumeric(first) else { return nil }
             for byte in bytes.dropFirst() {
                 guard isAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
@@ -161,6 +167,13 @@ public enum FastEventReader {
                 else { return nil }
             }
             return String(decoding: bytes, as: UTF8.self)
+        }
+
+        /// `event_type`: 1 to 64 code points and at most 128 bytes, no control characters (the others cannot
+        /// reach here unescaped), no space at either end.
+        private static func eventType(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+            guard let first = bytes.first, let last = bytes.last, first != 0x20, last != 0x20 else { return nil }
+            return text(bytes, maximumLength: 64, maximumBytes: 128)
         }
 
         private static func isAlphanumeric(_ byte: UInt8) -> Bool {

@@ -6,7 +6,7 @@ import JSONSchemaValidation
 import Testing
 
 /// What the contract accepts at its edges, the queue carries and the store keeps: the first and last
-/// instants it accepts and the longest paths and user IDs, in several scripts. A 200 from ingestion
+/// instants it accepts and the longest event types, paths and user IDs, in several scripts. A 200 from ingestion
 /// is a promise that the event will be stored, so every one of these must come out again.
 @Suite(.removesServerLeftovers) struct ContractExtremesTests {
     /// Accepted by the embedded contract (each one is checked), with distinct IDs.
@@ -30,12 +30,18 @@ import Testing
             Self.random(bytes: 256, width: 1, using: &generator), Self.random(bytes: 256, width: 2, using: &generator),
             Self.random(bytes: 255, width: 3, using: &generator) + "u", Self.random(bytes: 256, width: 4, using: &generator), nil, "u1",
         ]
+        // The longest event types: 64 code points, 128 bytes of UTF-8.
+        let types = [
+            String(repeating: "t", count: 64), Self.random(bytes: 128, width: 2, using: &generator),
+            Self.random(bytes: 96, width: 4, using: &generator) + Self.random(bytes: 32, width: 1, using: &generator),
+            Self.random(bytes: 63, width: 1, using: &generator) + "é",
+        ]
         var events: [Event] = []
         for (index, path) in paths.enumerated() {
             for (offset, timestamp) in timestamps.enumerated() {
                 let object: JSONValue = .object(JSONObject(uniqueMembers: [
                     ("site_id", .string(site)),
-                    ("event_type", .string(offset % 2 == 0 ? String(repeating: "t", count: 64) : "view")),
+                    ("event_type", .string(offset % 2 == 0 ? types[(index + offset / 2) % types.count] : "view")),
                     ("path", .string(path)),
                     ("timestamp", .string(timestamp)),
                     ("user_id", users[(index + offset) % users.count].map(JSONValue.string) ?? .null),
@@ -121,7 +127,7 @@ import Testing
         let store = try await StoreBackend.postgres.make()
         var generator = SeededGenerator(seed: 20)
         var event = makeEvents(1, site: String(repeating: "s", count: 128))[0]
-        event.eventType = String(repeating: "t", count: 64)
+        event.eventType = Self.random(bytes: 128, width: 2, using: &generator)
         event.path = "/" + Self.random(bytes: 2047, width: 1, using: &generator)
         event.userID = Self.random(bytes: 512, width: 1, using: &generator)
         await #expect(throws: StoreFailure.self) { try await store.insert([event]) }

@@ -88,11 +88,15 @@ public struct Scenario: Sendable {
         }
     }
 
-    /// The query parameters of a query string, percent-decoded.
+    /// The query parameters of a query string, decoded as forms encode them (`+` a space, `%XX` a byte),
+    /// as the reporting API reads them.
     public static func parameters(_ query: String) -> [(name: String, value: String)] {
         query.split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode = { (text: Substring) in text.removingPercentEncoding ?? String(text) }
+            let decode = { (text: Substring) in
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
             return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
         }
     }

@@ -9,6 +9,8 @@ public final class RegistrySnapshot: Sendable {
     public let listedOrigins: Set<String>
     /// Whether some site has a rate limit of its own.
     public let hasRateLimits: Bool
+    /// Sites by the digest of their write key.
+    private let sitesByWriteKey: [SecretDigest: String]
 
     public init(version: Int64, sites: [RegisteredSite], tokens: [ReadToken]) {
         self.version = version
@@ -17,6 +19,8 @@ public final class RegistrySnapshot: Sendable {
             tokens.filter { $0.revokedAt == nil }.map { (Substring($0.id), $0) }, uniquingKeysWith: { first, _ in first })
         listedOrigins = Set(sites.flatMap(\.origins))
         hasRateLimits = sites.contains { $0.rateLimit != nil }
+        sitesByWriteKey = Dictionary(
+            sites.compactMap { site in site.writeKey.map { ($0, site.id) } }, uniquingKeysWith: { first, _ in first })
     }
 
     public static let empty = RegistrySnapshot(version: 0, sites: [], tokens: [])
@@ -29,6 +33,13 @@ public final class RegistrySnapshot: Sendable {
         let candidate = Credentials.readTokenID(presented).flatMap { tokens[$0] }
         let matches = digest.matches(candidate?.digest ?? Self.unmatchable)
         return matches ? candidate : nil
+    }
+
+    /// The site whose write key has `digest`, for senders that name their site by its key alone (Segment's
+    /// libraries). A hash lookup, so its time may depend on the digest; the digest is SHA-256 of what was
+    /// presented, which tells nothing of any key.
+    public func site(writeKey digest: SecretDigest) -> String? {
+        sitesByWriteKey[digest]
     }
 
     /// Why an event for `site` is refused, or nil when it is taken. `origin` is the request's `Origin`

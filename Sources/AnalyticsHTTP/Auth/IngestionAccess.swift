@@ -71,6 +71,29 @@ public struct IngestionAccess: Sendable {
             headers: needsCredentials ? Self.challenge.merging(headers) : headers)
     }
 
+    /// Throws the refusal of a request whose events are all for `site` (Segment's API, where the write key
+    /// names the site): as `check`, with the key's digest when it is the site's (`writeKey`) and nil when
+    /// the key only names the site. 401 for a key that names no site in `registered` mode.
+    func check(site: String, writeKey: SecretDigest?, request: Request, headers: HTTPFields, snapshot: RegistrySnapshot?) throws {
+        guard let snapshot else {
+            if sites == .any { return }
+            throw APIError.unavailable("site registry not loaded yet", retryAfter: retryAfter, headers: headers)
+        }
+        if snapshot.sites.isEmpty, sites == .any { return }
+        let origin = request.headers.value(of: .origin).map(RegistrySnapshot.normalized(origin:))
+        guard let refusal = snapshot.refusal(site: site, origin: origin, writeKey: writeKey, registeredOnly: sites == .registered) else { return }
+        if refusal == .unregisteredSite {
+            throw APIError(
+                .unauthorized, "the write key is not a registered site's key", headers: Self.challenge.merging(headers))
+        }
+        throw APIError(
+            refusal.needsCredentials ? .unauthorized : .forbidden, "request refused",
+            details: [SchemaViolation(instancePath: .root, keyword: refusal.keyword, message: "\(refusal.message): \(site)")],
+            headers: refusal.needsCredentials ? Self.challenge.merging(headers) : headers)
+    }
+
+    static var writeKeyChallenge: HTTPFields { challenge }
+
     /// The CORS headers of an answer to `request` when they differ from `fallback` (`*`): the request's
     /// origin, named, when a site lists it, and `Vary: Origin` whenever some site lists origins (answers
     /// then differ by origin). Nil when `fallback` holds.

@@ -10,7 +10,7 @@ struct IngestionRoutes: Sendable {
     let clock: any WallClock
     let decoder: EventDecoder
     let configuration: IngestionConfiguration
-    let admission: QueueAdmission
+    let intake: EventIntake
     let access: IngestionAccess?
     /// Sent with every answer, errors included, when a browser origin is allowed; `access` may name the
     /// request's origin instead.
@@ -26,7 +26,7 @@ struct IngestionRoutes: Sendable {
         self.clock = clock
         self.decoder = decoder
         self.configuration = configuration
-        self.admission = QueueAdmission(queue: queue, clock: clock, maximumDepth: configuration.maximumQueueDepth)
+        self.intake = EventIntake(queue: queue, clock: clock, configuration: configuration)
         corsHeaders = configuration.allowedOrigin.map { [.accessControlAllowOrigin: $0] } ?? [:]
         acceptedHeaders = JSONBody.response(Self.accepted, headers: corsHeaders).headers
     }
@@ -60,11 +60,7 @@ struct IngestionRoutes: Sendable {
     }
 
     private func preflight(_ request: Request) -> Response {
-        var headers = access?.corsHeaders(for: request, fallback: corsHeaders, snapshot: access?.view.snapshot) ?? corsHeaders
-        headers[.accessControlAllowMethods] = "POST, OPTIONS"
-        headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
-        headers[.accessControlMaxAge] = "86400"
-        return Response(status: .noContent, headers: headers)
+        Preflight.response(request, access: access, fallback: corsHeaders, allowHeaders: "Content-Type, Authorization")
     }
 
     private func ingest(
@@ -78,15 +74,7 @@ struct IngestionRoutes: Sendable {
         guard JSONBody.isJSON(request.headers.value(of: .contentType)) else {
             throw APIError(.unsupportedMediaType, "Content-Type must be application/json", headers: corsHeaders)
         }
-        if let declared = request.headers.value(of: .contentLength).flatMap(Int.init), declared > limit {
-            throw tooLarge(limit, corsHeaders)
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw tooLarge(limit, corsHeaders)
-        }
+        let body = try await RequestBody.collect(request, upTo: limit, tooLarge: tooLarge(limit, corsHeaders))
         let decoded = body.withUnsafeReadableBytes { raw in decode(raw.bindMemory(to: UInt8.self)) }
         let events: [Event]
         switch decoded {
@@ -95,28 +83,7 @@ struct IngestionRoutes: Sendable {
             throw APIError(.badRequest, violation.summary, details: violation.details, omitted: violation.omitted, headers: corsHeaders)
         }
         let keyVerified = try access?.check(events, request: request, inBatch: request.uri.path == "/events", headers: corsHeaders, snapshot: snapshot) ?? false
-        guard await admission.admits() else {
-            throw APIError.unavailable("queue is full", retryAfter: configuration.retryAfterWhenFull, headers: corsHeaders)
-        }
-        let limits = configuration.rateLimits
-        let own = snapshot.flatMap { $0.hasRateLimits ? $0 : nil }
-        let draws = limits.site == nil && limits.address == nil && own == nil ? [] : limits.draws(
-            for: events,
-            addressBucket: limits.address == nil || keyVerified ? nil : limits.clients.addressBucket(
-                peer: context.remoteAddress, forwardedFor: request.headers.value(of: .xForwardedFor)),
-            snapshot: own)
-        do {
-            if draws.isEmpty {
-                try await queue.enqueue(events)
-            } else if case .refused(let index, let wait) = try await queue.enqueue(events, drawing: draws) {
-                throw RateLimits.refusal(draws, index: index, retryAfter: wait, headers: corsHeaders)
-            }
-        } catch let refusal as APIError {
-            throw refusal
-        } catch {
-            context.logger.warning("enqueue failed", metadata: ["error": "\(error)"])
-            throw APIError.unavailable("queue unavailable", retryAfter: configuration.retryAfterWhenUnavailable, headers: corsHeaders)
-        }
+        try await intake.enqueue(events, request: request, context: context, keyVerified: keyVerified, snapshot: snapshot, headers: corsHeaders)
         if events.count == 1, request.uri.path == "/event" {
             let headers = namedOrigin == nil ? acceptedHeaders : JSONBody.response(Self.accepted, headers: corsHeaders).headers
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: Self.accepted))

@@ -33,7 +33,7 @@ struct ReportingRoutes: Sendable {
         router.get(RouterPath(path)) { request, context in
             // Who asks comes first: without a token, nothing about the query is answered, its errors included.
             let reader = try access?.reader(of: request)
-            let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
+            let parameters = QueryString.parameters(request.uri.query.map { Substring($0) })
             let query: Query
             switch parse(parameters, contract) {
             case .success(let parsed): query = parsed

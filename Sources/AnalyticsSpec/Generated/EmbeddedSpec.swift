@@ -124,7 +124,7 @@ enum EmbeddedSpec {
   "$id": "https://analytics.example/spec/event.schema.json",
   "title": "Event",
   "description": "One analytics event: the body of POST /event and each item of POST /events. This contract ASSERTS `format` (date-time, uuid): a validator that only annotates formats does not reach its verdicts. Lengths count Unicode code points; `maxBytes` counts bytes of UTF-8.",
-  "$comment": "`maxBytes` is this contract's one keyword beyond 2020-12 (a string is at most that many bytes in UTF-8): it keeps every accepted path and user_id within what the store can index (a btree row of at most 2704 bytes holds site_id, event_type, path and user_id together), which code points cannot state. A validator that does not know it ignores it and accepts a few more events than the server does. Patterns end in `$(?!\\n)`: in ECMA-262 that is just `$`, and it stops engines whose `$` also matches before a final newline (Python's re, PCRE) from accepting one. Digits are written [0-9] because \\d is wider than ASCII in some engines.",
+  "$comment": "`maxBytes` is this contract's one keyword beyond 2020-12 (a string is at most that many bytes in UTF-8): it keeps every accepted event_type, path and user_id within what the store can index (a btree row of at most 2704 bytes holds site_id, event_type, path and user_id together), which code points cannot state. A validator that does not know it ignores it and accepts a few more events than the server does. Patterns end in `$(?!\\n)`: in ECMA-262 that is just `$`, and it stops engines whose `$` also matches before a final newline (Python's re, PCRE) from accepting one. Digits are written [0-9] because \\d is wider than ASCII in some engines.",
   "type": "object",
   "required": ["site_id", "event_type", "path", "timestamp"],
   "additionalProperties": false,
@@ -136,10 +136,13 @@ enum EmbeddedSpec {
       "examples": ["demo", "shop.example.com"]
     },
     "event_type": {
-      "description": "What happened, such as view or click.",
-      "$ref": "#/$defs/identifier",
+      "description": "What happened, such as view, click or Order Completed: 1 to 64 characters and at most 128 bytes of UTF-8, with no control characters and no space at either end. Wider than an identifier so that the names Segment's senders use (\"Order Completed\") are kept as they are.",
+      "type": "string",
+      "minLength": 1,
       "maxLength": 64,
-      "examples": ["view", "signup:completed"]
+      "maxBytes": 128,
+      "pattern": "^[^\\u0000-\\u0020\\u007F]([^\\u0000-\\u001F\\u007F]*[^\\u0000-\\u0020\\u007F])?$(?!\\n)",
+      "examples": ["view", "signup:completed", "Order Completed"]
     },
     "path": {
       "description": "The page path, starting with '/', with no control characters; at most 2048 characters and 2048 bytes of UTF-8.",
@@ -183,6 +186,543 @@ enum EmbeddedSpec {
   },
   "examples": [
     {"site_id": "demo", "event_type": "view", "path": "/", "user_id": "u1", "timestamp": "2025-11-14T10:00:00Z"}
+  ]
+}
+
+"""#),
+        ("segment-alias.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/segment-alias.schema.json",
+  "title": "Segment alias",
+  "description": "An alias call: accepted and counted, not an event. The body of POST /v1/alias, or an item of POST /v1/batch whose type is alias.",
+  "$ref": "segment-common.schema.json",
+  "type": "object",
+  "properties": {
+    "type": {
+      "const": "alias"
+    },
+    "previousId": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 256
+    }
+  },
+  "required": [
+    "previousId",
+    "userId"
+  ],
+  "examples": [
+    {
+      "type": "alias",
+      "userId": "u1",
+      "previousId": "a1"
+    }
+  ]
+}
+
+"""#),
+        ("segment-batch.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/segment-batch.schema.json",
+  "title": "Segment batch",
+  "description": "The body of POST /v1/batch and POST /v1/import: messages of any type, taken or refused together. At most 500 KiB, each message at most 32 KiB as compact JSON.",
+  "type": "object",
+  "required": [
+    "batch"
+  ],
+  "properties": {
+    "batch": {
+      "type": "array",
+      "minItems": 1,
+      "items": {
+        "$ref": "segment-message.schema.json"
+      }
+    },
+    "sentAt": {
+      "$ref": "event.schema.json#/properties/timestamp",
+      "description": "When the sender sent the batch, for messages without their own sentAt."
+    },
+    "writeKey": {
+      "description": "The write key, when it is not sent as the HTTP Basic user name.",
+      "type": "string",
+      "maxLength": 256
+    },
+    "context": {
+      "type": [
+        "object",
+        "null"
+      ]
+    },
+    "integrations": {
+      "type": [
+        "object",
+        "null"
+      ]
+    }
+  },
+  "examples": [
+    {
+      "batch": [
+        {
+          "type": "track",
+          "userId": "u1",
+          "event": "Order Completed",
+          "properties": {
+            "total": 30
+          },
+          "timestamp": "2025-11-14T10:00:00Z",
+          "messageId": "0192e4a0-7b1c-7cc3-9a6e-3f4d5e6a7b8c"
+        },
+        {
+          "type": "identify",
+          "userId": "u1",
+          "traits": {
+            "plan": "pro"
+          }
+        }
+      ],
+      "sentAt": "2025-11-14T10:00:01Z"
+    }
+  ]
+}
+
+"""#),
+        ("segment-common.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/segment-common.schema.json",
+  "title": "Segment message: common fields",
+  "description": "What every message of Segment's HTTP Tracking API may carry, as this server reads it (POST /v1/track and the others, each item of POST /v1/batch). Members not named here are accepted and ignored, as Segment does. The mapping to an event is in docs/segment.md; a message is at most 32 KiB as compact JSON.",
+  "type": "object",
+  "properties": {
+    "type": {
+      "description": "The message type; the endpoint implies it, and it must agree.",
+      "enum": [
+        "track",
+        "page",
+        "screen",
+        "identify",
+        "group",
+        "alias"
+      ]
+    },
+    "userId": {
+      "description": "Who did it: the event's user_id.",
+      "$ref": "event.schema.json#/properties/user_id"
+    },
+    "anonymousId": {
+      "description": "The event's user_id when userId is absent, null or empty.",
+      "$ref": "event.schema.json#/properties/user_id"
+    },
+    "messageId": {
+      "description": "The sender's idempotency key: kept as event_id when it is a UUID, otherwise a UUIDv5 of the site and this value (docs/segment.md).",
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 256
+    },
+    "timestamp": {
+      "$ref": "event.schema.json#/properties/timestamp",
+      "description": "When it happened on the sender's clock; corrected by receivedAt − sentAt when sentAt is given."
+    },
+    "originalTimestamp": {
+      "$ref": "event.schema.json#/properties/timestamp",
+      "description": "Read as timestamp when timestamp is absent."
+    },
+    "sentAt": {
+      "$ref": "event.schema.json#/properties/timestamp",
+      "description": "When the sender sent it, on the sender's clock (in a batch, the batch's sentAt when the message has none)."
+    },
+    "context": {
+      "type": [
+        "object",
+        "null"
+      ],
+      "properties": {
+        "page": {
+          "type": [
+            "object",
+            "null"
+          ],
+          "properties": {
+            "path": {
+              "description": "The page's path: the event's path when given.",
+              "$ref": "event.schema.json#/properties/path"
+            },
+            "url": {
+              "description": "The page's URL: the event's path is its path (without query or fragment) when no path is given.",
+              "type": "string"
+            }
+          }
+        }
+      }
+    },
+    "properties": {
+      "type": [
+        "object",
+        "null"
+      ],
+      "properties": {
+        "path": {
+          "description": "The event's path: first choice.",
+          "$ref": "event.schema.json#/properties/path"
+        },
+        "url": {
+          "description": "The event's path is its path when neither properties.path nor context.page.path is given.",
+          "type": "string"
+        }
+      }
+    },
+    "integrations": {
+      "type": [
+        "object",
+        "null"
+      ]
+    },
+    "writeKey": {
+      "description": "The write key, when it is not sent as the HTTP Basic user name.",
+      "type": "string",
+      "maxLength": 256
+    }
+  },
+  "anyOf": [
+    {
+      "required": [
+        "userId"
+      ],
+      "properties": {
+        "userId": {
+          "type": "string",
+          "minLength": 1
+        }
+      }
+    },
+    {
+      "required": [
+        "anonymousId"
+      ],
+      "properties": {
+        "anonymousId": {
+          "type": "string",
+          "minLength": 1
+        }
+      }
+    }
+  ],
+  "examples": [
+    {
+      "type": "track",
+      "userId": "u1",
+      "event": "Order Completed",
+      "timestamp": "2025-11-14T10:00:00Z"
+    }
+  ]
+}
+
+"""#),
+        ("segment-group.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/segment-group.schema.json",
+  "title": "Segment group",
+  "description": "A group call: accepted and counted, not an event. The body of POST /v1/group, or an item of POST /v1/batch whose type is group.",
+  "$ref": "segment-common.schema.json",
+  "type": "object",
+  "properties": {
+    "type": {
+      "const": "group"
+    },
+    "groupId": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 256
+    },
+    "traits": {
+      "type": [
+        "object",
+        "null"
+      ]
+    }
+  },
+  "required": [
+    "groupId"
+  ],
+  "examples": [
+    {
+      "type": "group",
+      "userId": "u1",
+      "groupId": "g1"
+    }
+  ]
+}
+
+"""#),
+        ("segment-identify.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/segment-identify.schema.json",
+  "title": "Segment identify",
+  "description": "An identify call: accepted and counted, not an event. The body of POST /v1/identify, or an item of POST /v1/batch whose type is identify.",
+  "$ref": "segment-common.schema.json",
+  "type": "object",
+  "properties": {
+    "type": {
+      "const": "identify"
+    },
+    "traits": {
+      "type": [
+        "object",
+        "null"
+      ]
+    }
+  },
+  "examples": [
+    {
+      "type": "identify",
+      "userId": "u1",
+      "traits": {
+        "plan": "pro"
+      }
+    }
+  ]
+}
+
+"""#),
+        ("segment-message.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/segment-message.schema.json",
+  "title": "Segment message of any type",
+  "description": "An item of POST /v1/batch: its `type` says which schema it follows.",
+  "type": "object",
+  "required": [
+    "type"
+  ],
+  "properties": {
+    "type": {
+      "enum": [
+        "track",
+        "page",
+        "screen",
+        "identify",
+        "group",
+        "alias"
+      ]
+    }
+  },
+  "allOf": [
+    {
+      "if": {
+        "properties": {
+          "type": {
+            "const": "track"
+          }
+        },
+        "required": [
+          "type"
+        ]
+      },
+      "then": {
+        "$ref": "segment-track.schema.json"
+      }
+    },
+    {
+      "if": {
+        "properties": {
+          "type": {
+            "const": "page"
+          }
+        },
+        "required": [
+          "type"
+        ]
+      },
+      "then": {
+        "$ref": "segment-page.schema.json"
+      }
+    },
+    {
+      "if": {
+        "properties": {
+          "type": {
+            "const": "screen"
+          }
+        },
+        "required": [
+          "type"
+        ]
+      },
+      "then": {
+        "$ref": "segment-screen.schema.json"
+      }
+    },
+    {
+      "if": {
+        "properties": {
+          "type": {
+            "const": "identify"
+          }
+        },
+        "required": [
+          "type"
+        ]
+      },
+      "then": {
+        "$ref": "segment-identify.schema.json"
+      }
+    },
+    {
+      "if": {
+        "properties": {
+          "type": {
+            "const": "group"
+          }
+        },
+        "required": [
+          "type"
+        ]
+      },
+      "then": {
+        "$ref": "segment-group.schema.json"
+      }
+    },
+    {
+      "if": {
+        "properties": {
+          "type": {
+            "const": "alias"
+          }
+        },
+        "required": [
+          "type"
+        ]
+      },
+      "then": {
+        "$ref": "segment-alias.schema.json"
+      }
+    }
+  ],
+  "examples": [
+    {
+      "type": "track",
+      "userId": "u1",
+      "event": "Order Completed",
+      "properties": {
+        "total": 30
+      },
+      "timestamp": "2025-11-14T10:00:00Z",
+      "messageId": "0192e4a0-7b1c-7cc3-9a6e-3f4d5e6a7b8c"
+    }
+  ]
+}
+
+"""#),
+        ("segment-page.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/segment-page.schema.json",
+  "title": "Segment page",
+  "description": "A page call: a pageview event. The body of POST /v1/page, or an item of POST /v1/batch whose type is page.",
+  "$ref": "segment-common.schema.json",
+  "type": "object",
+  "properties": {
+    "type": {
+      "const": "page"
+    },
+    "name": {
+      "type": [
+        "string",
+        "null"
+      ]
+    },
+    "category": {
+      "type": [
+        "string",
+        "null"
+      ]
+    }
+  },
+  "examples": [
+    {
+      "type": "page",
+      "anonymousId": "a1",
+      "name": "Pricing",
+      "properties": {
+        "path": "/pricing",
+        "url": "https://shop.example/pricing?plan=pro"
+      }
+    }
+  ]
+}
+
+"""#),
+        ("segment-screen.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/segment-screen.schema.json",
+  "title": "Segment screen",
+  "description": "A screen call: a screen event. The body of POST /v1/screen, or an item of POST /v1/batch whose type is screen.",
+  "$ref": "segment-common.schema.json",
+  "type": "object",
+  "properties": {
+    "type": {
+      "const": "screen"
+    },
+    "name": {
+      "type": [
+        "string",
+        "null"
+      ]
+    },
+    "category": {
+      "type": [
+        "string",
+        "null"
+      ]
+    }
+  },
+  "examples": [
+    {
+      "type": "screen",
+      "userId": "u1",
+      "name": "Home"
+    }
+  ]
+}
+
+"""#),
+        ("segment-track.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/segment-track.schema.json",
+  "title": "Segment track",
+  "description": "A track call: an event named by `event`. The body of POST /v1/track, or an item of POST /v1/batch whose type is track.",
+  "$ref": "segment-common.schema.json",
+  "type": "object",
+  "properties": {
+    "type": {
+      "const": "track"
+    },
+    "event": {
+      "description": "The event's event_type.",
+      "$ref": "event.schema.json#/properties/event_type"
+    }
+  },
+  "required": [
+    "event"
+  ],
+  "examples": [
+    {
+      "type": "track",
+      "userId": "u1",
+      "event": "Order Completed",
+      "properties": {
+        "total": 30
+      },
+      "timestamp": "2025-11-14T10:00:00Z",
+      "messageId": "0192e4a0-7b1c-7cc3-9a6e-3f4d5e6a7b8c"
+    }
   ]
 }
 

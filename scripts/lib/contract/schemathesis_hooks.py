@@ -136,10 +136,74 @@ def fit_ingestion_body(case):
         case.body = copies if isinstance(body, list) else copies[0]
 
 
+def cut_bytes(value, limit):
+    while len(value.encode("utf-8", "surrogatepass")) > limit:
+        value = value[:-1]
+    return value
+
+
+def instant(text):
+    try:
+        return dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return None
+
+
+def fit_segment_message(message, batch_sent_at, now):
+    """A Segment message meant to be valid, kept within what its event may hold: the byte limits of the
+    members that become user_id, event_type and path, a URL whose path is an event path, and a timestamp
+    whose correction by receivedAt - sentAt stays within the years 0001 to 9999 (docs/segment.md)."""
+    for name, limit in (("userId", 256), ("anonymousId", 256), ("event", 128)):
+        if isinstance(message.get(name), str):
+            message[name] = cut_bytes(message[name], limit)
+    holders = [message.get("properties"), (message.get("context") or {}).get("page") if isinstance(message.get("context"), dict) else None]
+    for holder in holders:
+        if not isinstance(holder, dict):
+            continue
+        if isinstance(holder.get("path"), str):
+            holder["path"] = cut_bytes(holder["path"], 2048)
+        if isinstance(holder.get("url"), str):
+            holder["url"] = re.sub(r"[\x00-\x1f\x7f]", "", holder["url"])[:1000]
+    given = next((message[key] for key in ("timestamp", "originalTimestamp") if isinstance(message.get(key), str)), None)
+    sent = message.get("sentAt") if isinstance(message.get("sentAt"), str) else batch_sent_at
+    if given is not None and sent is not None:
+        base, sent_at = instant(given), instant(sent)
+        try:
+            ok = base is not None and sent_at is not None and dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc) <= base + (now - sent_at) <= dt.datetime(9999, 12, 30, tzinfo=dt.timezone.utc)
+        except OverflowError:
+            ok = False
+        if not ok:
+            message.pop("sentAt", None)
+            message.pop("timestamp", None)
+            message.pop("originalTimestamp", None)
+
+
+def fit_segment_body(case):
+    meta = case.meta
+    if meta is not None and meta.generation.mode == GenerationMode.NEGATIVE:
+        return
+    if not isinstance(case.body, dict):
+        return
+    body = json.loads(json.dumps(case.body))
+    now = dt.datetime.now(dt.timezone.utc)
+    if case.operation.path in ("/v1/batch", "/v1/import"):
+        batch_sent_at = body.get("sentAt") if isinstance(body.get("sentAt"), str) else None
+        for message in body.get("batch") or []:
+            if isinstance(message, dict):
+                fit_segment_message(message, batch_sent_at, now)
+    else:
+        fit_segment_message(body, None, now)
+    if body != case.body:
+        case.body = body
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     if case.operation.path in ("/event", "/events") and case.operation.method.upper() == "POST":
         fit_ingestion_body(case)
+        return
+    if case.operation.path.startswith("/v1/") and case.operation.method.upper() == "POST":
+        fit_segment_body(case)
         return
     if case.operation.path not in ENDPOINTS or not isinstance(case.query, dict):
         return

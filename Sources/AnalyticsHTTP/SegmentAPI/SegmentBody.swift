@@ -1,0 +1,45 @@
+import CompressNIO
+import Hummingbird
+import NIOCore
+
+/// A Segment request's body, as its `Content-Type` and `Content-Encoding` say: JSON (or `text/plain`,
+/// which browsers send without a CORS preflight), plain or gzip. Segment answers 400 to a body over its
+/// size; so do we. A gzip body is inflated up to the same size and no further: one that would inflate
+/// past it (a gzip bomb) is 413, and nothing of it is taken.
+enum SegmentBody {
+    static func read(_ request: Request, limit: Int, headers: HTTPFields) async throws -> ByteBuffer {
+        let contentType = request.headers.value(of: .contentType)
+        guard JSONBody.isJSON(contentType) || isPlainText(contentType) else {
+            throw APIError(.unsupportedMediaType, "Content-Type must be application/json (or text/plain)", headers: headers)
+        }
+        let gzip: Bool
+        switch request.headers.value(of: .contentEncoding).map(trimmedLowercase) {
+        case nil, "", "identity": gzip = false
+        case "gzip", "x-gzip": gzip = true
+        default: throw APIError(.unsupportedMediaType, "Content-Encoding must be gzip or identity", headers: headers)
+        }
+        var body = try await RequestBody.collect(request, upTo: limit, tooLarge: tooLarge(limit, headers))
+        guard gzip else { return body }
+        guard body.readableBytes > 0 else { throw APIError(.badRequest, "the gzip body is empty", headers: headers) }
+        do {
+            return try body.decompress(with: .gzip(), maxSize: limit)
+        } catch let error as CompressNIOError where error == .bufferOverflow {
+            throw APIError(.contentTooLarge, "the gzip body inflates to more than \(limit / 1024) KiB; nothing was taken", headers: headers)
+        } catch {
+            throw APIError(.badRequest, "the body is not valid gzip", headers: headers)
+        }
+    }
+
+    private static func tooLarge(_ limit: Int, _ headers: HTTPFields) -> APIError {
+        APIError(.badRequest, "body is larger than \(limit / 1024) KiB, the most Segment's API takes", headers: headers)
+    }
+
+    private static func isPlainText(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        return trimmedLowercase(contentType.prefix { $0 != ";" }) == "text/plain"
+    }
+
+    private static func trimmedLowercase(_ text: some StringProtocol) -> String {
+        String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()).lowercased()
+    }
+}
