@@ -9,6 +9,8 @@ let package = Package(
         // What a Swift client imports to validate events against the contract.
         .library(name: "AnalyticsSpec", targets: ["AnalyticsSpec"]),
         .library(name: "JSONSchemaValidation", targets: ["JSONSchemaValidation"]),
+        // What a Swift program imports to send events: batched, validated, retried.
+        .library(name: "AnalyticsClient", targets: ["AnalyticsClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -67,11 +72,14 @@ let package = Package(
             dependencies: [
                 "AnalyticsCore",
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            ],
+            // The tracker's source, compiled into the binary as bytes (PackageResources.script_js).
+            resources: [.embedInCode("Tracker/script.js")]
         ),
         .target(
             name: "AnalyticsWorker",
@@ -80,6 +88,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // The Swift client: its transport and types are generated from spec/openapi.yaml (scripts/generate-client).
+        .target(
+            name: "AnalyticsClient",
+            dependencies: [
+                "AnalyticsSpec",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Generated/openapi.yaml", "Generated/openapi-generator-config.yaml"]
         ),
         // CLI.
         .executableTarget(
@@ -114,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "AnalyticsPipelineTests",
             dependencies: [
-                "AnalyticsCore", "AnalyticsInMemory", "AnalyticsHTTP", "AnalyticsWorker", "AnalyticsTestSupport",
+                "AnalyticsClient", "AnalyticsCore", "AnalyticsInMemory", "AnalyticsHTTP", "AnalyticsWorker", "AnalyticsTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -126,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "AnalyticsEndToEndTests",
             dependencies: [
-                "AnalyticsSpec", "AnalyticsCore", "AnalyticsBlockingIO", "AnalyticsRedis", "AnalyticsPostgres",
+                "AnalyticsClient", "AnalyticsSpec", "AnalyticsCore", "AnalyticsBlockingIO", "AnalyticsRedis", "AnalyticsPostgres",
                 "AnalyticsTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -145,6 +145,27 @@ for path in sorted((root / "fixtures" / "segment").glob("*.json")):
                 print(f"FAIL segment/{path.name}: {case['description']}: event {event} ({problems[:1]}, expected id {expected_id})")
 
 
+# The script tag's hits (fixtures/tracker): the schema's verdict, and each expected event valid under the
+# event contract with the visitor id Python's hmac gives.
+import hmac
+import ipaddress
+collect_check = validator("collect.schema.json")
+for case in json.loads((root / "fixtures" / "tracker" / "collect.json").read_text(encoding="utf-8")):
+    cases += 1
+    if (not list(collect_check.iter_errors(case["body"]))) != case["valid"]:
+        failures += 1
+        print(f"DISAGREE tracker: {case['description']}: fixture says valid={case['valid']}")
+    if case["accepted"]:
+        event = dict(case["event"], event_id="00000000-0000-7000-8000-000000000000")
+        address = ipaddress.ip_address(case["address"])
+        address = getattr(address, "ipv4_mapped", None) or address  # a mapped IPv6 address is its IPv4 one
+        message = event["site_id"].encode() + b"\n" + address.packed + b"\n" + case["user_agent"].encode()
+        expected = "v" + hmac.new(bytes.fromhex(case["visitor_key"]), message, "sha256").hexdigest()[:32]
+        if list(event_check.iter_errors(event)) or event["user_id"] != expected:
+            failures += 1
+            print(f"FAIL tracker: {case['description']}: {event}, visitor {expected}")
+
+
 # The error bodies of the access cases (fixtures/access) against the contract's error schema.
 error_validator = Draft202012Validator(documents["error.schema.json"], registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
 access_bodies = 0

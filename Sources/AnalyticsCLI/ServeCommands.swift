@@ -16,6 +16,7 @@ protocol ClosableBackend: Sendable {
 
 extension RedisStreamQueue: ClosableBackend {}
 extension PostgresEventStore: ClosableBackend {}
+extension RedisVisitorKeyStore: ClosableBackend {}
 
 /// Runs services until SIGINT or SIGTERM, shuts them down gracefully, then closes `backends`.
 func runUntilSignalled(_ services: [any Service], closing backends: [Any] = [], logger: Logger) async throws {
@@ -76,6 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
         let ingestSites = server.ingestSites(reporting: reportingAuth)
         let queue: any EventQueue
         let store: any EventStore
+        let visitorKeys: any VisitorKeyStore
         var registry: PostgresSiteRegistry?
         if inMemory {
             if reportingAuth == .required || ingestSites == .registered {
@@ -83,11 +85,13 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitCode(64)
             }
             (queue, store) = (InMemoryQueue(clock: clock, visibilityTimeout: backends.visibility), InMemoryStore())
+            visitorKeys = InMemoryVisitorKeyStore()
         } else {
             let postgres = try withBackends { try backends.store(writers: loops.count) }
             (queue, store) = (try withBackends { try backends.queue(clock: clock, readers: loops.count) }, postgres)
             try await backends.migrateIfAsked(postgres, logger: logger)
             registry = try withBackends { try backends.registry() }
+            visitorKeys = try withBackends { try backends.visitorKeys() }
         }
         let ingestPort = Settings.int("ingest.port", flag: self.ingestPort, default: 3000)
         let reportPort = Settings.int("report.port", flag: self.reportPort, default: 4000)
@@ -103,7 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
         services += [
             server.ingestion(
                 queue: queue, clock: clock, port: ingestPort, access: ingestionAccess, rateLimits: server.rateLimits(inMemory: inMemory),
-                logger: Logger(label: "analytics.ingest")),
+                visitorKeys: visitorKeys, logger: Logger(label: "analytics.ingest")),
             server.reporting(store: store, port: reportPort, access: reportingAccess, logger: Logger(label: "analytics.report")),
         ]
         for configuration in loops {
@@ -115,14 +119,14 @@ struct ServeCommand: AsyncParsableCommand {
             "backends": "\(inMemory ? "in-memory" : "redis + postgres")",
             "reporting_auth": "\(reportingAuth.rawValue)", "ingest_sites": "\(ingestSites.rawValue)",
         ])
-        try await runUntilSignalled(services, closing: [queue, store, registry as Any], logger: logger)
+        try await runUntilSignalled(services, closing: [queue, store, registry as Any, visitorKeys], logger: logger)
     }
 }
 
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
-        abstract: "Run the ingestion API alone (POST /event, POST /events), queueing to Redis.",
+        abstract: "Run the ingestion API alone (POST /event, POST /events, Segment's /v1/*, /script.js and /collect), queueing to Redis.",
         discussion: "It listens on --port, $PORT, $INGEST_PORT or 3000, in that order."
     )
 
@@ -136,6 +140,7 @@ struct IngestCommand: AsyncParsableCommand {
         let logger = Settings.bootstrapLogging()
         let clock = SystemClock()
         let queue = try withBackends { try backends.queue(clock: clock) }
+        let visitorKeys = try withBackends { try backends.visitorKeys() }
         let port = Settings.int("port", flag: self.port, default: Settings.int("ingest.port", flag: nil, default: 3000))
         // Registered sites only, unless told otherwise; the registry is in the database. Without a database
         // and with INGEST_SITES=any, no check at all (the seed's behaviour).
@@ -149,9 +154,11 @@ struct IngestCommand: AsyncParsableCommand {
             (registry, access) = (opened, IngestionAccess(view: refresh.view, sites: sites))
             services.append(refresh)
         }
-        services.append(server.ingestion(queue: queue, clock: clock, port: port, access: access, rateLimits: server.rateLimits(inMemory: false), logger: logger))
+        services.append(server.ingestion(
+            queue: queue, clock: clock, port: port, access: access, rateLimits: server.rateLimits(inMemory: false), visitorKeys: visitorKeys,
+            logger: logger))
         logger.info("ingesting", metadata: ["port": "\(port)", "ingest_sites": "\(sites.rawValue)", "registry": "\(registry == nil ? "none" : "postgres")"])
-        try await runUntilSignalled(services, closing: [queue, registry as Any], logger: logger)
+        try await runUntilSignalled(services, closing: [queue, registry as Any, visitorKeys], logger: logger)
     }
 }
 

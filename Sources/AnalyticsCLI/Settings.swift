@@ -111,6 +111,18 @@ struct BackendOptions: ParsableArguments {
         }
     }
 
+    /// Where the script tag's daily visitor keys live: Redis, beside the queue, shared by every ingestion process.
+    func visitorKeys() throws -> RedisVisitorKeyStore {
+        guard let url = Settings.string("redis.url", flag: redisURL) else {
+            throw BackendUnavailable("no queue configured: set REDIS_URL (or --redis-url), or run `analytics serve --in-memory`")
+        }
+        do {
+            return try RedisVisitorKeyStore(url: url, keyPrefix: Settings.string("redis.key.prefix", flag: redisKeyPrefix) ?? "analytics")
+        } catch {
+            throw BackendUnavailable("bad REDIS_URL \(Self.redacted(url)): \(error)")
+        }
+    }
+
     /// The Postgres store; `writers` is how many worker loops will insert at once.
     func store(writers: Int = 0) throws -> PostgresEventStore {
         guard let url = Settings.string("database.url", flag: databaseURL) else {
@@ -277,14 +289,15 @@ struct ServerOptions: ParsableArguments {
 
     /// The ingestion API on `port`, refusing new events above the queue depth limit.
     func ingestion(
-        queue: any EventQueue, clock: any WallClock, port: Int, access: IngestionAccess?, rateLimits: RateLimits, logger: Logger
+        queue: any EventQueue, clock: any WallClock, port: Int, access: IngestionAccess?, rateLimits: RateLimits,
+        visitorKeys: any VisitorKeyStore, logger: Logger
     ) -> some ApplicationProtocol {
         var ingestion = IngestionConfiguration()
         ingestion.maximumQueueDepth = queueDepthLimit
         ingestion.rateLimits = rateLimits
         return Applications.ingestion(
             queue: queue, clock: clock, configuration: ingestion, access: access, connections: connectionLimits,
-            server: ApplicationConfiguration(address: .hostname(address, port: port)), logger: logger)
+            server: ApplicationConfiguration(address: .hostname(address, port: port)), visitors: VisitorKeys(store: visitorKeys), logger: logger)
     }
 
     /// The reporting API on `port`.

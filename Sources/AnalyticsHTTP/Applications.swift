@@ -6,7 +6,9 @@ import Metrics
 
 /// Builds the two HTTP services.
 public enum Applications {
-    /// The ingestion API: `POST /event`, `POST /events`, Segment's `/v1/*`, `/healthz`, `/readyz`.
+    /// The ingestion API: `POST /event`, `POST /events`, Segment's `/v1/*`, the script tag's `/script.js`
+    /// and `/collect`, `/healthz`, `/readyz`. `visitors` keeps the script tag's daily visitor keys: give
+    /// every ingestion process the same store (Redis) so that a visitor is one visitor whichever it reaches.
     public static func ingestion(
         queue: any EventQueue,
         clock: any WallClock = SystemClock(),
@@ -16,6 +18,7 @@ public enum Applications {
         connections: ConnectionLimits? = nil,
         server: ApplicationConfiguration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: 3000)),
         metrics: any MetricsFactory = MetricsSystem.factory,
+        visitors: VisitorKeys = VisitorKeys(store: InMemoryVisitorKeyStore()),
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(context: AnalyticsRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -25,6 +28,10 @@ public enum Applications {
         ingestion.register(on: router, methods: methods)
         if let decoder = SegmentDecoder(contract: contract) {
             SegmentRoutes(decoder: decoder, clock: clock, intake: ingestion.intake, access: access, metrics: metrics)
+                .register(on: router, methods: methods)
+        }
+        if let decoder = TrackerHitDecoder(contract: contract) {
+            TrackerRoutes(decoder: decoder, clock: clock, intake: ingestion.intake, access: access, visitors: visitors)
                 .register(on: router, methods: methods)
         }
         var checks: [(String, @Sendable () async throws -> Void)] = [("queue", { try await queue.ping() })]

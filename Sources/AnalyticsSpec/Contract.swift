@@ -17,6 +17,8 @@ public struct Contract: Sendable {
     /// The validators of Segment's messages (spec/segment-*.schema.json); nil for a contract built from
     /// documents without them.
     public let segment: SegmentContract?
+    /// The script tag's hits (spec/collect.schema.json); nil for a contract built without it.
+    public let collect: JSONSchemaValidator?
     /// The registry holding every contract document, for compiling client schemas that refer to them.
     public let registry: SchemaRegistry
     /// True for the contract built into this binary, whose event schema `FastEventReader` mirrors.
@@ -59,6 +61,7 @@ public struct Contract: Sendable {
         breakdownResponse = try registry.validator(for: Self.baseURI + "breakdown-response.schema.json")
         error = try registry.validator(for: Self.baseURI + "error.schema.json")
         segment = documents.contains { $0.name == "segment-batch.schema.json" } ? try SegmentContract(registry: registry) : nil
+        collect = documents.contains { $0.name == "collect.schema.json" } ? try registry.validator(for: Self.baseURI + "collect.schema.json") : nil
     }
 
     private static func maxItems(of document: String?) -> Int? {

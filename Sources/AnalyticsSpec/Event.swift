@@ -21,8 +21,11 @@ public struct Event: Sendable, Hashable {
     }
 
     /// The UTC day the event happened on.
-    public var utcDate: CalendarDate {
-        let days = timestamp >= 0 ? timestamp / 86_400_000_000 : (timestamp - 86_399_999_999) / 86_400_000_000
+    public var utcDate: CalendarDate { Self.utcDate(of: timestamp) }
+
+    /// The UTC day of an instant in microseconds since the epoch.
+    public static func utcDate(of microseconds: Int64) -> CalendarDate {
+        let days = microseconds >= 0 ? microseconds / 86_400_000_000 : (microseconds - 86_399_999_999) / 86_400_000_000
         return CalendarDate(daysSinceEpoch: Int(days))
     }
 

@@ -1,4 +1,4 @@
-@testable import AnalyticsSpec
+import AnalyticsSpec
 import AnalyticsTestSupport
 import JSONSchemaValidation
 import Testing
@@ -58,6 +58,6 @@ extension SegmentCase: CustomTestStringConvertible {}
             ("https://a.example#/route", "/"), ("/relative/path?x", "/relative/path"), ("not a url", "/"),
             ("http://[::1]:8080/v6", "/v6"), ("https://a.example/", "/"),
         ]
-        for (url, path) in cases { #expect(SegmentDecoder.path(ofURL: url) == path, "\(url)") }
+        for (url, path) in cases { #expect(URLPath.of(url) == path, "\(url)") }
     }
 }

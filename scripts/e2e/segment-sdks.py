@@ -18,84 +18,23 @@ INGEST_SITES=registered and REPORTING_AUTH=required. Then:
 Any error a library reports (on_error) fails the run. Exits non-zero on any failure.
 """
 import datetime as dt
-import json
-import os
-import random
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 
 from segment.analytics import Client as SegmentClient
 from rudderstack.analytics import Client as RudderClient
 
-binary = sys.argv[1]
-schema = f"sdks_{random.randrange(1, 2**40)}"
-environment = dict(os.environ, DATABASE_SCHEMA=schema, REDIS_KEY_PREFIX=schema)
+from serve_under_test import ServeUnderTest, check, finish, wait_until
+
+serve = ServeUnderTest(sys.argv[1], "sdks")
+serve.cli("sites", "add", "sdk")
+serve.cli("sites", "add", "rudder")
+segment_key = serve.cli("sites", "write-key", "sdk")
+rudder_key = serve.cli("sites", "write-key", "rudder")
+serve.token = serve.cli("tokens", "create", "--site", "sdk", "--site", "rudder", "--name", "sdk-check")
+stats, event_types, ingestion = serve.stats, serve.event_types, serve.ingestion
 errors = []
-failures = []
-
-
-def run(*arguments):
-    return subprocess.run([binary, *arguments], env=environment, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def free_port():
-    import socket
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what)
-    if not condition:
-        failures.append(what)
-
-
-run("migrate")
-run("sites", "add", "sdk")
-run("sites", "add", "rudder")
-segment_key = run("sites", "write-key", "sdk").splitlines()[-1].strip()
-rudder_key = run("sites", "write-key", "rudder").splitlines()[-1].strip()
-token = run("tokens", "create", "--site", "sdk", "--site", "rudder", "--name", "sdk-check").splitlines()[-1].strip()
-ingest_port, report_port = free_port(), free_port()
-server = subprocess.Popen(
-    [binary, "serve", "--host", "127.0.0.1", "--ingest-port", str(ingest_port), "--report-port", str(report_port)],
-    env=dict(environment, INGEST_SITES="registered", REPORTING_AUTH="required"),
-    stdout=open(f"/tmp/{schema}-serve.log", "w"), stderr=subprocess.STDOUT)
-ingestion = f"http://127.0.0.1:{ingest_port}"
-
-
-def get(path):
-    request = urllib.request.Request(f"http://127.0.0.1:{report_port}{path}", headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
-
-
-def stats(site, **parameters):
-    return get("/stats?" + urllib.parse.urlencode({"site_id": site, "limit": 100, **parameters}))
-
-
-def event_types(site):
-    rows = get("/stats/breakdown?" + urllib.parse.urlencode({"site_id": site, "by": "event_type", "limit": 100}))["rows"]
-    return {row["value"]: row["views"] for row in rows}
-
-
-def wait_until(predicate, what, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except (urllib.error.URLError, ConnectionError, KeyError):
-            pass
-        time.sleep(0.2)
-    check(False, f"{what} within {seconds} s")
-    return False
 
 
 def on_error(error, items):
@@ -139,7 +78,7 @@ def expected(senders_of_site):
 
 
 try:
-    if not wait_until(lambda: urllib.request.urlopen(f"{ingestion}/readyz", timeout=1).status == 200, "ingestion ready"):
+    if not serve.start(INGEST_SITES="registered", REPORTING_AUTH="required"):
         raise SystemExit(1)
     for name, site, client in senders():
         send(client, name)
@@ -171,14 +110,6 @@ try:
     check(stats("rudder")["total_views"] == expected(1)["total"], f"rudder: the resend counted nothing twice ({stats('rudder')['total_views']})")
     check(not errors, f"no library reported an error ({errors})")
 finally:
-    server.terminate()
-    server.wait(timeout=20)
-    subprocess.run(["psql", os.environ["DATABASE_URL"], "-qc", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], capture_output=True)
-    keys = subprocess.run(["redis-cli", "-u", os.environ["REDIS_URL"], "--scan", "--pattern", f"{schema}:*"], capture_output=True, text=True).stdout.split()
-    if keys:
-        subprocess.run(["redis-cli", "-u", os.environ["REDIS_URL"], "DEL", *keys], capture_output=True)
+    serve.stop()
 
-if failures:
-    print(f"segment-sdks: {len(failures)} failed (server log: /tmp/{schema}-serve.log)")
-    sys.exit(1)
-print("segment-sdks: every check passed")
+finish("segment-sdks")

@@ -9,7 +9,7 @@ import NIOCore
 enum SegmentBody {
     static func read(_ request: Request, limit: Int, headers: HTTPFields) async throws -> ByteBuffer {
         let contentType = request.headers.value(of: .contentType)
-        guard JSONBody.isJSON(contentType) || isPlainText(contentType) else {
+        guard JSONBody.isJSON(contentType) || JSONBody.isPlainText(contentType) else {
             throw APIError(.unsupportedMediaType, "Content-Type must be application/json (or text/plain)", headers: headers)
         }
         let gzip: Bool
@@ -32,11 +32,6 @@ enum SegmentBody {
 
     private static func tooLarge(_ limit: Int, _ headers: HTTPFields) -> APIError {
         APIError(.badRequest, "body is larger than \(limit / 1024) KiB, the most Segment's API takes", headers: headers)
-    }
-
-    private static func isPlainText(_ contentType: String?) -> Bool {
-        guard let contentType else { return false }
-        return trimmedLowercase(contentType.prefix { $0 != ";" }) == "text/plain"
     }
 
     private static func trimmedLowercase(_ text: some StringProtocol) -> String {

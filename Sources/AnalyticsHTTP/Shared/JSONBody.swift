@@ -19,4 +19,10 @@ enum JSONBody {
         let mediaType = String(contentType.prefix { $0 != ";" }.filter { $0 != " " && $0 != "\t" }).lowercased()
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
     }
+
+    /// `text/plain`, with or without parameters: what a browser sends without a CORS preflight.
+    static func isPlainText(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        return contentType.prefix { $0 != ";" }.filter { $0 != " " && $0 != "\t" }.lowercased() == "text/plain"
+    }
 }

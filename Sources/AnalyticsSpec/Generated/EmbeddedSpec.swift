@@ -82,6 +82,43 @@ enum EmbeddedSpec {
 }
 
 """#),
+        ("collect.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/collect.schema.json",
+  "title": "Tracker hit",
+  "description": "The body of POST /collect, as /script.js sends it (text/plain, so that a browser sends it without a CORS preflight; application/json is taken too). The server adds what a browser should not be trusted with or cannot know: the time (arrival), the event's id (a UUIDv7) and the visitor's user_id (a keyed hash of site, address and User-Agent under a key that changes every day; docs/tracker.md). At most 8 KiB.",
+  "type": "object",
+  "required": [
+    "site_id",
+    "url"
+  ],
+  "additionalProperties": false,
+  "properties": {
+    "site_id": {
+      "$ref": "event.schema.json#/properties/site_id"
+    },
+    "event_type": {
+      "description": "pageview when absent; the name given to analytics.track otherwise.",
+      "$ref": "event.schema.json#/properties/event_type"
+    },
+    "url": {
+      "description": "The page's address (location.href): the event's path is its path, without query or fragment.",
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 4096
+    }
+  },
+  "examples": [
+    {
+      "site_id": "demo",
+      "event_type": "pageview",
+      "url": "https://shop.example/pricing?plan=pro"
+    }
+  ]
+}
+
+"""#),
         ("error.schema.json", #"""
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",

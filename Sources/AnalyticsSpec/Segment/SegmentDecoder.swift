@@ -151,10 +151,10 @@ public struct SegmentDecoder: Sendable {
             path = given
             sources["path"] = (at.appending("context").appending("page").appending("path"), "context.page.path")
         } else if let url = properties?["url"]?.stringValue {
-            path = Self.path(ofURL: url)
+            path = URLPath.of(url)
             sources["path"] = (at.appending("properties").appending("url"), "the path of properties.url")
         } else if let url = page?["url"]?.stringValue {
-            path = Self.path(ofURL: url)
+            path = URLPath.of(url)
             sources["path"] = (at.appending("context").appending("page").appending("url"), "the path of context.page.url")
         } else {
             path = "/"
@@ -201,22 +201,6 @@ public struct SegmentDecoder: Sendable {
                     instancePath: source.0, keyword: detail.keyword, message: "as the event's \(field) (from \(source.1)): \(detail.message)")
             }, omitted: violation.omitted)
         }
-    }
-
-    /// The path of a URL: from the first `/` after `scheme://host` to before its query or fragment; `/`
-    /// when it has none. A relative URL starting with `/` is read as a path.
-    static func path(ofURL url: String) -> String {
-        var rest = Substring(url)
-        if let scheme = rest.range(of: "://") {
-            rest = rest[scheme.upperBound...]
-            guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }), rest[slash] == "/" else { return "/" }
-            rest = rest[slash...]
-        } else if !rest.hasPrefix("/") {
-            return "/"
-        }
-        let end = rest.firstIndex { $0 == "?" || $0 == "#" } ?? rest.endIndex
-        let path = rest[..<end]
-        return path.isEmpty ? "/" : String(path)
     }
 
     static func microseconds(_ text: String) -> Int64? {

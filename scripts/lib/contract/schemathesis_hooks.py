@@ -14,8 +14,10 @@ generated GET /stats query mean on the wire what the generator meant:
   fixtures/scenarios/query-errors.json): JSON Schema compares no two values, so two days in the wrong order
   are swapped. A valid query stays valid; an invalid one stays invalid for its own reason.
 - The contract's one keyword beyond JSON Schema, `maxBytes` (spec/event.schema.json: `path` at most 2,048
-  bytes of UTF-8 and `user_id` at most 256), is unknown to the generator: in an event meant to be valid,
-  a longer string is cut, by whole characters, until it fits.
+  bytes of UTF-8, `user_id` at most 256 and `event_type` at most 128), is unknown to the generator: in an
+  event or a query meant to be valid, a longer string is cut, by whole characters, until it fits.
+- Segment's messages (POST /v1/*) meant to be valid are kept within what their events may hold
+  (`fit_segment_message`), and POST /collect's text/plain body is its JSON (the tracker's).
 - The other rules the server adds, each documented in the query schemas and checked by
   fixtures/scenarios/tz-errors.json, are kept out of queries meant to be valid: `tz` must be a zone the
   zone database lists (keyword `zone`; a generated name is replaced by a listed one), a time series holds
@@ -108,7 +110,7 @@ def as_read(query, parameters, integers):
     return read
 
 
-MAX_BYTES = {"path": 2048, "user_id": 256}
+MAX_BYTES = {"path": 2048, "user_id": 256, "event_type": 128}
 
 
 def fit_bytes(event):
@@ -197,6 +199,12 @@ def fit_segment_body(case):
         case.body = body
 
 
+@schemathesis.serializer("text/plain")
+def text_plain(ctx, value):
+    """POST /collect takes its JSON as text/plain, as the tracker sends it with sendBeacon."""
+    return value.encode("utf-8") if isinstance(value, str) else json.dumps(value).encode("utf-8")
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     if case.operation.path in ("/event", "/events") and case.operation.method.upper() == "POST":
@@ -216,6 +224,10 @@ def before_call(context, case, kwargs):
     meant_invalid = meta is not None and meta.generation.mode == GenerationMode.NEGATIVE
     read = as_read(query, parameters, integers)
     if not meant_invalid and read is not None and validator.is_valid(read):
+        if isinstance(query.get("event_type"), str):
+            query["event_type"] = cut_bytes(query["event_type"], MAX_BYTES["event_type"])
+        elif isinstance(query.get("event_type"), list) and len(query["event_type"]) == 1 and isinstance(query["event_type"][0], str):
+            query["event_type"] = [cut_bytes(query["event_type"][0], MAX_BYTES["event_type"])]
         if os.environ.get("SCHEMATHESIS_SITE"):
             query["site_id"] = os.environ["SCHEMATHESIS_SITE"]
         if "tz" in read and read["tz"] not in ZONES:

@@ -1,0 +1,30 @@
+import AnalyticsCore
+import AnalyticsSpec
+import JSONSchemaValidation
+
+/// The day's visitor key in Redis at `<prefix>:visitor-key:<day>`, shared by every ingestion process:
+/// one `SET … NX GET EX` both makes it (when no process has) and reads it (when one has), so two processes
+/// racing on the first hit of a day agree. It expires two days after it was made, and nothing else keeps it.
+public final class RedisVisitorKeyStore: VisitorKeyStore {
+    private let client: RedisClient
+    private let keyPrefix: String
+
+    public init(url: String, keyPrefix: String) throws {
+        client = RedisClient(configuration: try RedisConfiguration(url: url), connections: 1)
+        self.keyPrefix = keyPrefix
+    }
+
+    public func key(for day: CalendarDate) async throws -> [UInt8] {
+        let candidate = VisitorKeys.newKey()
+        let seconds = Int(Self.lifetime.components.seconds)
+        let reply = try await client.command(
+            ["SET", .init("\(keyPrefix):visitor-key:\(day)"), .init(bytes: candidate), "NX", "GET", "EX", .init(seconds)])
+        switch reply {
+        case .null: return candidate
+        case .string(let existing) where existing.count == VisitorKeys.keyBytes: return existing
+        default: throw QueueUnavailable("unexpected reply to the visitor key's SET: \(reply)")
+        }
+    }
+
+    public func shutdown() async { await client.shutdown() }
+}

@@ -1,0 +1,75 @@
+import AnalyticsCore
+import AnalyticsRedis
+import AnalyticsSpec
+import AnalyticsTestSupport
+import JSONSchemaValidation
+import Testing
+
+/// Two handles on one store of daily visitor keys (two ingestion processes), and a way to ask how long
+/// a day's key is kept.
+struct VisitorKeyBackend: Sendable, CustomTestStringConvertible {
+    let testDescription: String
+    let make: @Sendable () async throws -> (first: any VisitorKeyStore, second: any VisitorKeyStore, lifetime: @Sendable (CalendarDate) async throws -> Int?)
+
+    static let inMemory = VisitorKeyBackend(testDescription: "InMemoryVisitorKeyStore") {
+        let store = InMemoryVisitorKeyStore()
+        return (store, store, { _ in nil })
+    }
+
+    static let redis = VisitorKeyBackend(testDescription: "RedisVisitorKeyStore") {
+        let prefix = RedisUnderTest.queueConfiguration().keyPrefix
+        let first = try RedisVisitorKeyStore(url: RedisUnderTest.url, keyPrefix: prefix)
+        let second = try RedisVisitorKeyStore(url: RedisUnderTest.url, keyPrefix: prefix)
+        return (first, second, { day in
+            let client = try RedisUnderTest.client()
+            defer { Task { await client.shutdown() } }
+            guard case .integer(let seconds) = try await client.command(["TTL", .init("\(prefix):visitor-key:\(day)")]) else { return nil }
+            return seconds
+        })
+    }
+
+    static var all: [VisitorKeyBackend] { [inMemory] + (Integration.enabled ? [redis] : []) }
+}
+
+@Suite(.removesServerLeftovers) struct VisitorKeyStoreConformanceTests {
+    let today = CalendarDate(year: 2026, month: 11, day: 30)
+    let tomorrow = CalendarDate(year: 2026, month: 12, day: 1)
+
+    @Test(arguments: VisitorKeyBackend.all)
+    func everyProcessGetsTheSameKeyForADayAndANewOneTheNextDay(_ backend: VisitorKeyBackend) async throws {
+        let (first, second, lifetime) = try await backend.make()
+        let key = try await first.key(for: today)
+        #expect(key.count == VisitorKeys.keyBytes)
+        #expect(try await second.key(for: today) == key)
+        #expect(try await first.key(for: today) == key)
+        let next = try await second.key(for: tomorrow)
+        #expect(next != key && next.count == VisitorKeys.keyBytes)
+        #expect(try await first.key(for: tomorrow) == next)
+        if let seconds = try await lifetime(today) {
+            #expect(seconds > 0 && seconds <= 2 * 86_400, "kept \(seconds) s")
+        }
+    }
+
+    /// Processes racing on the first hit of a day all end up with one key.
+    @Test(arguments: VisitorKeyBackend.all)
+    func racingProcessesAgree(_ backend: VisitorKeyBackend) async throws {
+        let (first, second, _) = try await backend.make()
+        let keys = try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for index in 0..<16 { group.addTask { try await (index % 2 == 0 ? first : second).key(for: today) } }
+            return try await group.reduce(into: Set<[UInt8]>()) { $0.insert($1) }
+        }
+        #expect(keys.count == 1)
+    }
+
+    @Test func visitorIDsAreTheKeyedHashTheDocsState() {
+        // Python: "v" + hmac.new(bytes([7] * 32), b"demo\n" + bytes([192, 0, 2, 1]) + b"\nMozilla/5.0", "sha256").hexdigest()[:32]
+        let key = [UInt8](repeating: 7, count: 32)
+        let id = VisitorKeys.visitor(key: key, site: "demo", address: [192, 0, 2, 1], userAgent: "Mozilla/5.0")
+        #expect(id == "vabf8a041de37c0caa0070167411709eb")
+        #expect(VisitorKeys.visitor(key: key, site: "demo", address: [192, 0, 2, 1], userAgent: "Mozilla/5.0") == id)
+        #expect(VisitorKeys.visitor(key: key, site: "other", address: [192, 0, 2, 1], userAgent: "Mozilla/5.0") != id)
+        #expect(VisitorKeys.visitor(key: key, site: "demo", address: [192, 0, 2, 2], userAgent: "Mozilla/5.0") != id)
+        #expect(VisitorKeys.visitor(key: key, site: "demo", address: [192, 0, 2, 1], userAgent: "Mozilla/5.1") != id)
+        #expect(VisitorKeys.visitor(key: [UInt8](repeating: 8, count: 32), site: "demo", address: [192, 0, 2, 1], userAgent: "Mozilla/5.0") != id)
+    }
+}

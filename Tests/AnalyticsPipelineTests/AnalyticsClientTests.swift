@@ -1,0 +1,128 @@
+import AnalyticsClient
+import AnalyticsCore
+import AnalyticsHTTP
+import AnalyticsInMemory
+import AnalyticsSpec
+import AnalyticsTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// The Swift client against a live ingestion server: batches, validation before sending, retries that
+/// honour `Retry-After`, and the flush on graceful shutdown.
+@Suite struct AnalyticsClientTests {
+    static func client(_ port: Int?, configure: (inout AnalyticsClientConfiguration) -> Void = { _ in }) throws -> AnalyticsClient {
+        var configuration = AnalyticsClientConfiguration(serverURL: URL(string: "http://127.0.0.1:\(try #require(port))")!)
+        configuration.initialDelay = .milliseconds(20)
+        configure(&configuration)
+        return AnalyticsClient(configuration: configuration)
+    }
+
+    @Test func sendsEveryEventInBatchesWithTheIDsItGave() async throws {
+        let pipeline = Pipeline()
+        try await pipeline.ingestion().test(.live) { server in
+            let client = try Self.client(server.port) { $0.batchSize = 500 }
+            var ids: [EventID] = []
+            for index in 0..<1_200 {
+                ids.append(try await client.send(site: "demo", type: "Order Completed", path: "/p\(index % 7)", user: "u\(index % 13)"))
+            }
+            try await client.flush()
+            #expect(await client.buffered == 0)
+            let queued = try await pipeline.queued()
+            #expect(queued.map(\.id) == ids)
+            #expect(Set(queued.map(\.eventType)) == ["Order Completed"])
+        }
+    }
+
+    @Test func anInvalidEventIsRefusedBeforeItIsSent() async throws {
+        let pipeline = Pipeline()
+        try await pipeline.ingestion().test(.live) { server in
+            let client = try Self.client(server.port)
+            await #expect(throws: ContractViolation.self) { try await client.send(site: "", type: "view", path: "no-slash") }
+            do {
+                try await client.send(site: "", type: "view", path: "no-slash")
+            } catch let violation as ContractViolation {
+                #expect(Set(violation.details.map(\.instancePath.description)) == ["/site_id", "/path"])
+            }
+            #expect(await client.buffered == 0)
+            try await client.flush()
+        }
+        #expect(try await pipeline.queued().isEmpty)
+    }
+
+    /// A site over its rate limit answers 429 with Retry-After: the client waits at least that long, and
+    /// every event arrives once.
+    @Test func retriesHonourRetryAfter() async throws {
+        // The buckets refill on the queue's clock: the system's here.
+        let queue = InMemoryQueue(clock: SystemClock())
+        var configuration = IngestionConfiguration()
+        configuration.rateLimits = RateLimits(site: RateLimit(perSecond: 5, burst: 5))
+        let app = Applications.ingestion(queue: queue, clock: SystemClock(), configuration: configuration, logger: Logger(label: "test"))
+        try await app.test(.live) { server in
+            let client = try Self.client(server.port) { $0.batchSize = 5 }
+            for index in 0..<10 { try await client.send(site: "demo", type: "view", path: "/\(index)") }
+            let start = ContinuousClock.now
+            try await client.flush()
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .seconds(1), "the second batch waited for Retry-After (took \(elapsed))")
+        }
+        #expect(try await queue.reserve(consumer: "inspector", max: 100, wait: .zero).count == 10)
+    }
+
+    /// While the queue is down ingestion answers 503: the client retries until it is back.
+    @Test func retriesWhileTheQueueIsDown() async throws {
+        let pipeline = Pipeline()
+        pipeline.queue.setDown(true)
+        try await pipeline.ingestion().test(.live) { server in
+            let client = try Self.client(server.port)
+            try await client.send(site: "demo", type: "view", path: "/")
+            let flushed = Task { try await client.flush() }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await pipeline.queue.base.depth().backlog == 0)
+            pipeline.queue.setDown(false)
+            try await flushed.value
+        }
+        #expect(try await pipeline.queued().count == 1)
+    }
+
+    @Test func aRefusedBatchIsReportedAndDropped() async throws {
+        let registry = InMemorySiteRegistry()
+        try await registry.addSite("keyed", origins: [], at: 1)
+        try await registry.setWriteKey(SecretDigest(of: "wk_right"), forSite: "keyed")
+        let view = SiteRegistryView(registry: registry)
+        try await view.refresh()
+        let pipeline = Pipeline()
+        let app = Applications.ingestion(
+            queue: pipeline.queue, clock: pipeline.clock, access: IngestionAccess(view: view, sites: .registered), logger: Logger(label: "test"))
+        try await app.test(.live) { server in
+            let wrong = try Self.client(server.port) { $0.writeKey = "wk_wrong" }
+            try await wrong.send(site: "keyed", type: "view", path: "/")
+            await #expect(throws: AnalyticsClientError.self) { try await wrong.flush() }
+            #expect(await wrong.buffered == 0)
+            let right = try Self.client(server.port) { $0.writeKey = "wk_right" }
+            try await right.send(site: "keyed", type: "view", path: "/")
+            try await right.flush()
+        }
+        #expect(try await pipeline.queued().map(\.siteID) == ["keyed"])
+    }
+
+    /// As a service, the client sends what is buffered when the group shuts down gracefully.
+    @Test func flushesOnGracefulShutdown() async throws {
+        let pipeline = Pipeline()
+        try await pipeline.ingestion().test(.live) { server in
+            let client = try Self.client(server.port) { $0.flushInterval = .seconds(3600) }
+            let group = ServiceGroup(services: [client], gracefulShutdownSignals: [], cancellationSignals: [], logger: Logger(label: "test"))
+            let running = Task { try await group.run() }
+            for index in 0..<42 { try await client.send(site: "demo", type: "view", path: "/\(index)") }
+            #expect(try await pipeline.queued().isEmpty, "nothing sent before the interval or a full batch")
+            await group.triggerGracefulShutdown()
+            try await running.value
+            await #expect(throws: AnalyticsClientError.shutDown) { try await client.send(site: "demo", type: "view", path: "/") }
+        }
+        #expect(try await pipeline.queued().count == 42)
+    }
+}
