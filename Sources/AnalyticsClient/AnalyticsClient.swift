@@ -12,7 +12,8 @@ public import ServiceLifecycle
 /// sent (the same validator as the server's), given its `event_id` then (so a retried batch is stored
 /// once), buffered, and posted in batches to `POST /events` by the client generated from
 /// spec/openapi.yaml. A batch the server cannot take now (503, 429) is retried after its `Retry-After`,
-/// others with capped, jittered backoff.
+/// others with capped, jittered backoff; a batch it refuses for good (401, 403, 400) is split in halves
+/// until the refused events are alone, so that one bad event costs only itself.
 ///
 /// Run it as a `Service` (swift-service-lifecycle): it flushes every `flushInterval`, and everything
 /// buffered on graceful shutdown. Without a service group, call `flush()` and `shutdown()` yourself.
@@ -21,19 +22,31 @@ public actor AnalyticsClient: Service {
     private let client: Client
     private let decoder = EventDecoder()
     private let logger: Logger
-    private var buffer: [AnalyticsSpec.Event] = []
-    private var flushing: Task<Void, Error>?
+    /// Buffered events, oldest first, with the bytes each takes in a batch.
+    private var buffer: [(event: AnalyticsSpec.Event, bytes: Int)] = []
+    private var flushing: Task<Void, Never>?
     private var closed = false
+    /// Set when `shutdown` ran out of time: batches stop retrying and what is left is dropped.
+    private var abandoned = false
+    /// Events ever buffered, and events settled (sent or dropped), in order: a `flush()` waits until what
+    /// was buffered when it was called is settled, not for later events.
+    private var buffered_ = 0
+    private var settled = 0
+    private var waiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
     /// Batches given up since the last `flush()` that threw them.
     private var failures: [AnalyticsClientError] = []
 
     public init(configuration: AnalyticsClientConfiguration, httpClient: HTTPClient = .shared, logger: Logger = Logger(label: "analytics.client")) {
+        var configuration = configuration
+        configuration.batchSize = min(max(configuration.batchSize, 1), 1000)
+        configuration.maximumBatchBytes = min(max(configuration.maximumBatchBytes, 4096), 500 * 1024)
+        configuration.maximumAttempts = max(configuration.maximumAttempts, 1)
         self.configuration = configuration
         self.logger = logger
         let timeout = configuration.requestTimeout.components
         client = Client(
             serverURL: configuration.serverURL,
-            configuration: Configuration(dateTranscoder: MicrosecondDateTranscoder(), jsonEncodingOptions: []),
+            configuration: Configuration(dateTranscoder: MicrosecondDateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
             transport: AsyncHTTPClientTransport(configuration: .init(
                 client: httpClient, timeout: .milliseconds(timeout.seconds * 1000 + timeout.attoseconds / 1_000_000_000_000_000))),
             middlewares: configuration.writeKey.map { [WriteKeyMiddleware(writeKey: $0)] } ?? [])
@@ -63,24 +76,23 @@ public actor AnalyticsClient: Service {
             var generator = SystemRandomNumberGenerator()
             return EventID.version7(unixMilliseconds: UInt64(max(0, Date().timeIntervalSince1970 * 1000)), using: &generator)
         }.get()
-        buffer.append(event)
-        if buffer.count >= configuration.batchSize, flushing == nil { startFlush() }
+        // Its size in a batch: the codec's JSON (what the generated encoder writes, slashes unescaped) and a comma.
+        buffer.append((event, EventCodec.encode(event).utf8.count + 1))
+        buffered_ += 1
+        if buffer.count >= configuration.batchSize { startFlushing() }
         return event.id
     }
 
     /// Events buffered and not yet sent.
     public var buffered: Int { buffer.count }
 
-    /// Sends everything buffered; throws the first batch given up since the last call, if any (the
-    /// others are logged).
+    /// Sends every event buffered before this call (not those sent meanwhile) or drops it, then throws
+    /// the first batch given up since the last call, if any (every one is logged and given to `onDrop`).
     public func flush() async throws {
-        while true {
-            if let running = flushing {
-                _ = try? await running.value
-                continue
-            }
-            if buffer.isEmpty { break }
-            startFlush()
+        let target = buffered_
+        if settled < target {
+            startFlushing()
+            await withCheckedContinuation { continuation in waiters.append((target, continuation)) }
         }
         if let failure = failures.first {
             failures.removeAll()
@@ -88,13 +100,38 @@ public actor AnalyticsClient: Service {
         }
     }
 
-    /// Flushes, then refuses further events.
+    /// Refuses further events and sends what is buffered, for at most `shutdownTimeout`; past it the rest
+    /// is dropped (`shutdownTimedOut`).
     public func shutdown() async throws {
         closed = true
+        let timeout = configuration.shutdownTimeout
+        let dropped = await withTaskGroup(of: Int?.self) { group in
+            group.addTask { try? await self.flush(); return nil }
+            group.addTask {
+                do { try await Task.sleep(for: timeout) } catch { return nil }
+                return await self.abandon()
+            }
+            var dropped: Int?
+            for await result in group {
+                dropped = dropped ?? result
+                group.cancelAll()
+            }
+            return dropped
+        }
+        if let dropped, dropped > 0 { throw AnalyticsClientError.shutdownTimedOut(events: dropped) }
         try await flush()
     }
 
-    /// Flushes every `flushInterval` until graceful shutdown (or cancellation), then sends what is left.
+    /// Stops retrying, drops what is unsent and wakes every `flush()`; returns how many events that was.
+    private func abandon() -> Int {
+        abandoned = true
+        let dropped = buffered_ - settled
+        buffer.removeAll()
+        settle(dropped)
+        return dropped
+    }
+
+    /// Flushes every `flushInterval` until graceful shutdown (or cancellation), then `shutdown()`.
     public func run() async throws {
         let interval = configuration.flushInterval
         try? await cancelWhenGracefulShutdown {
@@ -106,24 +143,73 @@ public actor AnalyticsClient: Service {
         try await shutdown()
     }
 
-    private func startFlush() {
+    /// Starts the one task that sends batches, oldest first, until the buffer is empty.
+    private func startFlushing() {
+        guard flushing == nil else { return }
         flushing = Task {
-            defer { flushing = nil }
-            while !buffer.isEmpty {
-                let batch = Array(buffer.prefix(configuration.batchSize))
-                buffer.removeFirst(batch.count)
-                do {
-                    try await deliver(batch)
-                } catch let error as AnalyticsClientError {
-                    logger.error("events dropped", metadata: ["error": "\(error)"])
-                    failures.append(error)
-                }
+            while let batch = nextBatch() {
+                await deliver(batch)
+                settle(batch.count)
             }
+            flushing = nil
         }
     }
 
-    /// Posts one batch until the server takes it, refuses it for good, or the attempts run out.
-    private func deliver(_ batch: [AnalyticsSpec.Event]) async throws {
+    /// Takes the oldest events that fit one request: `batchSize` of them, in `maximumBatchBytes`.
+    private func nextBatch() -> [AnalyticsSpec.Event]? {
+        guard !buffer.isEmpty else { return nil }
+        var count = 0
+        var bytes = 2
+        while count < buffer.count, count < configuration.batchSize,
+            count == 0 || bytes + buffer[count].bytes <= configuration.maximumBatchBytes
+        {
+            bytes += buffer[count].bytes
+            count += 1
+        }
+        let batch = buffer.prefix(count).map(\.event)
+        buffer.removeFirst(count)
+        return batch
+    }
+
+    private func settle(_ count: Int) {
+        // After `abandon`, the batch in flight settles what was already counted as dropped.
+        settled = min(settled + count, buffered_)
+        let ready = waiters.filter { $0.target <= settled }
+        waiters.removeAll { $0.target <= settled }
+        for waiter in ready { waiter.continuation.resume() }
+    }
+
+    private func drop(_ error: AnalyticsClientError) {
+        logger.error("events dropped", metadata: ["error": "\(error)"])
+        failures.append(error)
+        configuration.onDrop?(error)
+    }
+
+    /// Sends one batch until the server takes it or the attempts run out; a batch refused for good is
+    /// split, and an event refused alone is dropped.
+    private func deliver(_ batch: [AnalyticsSpec.Event]) async {
+        switch await attempt(batch) {
+        case .sent:
+            return
+        case .refused(let status, let message) where batch.count > 1:
+            logger.debug("a batch was refused; splitting it", metadata: ["status": "\(status)", "events": "\(batch.count)", "error": "\(message)"])
+            await deliver(Array(batch.prefix(batch.count / 2)))
+            await deliver(Array(batch.dropFirst(batch.count / 2)))
+        case .refused(let status, let message):
+            drop(.rejected(status: status, message: message, events: batch.count))
+        case .gaveUp(let attempts, let lastError):
+            drop(.gaveUp(attempts: attempts, events: batch.count, lastError: lastError))
+        }
+    }
+
+    private enum Outcome {
+        case sent
+        case refused(status: Int, message: String)
+        case gaveUp(attempts: Int, lastError: String)
+    }
+
+    /// Posts one batch, retrying what may succeed later.
+    private func attempt(_ batch: [AnalyticsSpec.Event]) async -> Outcome {
         let body = batch.map { event in
             Components.Schemas.Event(
                 site_id: event.siteID, event_type: event.eventType, path: event.path,
@@ -132,11 +218,12 @@ public actor AnalyticsClient: Service {
         }
         var lastError = ""
         for attempt in 1...configuration.maximumAttempts {
+            if abandoned { return .gaveUp(attempts: attempt - 1, lastError: "shut down before it was sent") }
             var retryAfter: Int?
             do {
                 switch try await client.ingestEvents(body: .json(body)) {
                 case .ok:
-                    return
+                    return .sent
                 case .tooManyRequests(let answer):
                     retryAfter = answer.headers.Retry_hyphen_After
                     lastError = "429"
@@ -144,21 +231,19 @@ public actor AnalyticsClient: Service {
                     retryAfter = answer.headers.Retry_hyphen_After
                     lastError = "503"
                 case .badRequest(let answer):
-                    throw AnalyticsClientError.rejected(status: 400, message: Self.message(try? answer.body.json), events: batch.count)
+                    return .refused(status: 400, message: Self.message(try? answer.body.json))
                 case .unauthorized(let answer):
-                    throw AnalyticsClientError.rejected(status: 401, message: Self.message(try? answer.body.json), events: batch.count)
+                    return .refused(status: 401, message: Self.message(try? answer.body.json))
                 case .forbidden(let answer):
-                    throw AnalyticsClientError.rejected(status: 403, message: Self.message(try? answer.body.json), events: batch.count)
-                case .contentTooLarge, .unsupportedMediaType, .methodNotAllowed:
-                    throw AnalyticsClientError.rejected(status: 400, message: "the server refused the request's form", events: batch.count)
+                    return .refused(status: 403, message: Self.message(try? answer.body.json))
+                case .contentTooLarge:
+                    return .refused(status: 413, message: "the batch is larger than the server takes")
+                case .unsupportedMediaType, .methodNotAllowed:
+                    return .refused(status: 415, message: "the server refused the request's form")
                 case .undocumented(let status, _):
-                    guard status >= 500 else {
-                        throw AnalyticsClientError.rejected(status: status, message: "HTTP \(status)", events: batch.count)
-                    }
+                    guard status >= 500 else { return .refused(status: status, message: "HTTP \(status)") }
                     lastError = "HTTP \(status)"
                 }
-            } catch let error as AnalyticsClientError {
-                throw error
             } catch {
                 // The request may have been taken before the answer was lost: sending it again is safe, as
                 // every event carries its id.
@@ -169,10 +254,10 @@ public actor AnalyticsClient: Service {
             logger.debug("retrying a batch", metadata: ["attempt": "\(attempt)", "delay": "\(delay)", "error": "\(lastError)"])
             try? await Task.sleep(for: delay)
         }
-        throw AnalyticsClientError.gaveUp(attempts: configuration.maximumAttempts, events: batch.count, lastError: lastError)
+        return .gaveUp(attempts: configuration.maximumAttempts, lastError: lastError)
     }
 
-    /// Exponential from `initialDelay`, capped, with full jitter over its upper half; never less than the
+    /// Exponential from `initialDelay`, capped, with jitter over its upper half; never less than the
     /// server's `Retry-After`.
     private nonisolated func backoff(attempt: Int, retryAfter: Int?) -> Duration {
         let exponential = configuration.initialDelay * (1 << min(attempt - 1, 20))

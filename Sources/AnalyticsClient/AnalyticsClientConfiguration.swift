@@ -6,8 +6,10 @@ public struct AnalyticsClientConfiguration: Sendable {
     public var serverURL: URL
     /// The site's write key, sent as the HTTP Basic user name; nil for sites that take keyless events.
     public var writeKey: String?
-    /// Events a request carries, at most: `POST /events` takes 1 to 1000 (spec/batch.schema.json).
+    /// Events a request carries, at most (1 to 1000: `POST /events` takes 1000, spec/batch.schema.json).
     public var batchSize = 500
+    /// Bytes of JSON a request carries, at most: `POST /events` takes 512 KiB.
+    public var maximumBatchBytes = 400 * 1024
     /// How long an event may wait in the buffer before it is sent with fewer than `batchSize` others.
     public var flushInterval: Duration = .seconds(1)
     /// Events the buffer holds at most; `send` throws `AnalyticsClientError.bufferFull` beyond, rather
@@ -21,6 +23,12 @@ public struct AnalyticsClientConfiguration: Sendable {
     public var maximumDelay: Duration = .seconds(30)
     /// The timeout of one request.
     public var requestTimeout: Duration = .seconds(10)
+    /// How long `shutdown()` (and a graceful shutdown of the service) keeps trying to send what is
+    /// buffered before it drops the rest.
+    public var shutdownTimeout: Duration = .seconds(30)
+    /// Called with every batch given up (the events are dropped), as Segment's libraries' `on_error`; the
+    /// same errors are logged, and the next `flush()` throws the first.
+    public var onDrop: (@Sendable (AnalyticsClientError) -> Void)?
 
     public init(serverURL: URL, writeKey: String? = nil) {
         self.serverURL = serverURL
@@ -38,4 +46,6 @@ public enum AnalyticsClientError: Error, Sendable, Equatable {
     case gaveUp(attempts: Int, events: Int, lastError: String)
     /// `send` after `shutdown`.
     case shutDown
+    /// `shutdown` ran out of `shutdownTimeout` with events unsent: they are dropped.
+    case shutdownTimedOut(events: Int)
 }

@@ -10,7 +10,7 @@ public final class RedisVisitorKeyStore: VisitorKeyStore {
     private let keyPrefix: String
 
     public init(url: String, keyPrefix: String) throws {
-        client = RedisClient(configuration: try RedisConfiguration(url: url), connections: 1)
+        client = RedisClient(configuration: try RedisConfiguration(url: url), connections: 2)
         self.keyPrefix = keyPrefix
     }
 
@@ -22,7 +22,9 @@ public final class RedisVisitorKeyStore: VisitorKeyStore {
         switch reply {
         case .null: return candidate
         case .string(let existing) where existing.count == VisitorKeys.keyBytes: return existing
-        default: throw QueueUnavailable("unexpected reply to the visitor key's SET: \(reply)")
+        default:
+            // Not the reply itself: it may hold a key.
+            throw QueueUnavailable("unexpected reply to the visitor key's SET (not a \(VisitorKeys.keyBytes)-byte key)")
         }
     }
 

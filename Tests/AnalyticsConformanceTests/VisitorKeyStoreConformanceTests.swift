@@ -3,6 +3,7 @@ import AnalyticsRedis
 import AnalyticsSpec
 import AnalyticsTestSupport
 import JSONSchemaValidation
+import Synchronization
 import Testing
 
 /// Two handles on one store of daily visitor keys (two ingestion processes), and a way to ask how long
@@ -59,6 +60,35 @@ struct VisitorKeyBackend: Sendable, CustomTestStringConvertible {
             return try await group.reduce(into: Set<[UInt8]>()) { $0.insert($1) }
         }
         #expect(keys.count == 1)
+    }
+
+    /// A process reads the day's key once a minute at most, one read at a time, and again after a minute:
+    /// a key the store lost and made anew reaches every process within that minute.
+    @Test func aProcessReadsTheKeyOnceAMinuteAndFollowsTheStore() async throws {
+        final class CountingStore: VisitorKeyStore {
+            let reads = Mutex(0)
+            let key = Mutex([UInt8](repeating: 1, count: 32))
+            func key(for day: CalendarDate) async throws -> [UInt8] {
+                reads.withLock { $0 += 1 }
+                try await Task.sleep(for: .milliseconds(20))
+                return key.withLock { $0 }
+            }
+        }
+        let store = CountingStore()
+        let clock = ManualClock()
+        let keys = VisitorKeys(store: store, clock: clock)
+        try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for _ in 0..<20 { group.addTask { try await keys.key(for: today) } }
+            for try await key in group { #expect(key == [UInt8](repeating: 1, count: 32)) }
+        }
+        #expect(store.reads.withLock { $0 } == 1)
+        store.key.withLock { $0 = [UInt8](repeating: 2, count: 32) }
+        clock.advance(by: .seconds(59))
+        #expect(try await keys.key(for: today) == [UInt8](repeating: 1, count: 32))
+        clock.advance(by: .seconds(2))
+        #expect(try await keys.key(for: today) == [UInt8](repeating: 2, count: 32))
+        #expect(try await keys.key(for: tomorrow) == [UInt8](repeating: 2, count: 32))
+        #expect(store.reads.withLock { $0 } == 3)
     }
 
     @Test func visitorIDsAreTheKeyedHashTheDocsState() {

@@ -15,11 +15,13 @@ import Testing
 /// The Swift client against a live ingestion server: batches, validation before sending, retries that
 /// honour `Retry-After`, and the flush on graceful shutdown.
 @Suite struct AnalyticsClientTests {
-    static func client(_ port: Int?, configure: (inout AnalyticsClientConfiguration) -> Void = { _ in }) throws -> AnalyticsClient {
+    static func client(
+        _ port: Int?, logs: LogCapture = LogCapture(), configure: (inout AnalyticsClientConfiguration) -> Void = { _ in }
+    ) throws -> AnalyticsClient {
         var configuration = AnalyticsClientConfiguration(serverURL: URL(string: "http://127.0.0.1:\(try #require(port))")!)
         configuration.initialDelay = .milliseconds(20)
         configure(&configuration)
-        return AnalyticsClient(configuration: configuration)
+        return AnalyticsClient(configuration: configuration, logger: logs.logger())
     }
 
     @Test func sendsEveryEventInBatchesWithTheIDsItGave() async throws {
@@ -124,5 +126,67 @@ import Testing
             await #expect(throws: AnalyticsClientError.shutDown) { try await client.send(site: "demo", type: "view", path: "/") }
         }
         #expect(try await pipeline.queued().count == 42)
+    }
+
+    /// One event the server refuses (a site the key does not write) costs only itself: the batch is split
+    /// until it is alone, the others arrive, and the refusal is reported.
+    @Test func aRefusedEventCostsOnlyItself() async throws {
+        let registry = InMemorySiteRegistry()
+        try await registry.addSite("keyed", origins: [], at: 1)
+        try await registry.setWriteKey(SecretDigest(of: "wk_right"), forSite: "keyed")
+        let view = SiteRegistryView(registry: registry)
+        try await view.refresh()
+        let pipeline = Pipeline()
+        let drops = Mutex<[AnalyticsClientError]>([])
+        let app = Applications.ingestion(
+            queue: pipeline.queue, clock: pipeline.clock, access: IngestionAccess(view: view, sites: .registered), logger: Logger(label: "test"))
+        try await app.test(.live) { server in
+            let client = try Self.client(server.port) { configuration in
+                configuration.writeKey = "wk_right"
+                configuration.onDrop = { error in drops.withLock { $0.append(error) } }
+            }
+            for index in 0..<7 { try await client.send(site: index == 4 ? "unregistered" : "keyed", type: "view", path: "/\(index)") }
+            await #expect(throws: AnalyticsClientError.rejected(status: 403, message: "1 of 1 events refused; none was taken", events: 1)) {
+                try await client.flush()
+            }
+        }
+        #expect(try await pipeline.queued().map(\.path) == ["/0", "/1", "/2", "/3", "/5", "/6"])
+        #expect(drops.withLock { $0.count } == 1)
+    }
+
+    /// Batches are cut by bytes as well as by count: 500 events of 1.5 KB each (800 KB) never make the
+    /// server's 413 at its 512 KiB, so no batch is split. A server that takes less answers 413, and the
+    /// client splits until its batches fit: every event still arrives.
+    @Test(arguments: [512 * 1024, 100 * 1024])
+    func batchesStayWithinTheServersBodyLimit(_ serverLimit: Int) async throws {
+        let pipeline = Pipeline()
+        let logs = LogCapture()
+        var configuration = IngestionConfiguration()
+        configuration.maximumBatchBytes = serverLimit
+        try await pipeline.ingestion(configuration).test(.live) { server in
+            let client = try Self.client(server.port, logs: logs) { $0.batchSize = 1000 }
+            let path = "/" + String(repeating: "a/b", count: 500)
+            for _ in 0..<500 { try await client.send(site: "demo", type: "view", path: path) }
+            try await client.flush()
+        }
+        #expect(try await pipeline.queued().count == 500)
+        let splits = logs.recorded.filter { $0.message.contains("splitting") }
+        #expect(splits.isEmpty == (serverLimit == 512 * 1024), "\(splits.count) splits")
+    }
+
+    /// While the server cannot take anything, shutdown gives up after its timeout and says what it dropped.
+    @Test func shutdownGivesUpAfterItsTimeout() async throws {
+        let pipeline = Pipeline()
+        pipeline.queue.setDown(true)
+        try await pipeline.ingestion().test(.live) { server in
+            let client = try Self.client(server.port) { configuration in
+                configuration.shutdownTimeout = .milliseconds(500)
+                configuration.maximumAttempts = 1000
+            }
+            for index in 0..<3 { try await client.send(site: "demo", type: "view", path: "/\(index)") }
+            let start = ContinuousClock.now
+            await #expect(throws: AnalyticsClientError.shutdownTimedOut(events: 3)) { try await client.shutdown() }
+            #expect(ContinuousClock.now - start < .seconds(5))
+        }
     }
 }

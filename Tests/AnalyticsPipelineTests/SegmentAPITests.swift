@@ -73,6 +73,18 @@ extension SegmentCase: CustomTestStringConvertible {}
             try await client.execute(uri: "/v1/track", method: .post, headers: Self.basic("not a site"), body: ByteBuffer(string: Self.track)) {
                 #expect($0.status == .unauthorized)
             }
+            // Nor a read token, nor what looks like another service's write key.
+            for secret in [Credentials.newReadToken().token, "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9"] {
+                try await client.execute(uri: "/v1/track", method: .post, headers: Self.basic(secret), body: ByteBuffer(string: Self.track)) { response in
+                    #expect(response.status == .unauthorized)
+                    #expect(!response.text.contains(secret))
+                }
+            }
+            // An empty user name leaves the body's writeKey to name the site.
+            let keyInBody = #"{"writeKey":"demo","userId":"u1","event":"e","messageId":"m-9"}"#
+            try await client.execute(uri: "/v1/track", method: .post, headers: Self.basic(""), body: ByteBuffer(string: keyInBody)) {
+                #expect($0.status == .ok)
+            }
             try await client.execute(uri: "/v1/track", method: .post, headers: Self.basic("demo"), body: ByteBuffer(string: Self.track)) {
                 #expect($0.status == .ok)
             }
@@ -81,7 +93,26 @@ extension SegmentCase: CustomTestStringConvertible {}
                 #expect($0.status == .ok)
             }
         }
-        #expect(try await pipeline.queued().map(\.siteID) == ["demo", "shop"])
+        #expect(try await pipeline.queued().map(\.siteID) == ["demo", "demo", "shop"])
+    }
+
+    /// Before the registry is loaded, a key that can only be a site's write key is a 503 the libraries
+    /// retry, not a 401 they would drop the batch for.
+    @Test func aKeyIsNotJudgedBeforeTheRegistryIsLoaded() async throws {
+        let pipeline = Pipeline()
+        let view = SiteRegistryView(registry: InMemorySiteRegistry())
+        let app = Applications.ingestion(
+            queue: pipeline.queue, clock: pipeline.clock, access: IngestionAccess(view: view, sites: .any), logger: Logger(label: "test"))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/track", method: .post, headers: Self.basic(Credentials.newWriteKey()), body: ByteBuffer(string: Self.track)) {
+                #expect($0.status == .serviceUnavailable)
+                #expect($0.headers[.retryAfter] == "1")
+            }
+            // A site's id is judged as `any` judges sites before the registry is loaded: taken.
+            try await client.execute(uri: "/v1/track", method: .post, headers: Self.basic("demo"), body: ByteBuffer(string: Self.track)) {
+                #expect($0.status == .ok)
+            }
+        }
     }
 
     @Test(arguments: AccessTests.cases)
@@ -167,6 +198,19 @@ extension SegmentCase: CustomTestStringConvertible {}
             }
             try await client.execute(uri: "/v1/batch", method: .post, headers: gzip, body: ByteBuffer(string: batch)) {
                 #expect($0.status == .badRequest)
+            }
+            // Bytes after the stream, a cut-off trailer: not one whole gzip stream.
+            var trailing = try Self.gzipped(batch)
+            trailing.writeString("garbage")
+            try await client.execute(uri: "/v1/batch", method: .post, headers: gzip, body: trailing) { #expect($0.status == .badRequest) }
+            let whole = try Self.gzipped(batch)
+            try await client.execute(uri: "/v1/batch", method: .post, headers: gzip, body: whole.getSlice(at: 0, length: whole.readableBytes - 4)!) {
+                #expect($0.status == .badRequest)
+            }
+            // Just over the limit once inflated (whitespace the message-size check would not count): 413.
+            let justOver = #"{"batch":[{"type":"track","userId":"u1","event":"over","messageId":"z-3"}]"# + String(repeating: " ", count: 500 * 1024) + "}"
+            try await client.execute(uri: "/v1/batch", method: .post, headers: gzip, body: try Self.gzipped(justOver)) {
+                #expect($0.status == .contentTooLarge)
             }
             let brotli = Self.basic("demo", encoding: "br")
             try await client.execute(uri: "/v1/batch", method: .post, headers: brotli, body: try Self.gzipped(batch)) {

@@ -101,6 +101,14 @@ struct FixedVisitorKeys: VisitorKeyStore {
                 let inflated = try body.decompress(with: .gzip())
                 #expect(inflated == plain)
             }
+            // gzip refused by quality zero: the plain bytes, under the plain representation's tag.
+            try await client.execute(uri: "/script.js", method: .get, headers: [.acceptEncoding: "gzip;q=0, identity"]) { response in
+                #expect(response.headers[.contentEncoding] == nil)
+                #expect(response.headers[.eTag] == etag)
+            }
+            try await client.execute(uri: "/script.js", method: .get, headers: [.acceptEncoding: "gzip"]) { response in
+                #expect(response.headers[.eTag] != etag, "each representation has its own tag")
+            }
             try await client.execute(uri: "/script.js", method: .get, headers: [.ifNoneMatch: etag]) { response in
                 #expect(response.status == .notModified)
                 #expect(response.body.readableBytes == 0)

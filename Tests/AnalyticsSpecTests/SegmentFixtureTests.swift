@@ -56,7 +56,8 @@ extension SegmentCase: CustomTestStringConvertible {}
         let cases: [(String, String)] = [
             ("https://a.example/x/y?q=1#f", "/x/y"), ("https://a.example", "/"), ("https://a.example?q", "/"),
             ("https://a.example#/route", "/"), ("/relative/path?x", "/relative/path"), ("not a url", "/"),
-            ("http://[::1]:8080/v6", "/v6"), ("https://a.example/", "/"),
+            ("http://[::1]:8080/v6", "/v6"), ("https://a.example/", "/"), ("/login?next=https://shop/cart", "/login"),
+            ("//cdn.example/x?y", "/x"), ("mailto:someone", "/"), ("/a#https://b/c", "/a"),
         ]
         for (url, path) in cases { #expect(URLPath.of(url) == path, "\(url)") }
     }

@@ -88,16 +88,17 @@ public struct Scenario: Sendable {
         }
     }
 
-    /// The query parameters of a query string, decoded as forms encode them (`+` a space, `%XX` a byte),
-    /// as the reporting API reads them.
+    /// The query parameters of a query string as the reporting API reads them: `%XX` decoded, and `+` a
+    /// space in `event_type` (as forms write one) and itself elsewhere.
     public static func parameters(_ query: String) -> [(name: String, value: String)] {
         query.split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode = { (text: Substring) in
-                let spaced = text.replacingOccurrences(of: "+", with: " ")
+            let decode = { (text: Substring, plusIsSpace: Bool) in
+                let spaced = plusIsSpace ? text.replacingOccurrences(of: "+", with: " ") : String(text)
                 return spaced.removingPercentEncoding ?? spaced
             }
-            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+            let name = decode(parts[0], false)
+            return (name, parts.count > 1 ? decode(parts[1], name == "event_type") : "")
         }
     }
 }

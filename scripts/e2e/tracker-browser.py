@@ -7,8 +7,8 @@ Needs REDIS_URL and DATABASE_URL (scripts/test's throwaway servers); works in a 
 its own, dropped afterwards. Serves with INGEST_SITES=registered and REPORTING_AUTH=required; the site
 `browser` lists the test page's origin, a static server on another port.
 
-1. The page loads /script.js with `data-site`, navigates three routes with pushState, goes back once and
-   calls analytics.track: /stats then shows exactly those pageviews and paths, one visitor, and the
+1. The page loads /script.js with `data-site` (twice, as a template and a tag manager might), navigates
+   three routes with pushState, changes only the query once, goes back once and calls analytics.track: /stats then shows exactly those pageviews and paths, one visitor, and the
    custom event at the path it was sent from.
 2. Nothing is left in the browser: no cookie, nothing in localStorage or sessionStorage.
 3. A page whose tag says data-do-not-track="true", in a browser that sends Do-Not-Track, sends nothing
@@ -43,7 +43,8 @@ stats, get = serve.stats, serve.get
 pages = tempfile.mkdtemp()
 tag = f'<script defer src="http://127.0.0.1:{ingest_port}/script.js" data-site="%s"%s></script>'
 with open(os.path.join(pages, "index.html"), "w") as page:
-    page.write(f'<!doctype html><html><head><meta charset="utf-8"><title>shop</title>{tag % ("browser", "")}</head>'
+    # The tag twice, as a template and a tag manager might both add it: still one count per page.
+    page.write(f'<!doctype html><html><head><meta charset="utf-8"><title>shop</title>{tag % ("browser", "")}{tag % ("browser", "")}</head>'
                '<body><h1>shop</h1></body></html>')
 with open(os.path.join(pages, "private.html"), "w") as page:
     private_tag = tag % ("dnt", ' data-do-not-track="true"')
@@ -80,6 +81,8 @@ try:
     wait_until(lambda: driver.execute_script("return !!(window.analytics && window.analytics.track)"), "the script loaded")
     for route in ("/a", "/b", "/c"):
         driver.execute_script("history.pushState({}, '', arguments[0])", route)
+    # A new query on the same path (a search box) is not a new page: the server keeps paths only.
+    driver.execute_script("history.replaceState({}, '', '/c?q=shoes')")
     driver.back()
     wait_until(lambda: driver.execute_script("return location.pathname") == "/b", "back to /b")
     driver.execute_script("window.analytics.track('Signup Clicked')")

@@ -265,7 +265,7 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Event/site_id`.
             package var site_id: Components.Schemas.Event_identifier
-            /// What happened, such as view, click or Order Completed: 1 to 64 characters and at most 128 bytes of UTF-8, with no control characters and no space at either end. Wider than an identifier so that the names Segment's senders use ("Order Completed") are kept as they are.
+            /// What happened, such as view, click or Order Completed: 1 to 64 characters and at most 128 bytes of UTF-8, with no C0 control character or DEL (U+0000 to U+001F, U+007F) and no ASCII space at either end. Wider than an identifier so that the names Segment's senders use ("Order Completed") are kept as they are.
             ///
             /// - Remark: Generated from `#/components/schemas/Event/event_type`.
             package var event_type: Swift.String
@@ -289,7 +289,7 @@ extension Components {
             ///
             /// - Parameters:
             ///   - site_id: The site the event belongs to.
-            ///   - event_type: What happened, such as view, click or Order Completed: 1 to 64 characters and at most 128 bytes of UTF-8, with no control characters and no space at either end. Wider than an identifier so that the names Segment's senders use ("Order Completed") are kept as they are.
+            ///   - event_type: What happened, such as view, click or Order Completed: 1 to 64 characters and at most 128 bytes of UTF-8, with no C0 control character or DEL (U+0000 to U+001F, U+007F) and no ASCII space at either end. Wider than an identifier so that the names Segment's senders use ("Order Completed") are kept as they are.
             ///   - path: The page path, starting with '/', with no control characters; at most 2048 characters and 2048 bytes of UTF-8.
             ///   - timestamp: When the event happened: an RFC 3339 date-time with a mandatory offset (Z or ±HH:MM). 'T' and 'Z' may be lowercase. Leap seconds (:60) are not accepted. Every accepted instant lies in the years 0001 to 9999 in UTC: on 0001-01-01 the offset may not be ahead of UTC, and on 9999-12-31 not behind it (Z, +00:00 and -00:00 are always accepted).
             ///   - user_id: Who did it, if known; at most 256 characters and 256 bytes of UTF-8. An empty string is accepted and stored as null.

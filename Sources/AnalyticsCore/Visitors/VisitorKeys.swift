@@ -11,24 +11,58 @@ import Synchronization
 public final class VisitorKeys: Sendable {
     /// The bytes of a day's key.
     public static let keyBytes = 32
+    /// How long a process uses the key it read before reading it again: if the store lost it (a Redis
+    /// restart without persistence, a failover), every process is back on one key within this time.
+    public static let refreshInterval: Duration = .seconds(60)
+
+    private struct Cached {
+        var day: CalendarDate
+        var key: [UInt8]
+        var readAt: Duration
+    }
+
+    private struct State {
+        var cached: Cached?
+        /// The one read in flight, so that the first hits of a day, or of a minute, make one round trip.
+        var reading: Task<[UInt8], any Error>?
+        var readingDay: CalendarDate?
+    }
 
     private let store: any VisitorKeyStore
-    private let cached = Mutex<(day: CalendarDate, key: [UInt8])?>(nil)
+    private let clock: any MonotonicClock
+    private let state = Mutex(State())
 
-    public init(store: any VisitorKeyStore) {
+    public init(store: any VisitorKeyStore, clock: any MonotonicClock = SystemMonotonicClock()) {
         self.store = store
+        self.clock = clock
     }
 
     /// The visitor id of a hit on `day`.
     public func visitor(day: CalendarDate, site: String, address: [UInt8], userAgent: String) async throws -> String {
-        let key: [UInt8]
-        if let hit = cached.withLock({ $0?.day == day ? $0?.key : nil }) {
-            key = hit
-        } else {
-            key = try await store.key(for: day)
-            cached.withLock { $0 = (day, key) }
+        Self.visitor(key: try await key(for: day), site: site, address: address, userAgent: userAgent)
+    }
+
+    /// The key of `day`: the one read less than `refreshInterval` ago, else read again (one read at a time).
+    public func key(for day: CalendarDate) async throws -> [UInt8] {
+        let now = clock.elapsed
+        let store = self.store
+        let (fresh, task) = state.withLock { state -> ([UInt8]?, Task<[UInt8], any Error>?) in
+            if let cached = state.cached, cached.day == day, now - cached.readAt < Self.refreshInterval { return (cached.key, nil) }
+            if let reading = state.reading, state.readingDay == day { return (nil, reading) }
+            let reading = Task { try await store.key(for: day) }
+            state.reading = reading
+            state.readingDay = day
+            return (nil, reading)
         }
-        return Self.visitor(key: key, site: site, address: address, userAgent: userAgent)
+        if let fresh { return fresh }
+        let result = await task!.result
+        state.withLock { state in
+            if state.reading == task { state.reading = nil }
+            if case .success(let key) = result, state.cached.map({ $0.day <= day }) ?? true {
+                state.cached = Cached(day: day, key: key, readAt: now)
+            }
+        }
+        return try result.get()
     }
 
     /// `v` and the first 16 bytes, in hex, of HMAC-SHA256 under `key` of the site's UTF-8, a line feed, the

@@ -21,13 +21,27 @@ enum SegmentBody {
         var body = try await RequestBody.collect(request, upTo: limit, tooLarge: tooLarge(limit, headers))
         guard gzip else { return body }
         guard body.readableBytes > 0 else { throw APIError(.badRequest, "the gzip body is empty", headers: headers) }
+        let trailer = body.getInteger(at: body.writerIndex - 4, endianness: .little, as: UInt32.self)
+        let inflated: ByteBuffer
         do {
-            return try body.decompress(with: .gzip(), maxSize: limit)
+            inflated = try body.decompress(with: .gzip(), maxSize: limit)
         } catch let error as CompressNIOError where error == .bufferOverflow {
-            throw APIError(.contentTooLarge, "the gzip body inflates to more than \(limit / 1024) KiB; nothing was taken", headers: headers)
+            throw bomb(limit, headers)
         } catch {
             throw APIError(.badRequest, "the body is not valid gzip", headers: headers)
         }
+        // compress-nio's `maxSize` bounds the buffers it asks for, which NIO rounds up: the limit is held here.
+        guard inflated.readableBytes <= limit else { throw bomb(limit, headers) }
+        // One whole gzip member and nothing after it: its trailer's length (ISIZE) is what was inflated.
+        // zlib does not report a cut-off trailer or bytes after the stream's end through compress-nio.
+        guard body.readableBytes == 0, let trailer, trailer == UInt32(truncatingIfNeeded: inflated.readableBytes) else {
+            throw APIError(.badRequest, "the body is not one whole gzip stream", headers: headers)
+        }
+        return inflated
+    }
+
+    private static func bomb(_ limit: Int, _ headers: HTTPFields) -> APIError {
+        APIError(.contentTooLarge, "the gzip body inflates to more than \(limit / 1024) KiB; nothing was taken", headers: headers)
     }
 
     private static func tooLarge(_ limit: Int, _ headers: HTTPFields) -> APIError {

@@ -60,7 +60,9 @@ struct SegmentRoutes: Sendable {
         case .failure(let violation):
             throw APIError(.badRequest, violation.summary, details: violation.details, omitted: violation.omitted, headers: headers)
         }
-        let (site, keyDigest) = try SegmentWriteKey.site(of: request, bodyKey: parsed.writeKey, snapshot: snapshot, headers: headers)
+        let (site, keyDigest) = try SegmentWriteKey.site(
+            of: request, bodyKey: parsed.writeKey, snapshot: snapshot, registryExpected: access != nil,
+            retryAfter: intake.configuration.retryAfterWhenUnavailable, headers: headers)
         try access?.check(site: site, writeKey: keyDigest, request: request, headers: headers, snapshot: snapshot)
         let mapped: SegmentDecoder.Mapped
         switch decoder.events(of: parsed, site: site, receivedAt: receivedAt, newID: newID) {

@@ -16,6 +16,8 @@ struct TrackerRoutes: Sendable {
     private let corsHeaders: HTTPFields
 
     private static let accepted = ByteBuffer(string: #"{"status":"ok"}"#)
+    /// A visitor id of the real ones' shape, for checking the event before its visitor is known.
+    private static let placeholderVisitor = "v" + String(repeating: "0", count: 32)
 
     init(decoder: TrackerHitDecoder, clock: any WallClock, intake: EventIntake, access: IngestionAccess?, visitors: VisitorKeys) {
         self.decoder = decoder
@@ -57,25 +59,26 @@ struct TrackerRoutes: Sendable {
             throw APIError(.badRequest, violation.summary, details: violation.details, omitted: violation.omitted, headers: headers)
         }
         let now = clock.now
-        let address = intake.configuration.rateLimits.clients.client(
-            peer: context.remoteAddress?.ipAddress.flatMap(IPAddress.init), forwardedFor: request.headers.value(of: .xForwardedFor))
-        let visitor: String
-        do {
-            visitor = try await visitors.visitor(
-                day: Event.utcDate(of: now), site: hit.siteID, address: address?.bytes ?? [], userAgent: request.headers.value(of: .userAgent) ?? "")
-        } catch {
-            context.logger.warning("visitor key unavailable", metadata: ["error": "\(error)"])
-            throw APIError.unavailable("queue unavailable", retryAfter: intake.configuration.retryAfterWhenUnavailable, headers: headers)
-        }
         var generator = BufferedSystemRandom()
         let id = EventID.version7(unixMilliseconds: clock.unixMilliseconds, using: &generator)
-        let event: Event
-        switch decoder.event(of: hit, visitor: visitor, timestamp: now, id: id) {
+        // The event is checked, and its site's rules applied, before the visitor key is read: a bad or
+        // refused hit costs no round trip to Redis and gets its own answer even while Redis is away.
+        var event: Event
+        switch decoder.event(of: hit, visitor: Self.placeholderVisitor, timestamp: now, id: id) {
         case .success(let made): event = made
         case .failure(let violation):
             throw APIError(.badRequest, violation.summary, details: violation.details, omitted: violation.omitted, headers: headers)
         }
         try access?.check([event], request: request, inBatch: false, headers: headers, snapshot: snapshot)
+        let address = intake.configuration.rateLimits.clients.client(
+            peer: context.remoteAddress?.ipAddress.flatMap(IPAddress.init), forwardedFor: request.headers.value(of: .xForwardedFor))
+        do {
+            event.userID = try await visitors.visitor(
+                day: Event.utcDate(of: now), site: hit.siteID, address: address?.bytes ?? [], userAgent: request.headers.value(of: .userAgent) ?? "")
+        } catch {
+            context.logger.warning("visitor key unavailable", metadata: ["error": "\(error)"])
+            throw APIError.unavailable("queue unavailable", retryAfter: intake.configuration.retryAfterWhenUnavailable, headers: headers)
+        }
         try await intake.enqueue([event], request: request, context: context, keyVerified: false, snapshot: snapshot, headers: headers)
         return JSONBody.response(Self.accepted, headers: headers)
     }

@@ -3,7 +3,8 @@
 (function (w, d, n) {
   "use strict";
   var script = d.currentScript;
-  if (!script) return;
+  if (!script || w.__analyticsTag) return; // one tag per page, however often it is included
+  w.__analyticsTag = true;
   var site = script.getAttribute("data-site");
   var endpoint = script.getAttribute("data-api") || new URL(script.src).origin + "/collect";
   var optedOut = script.getAttribute("data-do-not-track") === "true" &&
@@ -20,10 +21,10 @@
     }
   }
 
+  // The server keeps the path only, so a new query or fragment on the same path is not a new page.
   function pageview() {
-    var url = location.href.split("#")[0];
-    if (url === last) return; // replaceState to the same address is not a new page
-    last = url;
+    if (location.pathname === last) return;
+    last = location.pathname;
     send("pageview");
   }
 
@@ -37,15 +38,12 @@
   });
   w.addEventListener("popstate", pageview);
 
-  var api = w.analytics = w.analytics || {};
+  // An array, as Segment's snippet expects of a window.analytics it finds; its own track replaces ours.
+  var api = w.analytics = w.analytics || [];
   if (!api.track) api.track = function (name) { send(String(name)); };
 
-  if (d.visibilityState === "prerender") {
-    d.addEventListener("visibilitychange", function once() {
-      if (d.visibilityState === "prerender") return;
-      d.removeEventListener("visibilitychange", once);
-      pageview();
-    });
+  if (d.prerendering) {
+    d.addEventListener("prerenderingchange", pageview, { once: true });
   } else {
     pageview();
   }

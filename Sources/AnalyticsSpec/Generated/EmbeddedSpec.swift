@@ -173,7 +173,7 @@ enum EmbeddedSpec {
       "examples": ["demo", "shop.example.com"]
     },
     "event_type": {
-      "description": "What happened, such as view, click or Order Completed: 1 to 64 characters and at most 128 bytes of UTF-8, with no control characters and no space at either end. Wider than an identifier so that the names Segment's senders use (\"Order Completed\") are kept as they are.",
+      "description": "What happened, such as view, click or Order Completed: 1 to 64 characters and at most 128 bytes of UTF-8, with no C0 control character or DEL (U+0000 to U+001F, U+007F) and no ASCII space at either end. Wider than an identifier so that the names Segment's senders use (\"Order Completed\") are kept as they are.",
       "type": "string",
       "minLength": 1,
       "maxLength": 64,
