@@ -24,6 +24,16 @@ import Testing
         return AnalyticsClient(configuration: configuration, logger: logs.logger())
     }
 
+    /// A loaded registry with one site, `keyed`, whose write key is `wk_right`.
+    static func keyedSite() async throws -> SiteRegistryView {
+        let registry = InMemorySiteRegistry()
+        try await registry.addSite("keyed", origins: [], at: 1)
+        try await registry.setWriteKey(SecretDigest(of: "wk_right"), forSite: "keyed")
+        let view = SiteRegistryView(registry: registry)
+        try await view.refresh()
+        return view
+    }
+
     @Test func sendsEveryEventInBatchesWithTheIDsItGave() async throws {
         let pipeline = Pipeline()
         try await pipeline.ingestion().test(.live) { server in
@@ -92,11 +102,7 @@ import Testing
     }
 
     @Test func aRefusedBatchIsReportedAndDropped() async throws {
-        let registry = InMemorySiteRegistry()
-        try await registry.addSite("keyed", origins: [], at: 1)
-        try await registry.setWriteKey(SecretDigest(of: "wk_right"), forSite: "keyed")
-        let view = SiteRegistryView(registry: registry)
-        try await view.refresh()
+        let view = try await Self.keyedSite()
         let pipeline = Pipeline()
         let app = Applications.ingestion(
             queue: pipeline.queue, clock: pipeline.clock, access: IngestionAccess(view: view, sites: .registered), logger: Logger(label: "test"))
@@ -131,11 +137,7 @@ import Testing
     /// One event the server refuses (a site the key does not write) costs only itself: the batch is split
     /// until it is alone, the others arrive, and the refusal is reported.
     @Test func aRefusedEventCostsOnlyItself() async throws {
-        let registry = InMemorySiteRegistry()
-        try await registry.addSite("keyed", origins: [], at: 1)
-        try await registry.setWriteKey(SecretDigest(of: "wk_right"), forSite: "keyed")
-        let view = SiteRegistryView(registry: registry)
-        try await view.refresh()
+        let view = try await Self.keyedSite()
         let pipeline = Pipeline()
         let drops = Mutex<[AnalyticsClientError]>([])
         let app = Applications.ingestion(
