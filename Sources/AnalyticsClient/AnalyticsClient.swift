@@ -33,6 +33,8 @@ public actor AnalyticsClient: Service {
     private var buffered_ = 0
     private var settled = 0
     private var waiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    /// Events of the batch being sent.
+    private var inFlight = 0
     /// Batches given up since the last `flush()` that threw them.
     private var failures: [AnalyticsClientError] = []
 
@@ -89,45 +91,63 @@ public actor AnalyticsClient: Service {
     /// Sends every event buffered before this call (not those sent meanwhile) or drops it, then throws
     /// the first batch given up since the last call, if any (every one is logged and given to `onDrop`).
     public func flush() async throws {
-        let target = buffered_
-        if settled < target {
-            startFlushing()
-            await withCheckedContinuation { continuation in waiters.append((target, continuation)) }
-        }
+        await settleBuffered()
         if let failure = failures.first {
             failures.removeAll()
             throw failure
         }
     }
 
-    /// Refuses further events and sends what is buffered, for at most `shutdownTimeout`; past it the rest
-    /// is dropped (`shutdownTimedOut`).
+    /// Waits until every event buffered before this call is sent or dropped.
+    private func settleBuffered() async {
+        let target = buffered_
+        guard settled < target else { return }
+        startFlushing()
+        await withCheckedContinuation { continuation in waiters.append((target, continuation)) }
+    }
+
+    /// Refuses further events and sends what is buffered, for at most `shutdownTimeout` (less if the
+    /// calling task is cancelled); past it the rest is dropped (`shutdownTimedOut`, counting the events
+    /// unsent, those of the request in flight, which is cancelled, among them). Throws otherwise the first
+    /// batch given up, as `flush()`.
     public func shutdown() async throws {
         closed = true
         let timeout = configuration.shutdownTimeout
-        let dropped = await withTaskGroup(of: Int?.self) { group in
-            group.addTask { try? await self.flush(); return nil }
+        enum Outcome: Sendable { case settled, timedOut, cancelled }
+        var dropped = 0
+        await withTaskGroup(of: Outcome.self) { group in
+            group.addTask { await self.settleBuffered(); return .settled }
             group.addTask {
-                do { try await Task.sleep(for: timeout) } catch { return nil }
-                return await self.abandon()
+                do { try await Task.sleep(for: timeout) } catch { return .cancelled }
+                return .timedOut
             }
-            var dropped: Int?
-            for await result in group {
-                dropped = dropped ?? result
-                group.cancelAll()
+            var settledFirst = false
+            for await outcome in group {
+                switch outcome {
+                case .settled:
+                    settledFirst = true
+                    group.cancelAll()
+                case .timedOut, .cancelled:
+                    // Past the deadline, or the caller no longer waits: stop now.
+                    if !settledFirst { dropped = abandon() }
+                }
             }
-            return dropped
         }
-        if let dropped, dropped > 0 { throw AnalyticsClientError.shutdownTimedOut(events: dropped) }
+        if dropped > 0 { throw AnalyticsClientError.shutdownTimedOut(events: dropped) }
         try await flush()
     }
 
-    /// Stops retrying, drops what is unsent and wakes every `flush()`; returns how many events that was.
+    /// Stops retrying, cancels the request in flight, drops what is buffered and wakes every waiter;
+    /// returns how many events were unsent (the batch in flight among them: it may yet have been stored).
     private func abandon() -> Int {
         abandoned = true
-        let dropped = buffered_ - settled
+        flushing?.cancel()
+        let dropped = buffer.count + inFlight
         buffer.removeAll()
-        settle(dropped)
+        settled = buffered_
+        let ready = waiters
+        waiters.removeAll()
+        for waiter in ready { waiter.continuation.resume() }
         return dropped
     }
 
@@ -148,7 +168,9 @@ public actor AnalyticsClient: Service {
         guard flushing == nil else { return }
         flushing = Task {
             while let batch = nextBatch() {
+                inFlight = batch.count
                 await deliver(batch)
+                inFlight = 0
                 settle(batch.count)
             }
             flushing = nil
@@ -172,7 +194,7 @@ public actor AnalyticsClient: Service {
     }
 
     private func settle(_ count: Int) {
-        // After `abandon`, the batch in flight settles what was already counted as dropped.
+        // After `abandon`, everything counts as settled already.
         settled = min(settled + count, buffered_)
         let ready = waiters.filter { $0.target <= settled }
         waiters.removeAll { $0.target <= settled }
@@ -180,23 +202,39 @@ public actor AnalyticsClient: Service {
     }
 
     private func drop(_ error: AnalyticsClientError) {
+        // After `abandon`, `shutdownTimedOut` has counted them already.
+        guard !abandoned else { return }
         logger.error("events dropped", metadata: ["error": "\(error)"])
         failures.append(error)
         configuration.onDrop?(error)
     }
 
-    /// Sends one batch until the server takes it or the attempts run out; a batch refused for good is
-    /// split, and an event refused alone is dropped.
+    /// Sends one batch until the server takes it or the attempts run out. A batch refused for good is
+    /// split where that can help: by site for a 401 or 403 (write keys, origins and registration are a
+    /// site's), in halves for a 400 or 413 (an event the server judges otherwise, a body too large); an
+    /// event refused alone, or a batch refused for what no event decides (404, 405, 415), is dropped.
     private func deliver(_ batch: [AnalyticsSpec.Event]) async {
         switch await attempt(batch) {
         case .sent:
             return
-        case .refused(let status, let message) where batch.count > 1:
-            logger.debug("a batch was refused; splitting it", metadata: ["status": "\(status)", "events": "\(batch.count)", "error": "\(message)"])
-            await deliver(Array(batch.prefix(batch.count / 2)))
-            await deliver(Array(batch.dropFirst(batch.count / 2)))
         case .refused(let status, let message):
-            drop(.rejected(status: status, message: message, events: batch.count))
+            let sites = Set(batch.map(\.siteID))
+            if (status == 401 || status == 403), sites.count > 1, !abandoned {
+                logger.debug("a batch was refused; splitting it by site", metadata: ["status": "\(status)", "sites": "\(sites.count)"])
+                var order: [String] = []
+                var bySite: [String: [AnalyticsSpec.Event]] = [:]
+                for event in batch {
+                    if bySite[event.siteID] == nil { order.append(event.siteID) }
+                    bySite[event.siteID, default: []].append(event)
+                }
+                for site in order { await deliver(bySite[site]!) }
+            } else if (status == 400 || status == 413), batch.count > 1, !abandoned {
+                logger.debug("a batch was refused; splitting it", metadata: ["status": "\(status)", "events": "\(batch.count)", "error": "\(message)"])
+                await deliver(Array(batch.prefix(batch.count / 2)))
+                await deliver(Array(batch.dropFirst(batch.count / 2)))
+            } else {
+                drop(.rejected(status: status, message: message, events: batch.count))
+            }
         case .gaveUp(let attempts, let lastError):
             drop(.gaveUp(attempts: attempts, events: batch.count, lastError: lastError))
         }
@@ -218,7 +256,7 @@ public actor AnalyticsClient: Service {
         }
         var lastError = ""
         for attempt in 1...configuration.maximumAttempts {
-            if abandoned { return .gaveUp(attempts: attempt - 1, lastError: "shut down before it was sent") }
+            if abandoned || Task.isCancelled { return .gaveUp(attempts: attempt - 1, lastError: "shut down before it was sent") }
             var retryAfter: Int?
             do {
                 switch try await client.ingestEvents(body: .json(body)) {
@@ -258,12 +296,12 @@ public actor AnalyticsClient: Service {
     }
 
     /// Exponential from `initialDelay`, capped, with jitter over its upper half; never less than the
-    /// server's `Retry-After`.
+    /// server's `Retry-After`, itself taken up to 300 s (as Segment's libraries do).
     private nonisolated func backoff(attempt: Int, retryAfter: Int?) -> Duration {
         let exponential = configuration.initialDelay * (1 << min(attempt - 1, 20))
         let capped = min(exponential, configuration.maximumDelay)
         let jittered = capped / 2 + capped / 2 * Double.random(in: 0...1)
-        return max(jittered, .seconds(retryAfter ?? 0))
+        return max(jittered, .seconds(min(max(retryAfter ?? 0, 0), 300)))
     }
 
     private static func message(_ error: Components.Schemas.ErrorBody?) -> String {

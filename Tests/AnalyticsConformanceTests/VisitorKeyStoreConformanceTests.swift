@@ -91,6 +91,25 @@ struct VisitorKeyBackend: Sendable, CustomTestStringConvertible {
         #expect(store.reads.withLock { $0 } == 3)
     }
 
+    /// While the store is away, the day's key read earlier still serves; another day's does not.
+    @Test func theDaysKeyOutlivesAStoreOutage() async throws {
+        final class FlakyStore: VisitorKeyStore {
+            let down = Mutex(false)
+            func key(for day: CalendarDate) async throws -> [UInt8] {
+                if down.withLock({ $0 }) { throw QueueUnavailable("down") }
+                return [UInt8](repeating: 3, count: 32)
+            }
+        }
+        let store = FlakyStore()
+        let clock = ManualClock()
+        let keys = VisitorKeys(store: store, clock: clock)
+        #expect(try await keys.key(for: today) == [UInt8](repeating: 3, count: 32))
+        store.down.withLock { $0 = true }
+        clock.advance(by: .seconds(120))
+        #expect(try await keys.key(for: today) == [UInt8](repeating: 3, count: 32))
+        await #expect(throws: QueueUnavailable.self) { try await keys.key(for: tomorrow) }
+    }
+
     @Test func visitorIDsAreTheKeyedHashTheDocsState() {
         // Python: "v" + hmac.new(bytes([7] * 32), b"demo\n" + bytes([192, 0, 2, 1]) + b"\nMozilla/5.0", "sha256").hexdigest()[:32]
         let key = [UInt8](repeating: 7, count: 32)

@@ -191,4 +191,40 @@ import Testing
             #expect(ContinuousClock.now - start < .seconds(5))
         }
     }
+
+    /// A refusal no split can help (one site, a wrong key) drops the batch in one piece, and shutdown
+    /// reports it.
+    @Test func aBatchRefusedForItsOneSiteIsDroppedWhole() async throws {
+        let view = try await Self.keyedSite()
+        let pipeline = Pipeline()
+        let logs = LogCapture()
+        let app = Applications.ingestion(
+            queue: pipeline.queue, clock: pipeline.clock, access: IngestionAccess(view: view, sites: .registered), logger: Logger(label: "test"))
+        try await app.test(.live) { server in
+            let client = try Self.client(server.port, logs: logs) { $0.writeKey = "wk_wrong" }
+            for index in 0..<7 { try await client.send(site: "keyed", type: "view", path: "/\(index)") }
+            await #expect(throws: AnalyticsClientError.rejected(status: 401, message: "7 of 7 events refused; none was taken", events: 7)) { try await client.shutdown() }
+        }
+        #expect(logs.recorded.filter { $0.message.contains("splitting") }.isEmpty)
+        #expect(try await pipeline.queued().isEmpty)
+    }
+
+    /// A shutdown whose caller is cancelled stops at once, whatever is left.
+    @Test func aCancelledShutdownStopsAtOnce() async throws {
+        let pipeline = Pipeline()
+        pipeline.queue.setDown(true)
+        try await pipeline.ingestion().test(.live) { server in
+            let client = try Self.client(server.port) { configuration in
+                configuration.shutdownTimeout = .seconds(3600)
+                configuration.maximumAttempts = 1000
+            }
+            try await client.send(site: "demo", type: "view", path: "/")
+            let start = ContinuousClock.now
+            let stopping = Task { try await client.shutdown() }
+            try await Task.sleep(for: .milliseconds(200))
+            stopping.cancel()
+            await #expect(throws: AnalyticsClientError.shutdownTimedOut(events: 1)) { try await stopping.value }
+            #expect(ContinuousClock.now - start < .seconds(5))
+        }
+    }
 }

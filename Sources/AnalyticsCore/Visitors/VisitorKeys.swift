@@ -56,13 +56,20 @@ public final class VisitorKeys: Sendable {
         }
         if let fresh { return fresh }
         let result = await task!.result
-        state.withLock { state in
+        return try state.withLock { state in
             if state.reading == task { state.reading = nil }
-            if case .success(let key) = result, state.cached.map({ $0.day <= day }) ?? true {
-                state.cached = Cached(day: day, key: key, readAt: now)
+            switch result {
+            case .success(let key):
+                if state.cached.map({ $0.day <= day }) ?? true { state.cached = Cached(day: day, key: key, readAt: now) }
+                return key
+            case .failure(let error):
+                // The store is away: the day's key read earlier still serves, and is read again in 5 s.
+                guard var cached = state.cached, cached.day == day else { throw error }
+                cached.readAt = now - Self.refreshInterval + .seconds(5)
+                state.cached = cached
+                return cached.key
             }
         }
-        return try result.get()
     }
 
     /// `v` and the first 16 bytes, in hex, of HMAC-SHA256 under `key` of the site's UTF-8, a line feed, the

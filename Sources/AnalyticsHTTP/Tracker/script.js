@@ -21,9 +21,10 @@
     }
   }
 
-  // The server keeps the path only, so a new query or fragment on the same path is not a new page.
+  // The server keeps the path only, so a new query or fragment on the same path is not a new page. A
+  // prerendered page counts once it is shown (prerenderingchange), whatever its router did before.
   function pageview() {
-    if (location.pathname === last) return;
+    if (d.prerendering || location.pathname === last) return;
     last = location.pathname;
     send("pageview");
   }
