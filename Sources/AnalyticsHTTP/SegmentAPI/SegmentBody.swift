@@ -13,7 +13,7 @@ enum SegmentBody {
             throw APIError(.unsupportedMediaType, "Content-Type must be application/json (or text/plain)", headers: headers)
         }
         let gzip: Bool
-        switch request.headers.value(of: .contentEncoding).map(trimmedLowercase) {
+        switch request.headers.value(of: .contentEncoding).map({ Substring($0).trimmingSpaces.lowercased() }) {
         case nil, "", "identity": gzip = false
         case "gzip", "x-gzip": gzip = true
         default: throw APIError(.unsupportedMediaType, "Content-Encoding must be gzip or identity", headers: headers)
@@ -46,9 +46,5 @@ enum SegmentBody {
 
     private static func tooLarge(_ limit: Int, _ headers: HTTPFields) -> APIError {
         APIError(.badRequest, "body is larger than \(limit / 1024) KiB, the most Segment's API takes", headers: headers)
-    }
-
-    private static func trimmedLowercase(_ text: some StringProtocol) -> String {
-        String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()).lowercased()
     }
 }
