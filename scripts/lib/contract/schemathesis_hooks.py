@@ -16,8 +16,10 @@ generated GET /stats query mean on the wire what the generator meant:
 - The contract's one keyword beyond JSON Schema, `maxBytes` (spec/event.schema.json: `path` at most 2,048
   bytes of UTF-8, `user_id` at most 256 and `event_type` at most 128), is unknown to the generator: in an
   event or a query meant to be valid, a longer string is cut, by whole characters, until it fits.
-- Segment's messages (POST /v1/*) meant to be valid are kept within what their events may hold
-  (`fit_segment_message`), and POST /collect's text/plain body is its JSON (the tracker's).
+- Segment's messages (POST /v1/*) and script tag hits (POST /collect) meant to be valid are kept within
+  what their events may hold (`fit_segment_message`, `fit_collect_body`): a URL whose path the event
+  contract refuses, or a name over its bytes, is a 400 the server owes no 2xx for. POST /collect's
+  text/plain body is its JSON (the tracker's).
 - The other rules the server adds, each documented in the query schemas and checked by
   fixtures/scenarios/tz-errors.json, are kept out of queries meant to be valid: `tz` must be a zone the
   zone database lists (keyword `zone`; a generated name is replaced by a listed one), a time series holds
@@ -139,9 +141,18 @@ def fit_ingestion_body(case):
 
 
 def cut_bytes(value, limit):
-    while len(value.encode("utf-8", "surrogatepass")) > limit:
-        value = value[:-1]
-    return value
+    """The longest prefix of `value`, by whole characters, of at most `limit` bytes of UTF-8."""
+    size = lambda text: len(text.encode("utf-8", "surrogatepass"))
+    if size(value) <= limit:
+        return value
+    low, high = 0, len(value)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size(value[:middle]) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return value[:low]
 
 
 def instant(text):
@@ -165,7 +176,7 @@ def fit_segment_message(message, batch_sent_at, now):
         if isinstance(holder.get("path"), str):
             holder["path"] = cut_bytes(holder["path"], 2048)
         if isinstance(holder.get("url"), str):
-            holder["url"] = re.sub(r"[\x00-\x1f\x7f]", "", holder["url"])[:1000]
+            holder["url"] = cut_bytes(re.sub(r"[\x00-\x1f\x7f]", "", holder["url"]), 2000)
     given = next((message[key] for key in ("timestamp", "originalTimestamp") if isinstance(message.get(key), str)), None)
     sent = message.get("sentAt") if isinstance(message.get("sentAt"), str) else batch_sent_at
     if given is not None and sent is not None:
@@ -199,6 +210,23 @@ def fit_segment_body(case):
         case.body = body
 
 
+def fit_collect_body(case):
+    """A script tag hit meant to be valid, kept within what its event may hold: an event_type of at most
+    128 bytes, and a URL whose path is an event path (no control characters, at most 2,000 bytes)."""
+    meta = case.meta
+    if meta is not None and meta.generation.mode == GenerationMode.NEGATIVE:
+        return
+    if not isinstance(case.body, dict):
+        return
+    body = dict(case.body)
+    if isinstance(body.get("event_type"), str):
+        body["event_type"] = cut_bytes(body["event_type"], 128)
+    if isinstance(body.get("url"), str):
+        body["url"] = cut_bytes(re.sub(r"[\x00-\x1f\x7f]", "", body["url"]), 2000) or "/"
+    if body != case.body:
+        case.body = body
+
+
 @schemathesis.serializer("text/plain")
 def text_plain(ctx, value):
     """POST /collect takes its JSON as text/plain, as the tracker sends it with sendBeacon."""
@@ -209,6 +237,9 @@ def text_plain(ctx, value):
 def before_call(context, case, kwargs):
     if case.operation.path in ("/event", "/events") and case.operation.method.upper() == "POST":
         fit_ingestion_body(case)
+        return
+    if case.operation.path == "/collect" and case.operation.method.upper() == "POST":
+        fit_collect_body(case)
         return
     if case.operation.path.startswith("/v1/") and case.operation.method.upper() == "POST":
         fit_segment_body(case)
