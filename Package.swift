@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
@@ -75,11 +76,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            // The tracker's source, compiled into the binary as bytes (PackageResources.script_js).
-            resources: [.embedInCode("Tracker/script.js")]
+            // The tracker's source and the dashboard's files, compiled into the binary as bytes
+            // (PackageResources.script_js, .app_js, …): one file to deploy.
+            resources: [
+                .embedInCode("Tracker/script.js"),
+                .embedInCode("Dashboard/Assets/index.html"), .embedInCode("Dashboard/Assets/dashboard.css"),
+                .embedInCode("Dashboard/Assets/icon.svg"), .embedInCode("Dashboard/Assets/app.js"),
+                .embedInCode("Dashboard/Assets/api.js"), .embedInCode("Dashboard/Assets/chart.js"),
+                .embedInCode("Dashboard/Assets/format.js"), .embedInCode("Dashboard/Assets/ranges.js"),
+                .embedInCode("Dashboard/Assets/tables.js"),
+            ]
         ),
         .target(
             name: "AnalyticsWorker",

@@ -179,6 +179,17 @@ for path in sorted((root / "fixtures" / "access").glob("*.json")):
                 print(f"FAIL {path.name}: {request['description']}: {problems[0].message}")
 cases += access_bodies
 
+# The site lists of the access cases (GET /sites) against the contract's response schema.
+sites_validator = Draft202012Validator(documents["sites-response.schema.json"], registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+for path in sorted((root / "fixtures" / "access").glob("*.json")):
+    for request in json.loads(path.read_text(encoding="utf-8"))["requests"]:
+        if request["status"] == 200 and request["path"].split("?")[0] == "/sites":
+            cases += 1
+            problems = list(sites_validator.iter_errors(request["response"]))
+            if problems:
+                failures += 1
+                print(f"FAIL {path.name}: {request['description']}: {problems[0].message}")
+
 try:
     from openapi_spec_validator import validate as validate_openapi
     from openapi_spec_validator.readers import read_from_filename

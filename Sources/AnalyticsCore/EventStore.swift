@@ -45,6 +45,10 @@ public protocol EventStore: Sendable {
     /// One page of views and distinct users per path or event type. Throws `StoreFailure`.
     func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse
 
+    /// Every site the store holds events for, sorted by UTF-8 bytes: what `GET /sites` lists when
+    /// reporting runs without access control. Throws `StoreFailure`.
+    func sites() async throws -> [String]
+
     /// Succeeds when the store answers.
     func ping() async throws
 }

@@ -40,7 +40,8 @@ public enum Applications {
         return Application(router: router, server: connections.map { .http1(limits: $0) } ?? .http1(), configuration: server, logger: logger)
     }
 
-    /// The reporting API: `GET /stats`, `/healthz`, `/readyz`.
+    /// The reporting API (`GET /stats`, `/stats/timeseries`, `/stats/breakdown`, `/sites`), the dashboard
+    /// (`GET /`, `/sites/SITE`, `/assets/*`), `/healthz`, `/readyz`.
     public static func reporting(
         store: any EventStore,
         contract: Contract = .embedded,
@@ -54,6 +55,8 @@ public enum Applications {
         let methods = PathMethods()
         router.middlewares.add(ErrorBodyMiddleware(methods: methods))
         ReportingRoutes(store: store, contract: contract, retryAfter: retryAfter, access: access).register(on: router, methods: methods)
+        SitesRoute(store: store, retryAfter: retryAfter, access: access).register(on: router, methods: methods)
+        DashboardRoutes(assets: .shared, authRequired: access != nil).register(on: router, methods: methods)
         var checks: [(String, @Sendable () async throws -> Void)] = [("store", { try await store.ping() })]
         if let access { checks.append(("registry", { try await access.view.confirmed(within: access.maximumAge) })) }
         HealthRoutes(checks: checks, timeout: .seconds(2)).register(on: router, methods: methods)

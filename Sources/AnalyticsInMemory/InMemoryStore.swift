@@ -75,6 +75,10 @@ public actor InMemoryStore: EventStore {
         })
     }
 
+    public func sites() async throws -> [String] {
+        SitesResponse(sites: events.lazy.map(\.siteID), token: nil).sites
+    }
+
     public func ping() async throws {}
 
     /// Every stored event, in insertion order.

@@ -322,6 +322,11 @@ public final class PostgresEventStore: EventStore {
         }
     }
 
+    /// Every site with a row in `site_versions`, which each insert creates for its sites in its transaction.
+    public func sites() async throws -> [String] {
+        try await withConnection { try $0.query("SELECT site_id FROM site_versions ORDER BY site_id").rows.compactMap { $0[0] } }
+    }
+
     /// Succeeds when the store can take this build's inserts: the server answers, the schema is at the
     /// version this build writes (the same check every insert makes), and the server is not a read-only
     /// standby. A failure here is the whole store's, which the worker waits out rather than blame a batch.

@@ -6,7 +6,7 @@ import AnalyticsSpec
 /// which answers by scanning; the Postgres store keeps the same indexes, fed from the database.
 public actor ReadModelStore: EventStore {
     private var ids: Set<EventID> = []
-    private var sites: [String: SiteIndex] = [:]
+    private var indexes: [String: SiteIndex] = [:]
 
     public init() {}
 
@@ -16,15 +16,15 @@ public actor ReadModelStore: EventStore {
         for event in batch {
             if ids.insert(event.id).inserted { fresh[event.siteID, default: []].append(event) } else { duplicates += 1 }
         }
-        for (site, events) in fresh { sites[site, default: SiteIndex()].apply(events) }
+        for (site, events) in fresh { indexes[site, default: SiteIndex()].apply(events) }
         return InsertResult(inserted: batch.count - duplicates, duplicates: duplicates)
     }
 
     /// The site's index with `zone` prepared; an empty one for a site without events.
     private func index(_ site: String, _ zone: ReportingZone?) -> SiteIndex {
-        var index = sites.removeValue(forKey: site) ?? SiteIndex()
+        var index = indexes.removeValue(forKey: site) ?? SiteIndex()
         index.prepare(zone ?? .utc)
-        if index.eventCount > 0 { sites[site] = index }
+        if index.eventCount > 0 { indexes[site] = index }
         return index
     }
 
@@ -38,6 +38,10 @@ public actor ReadModelStore: EventStore {
 
     public func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse {
         index(query.siteID, query.zone).breakdown(query)
+    }
+
+    public func sites() async throws -> [String] {
+        SitesResponse(sites: indexes.keys, token: nil).sites
     }
 
     public func ping() async throws {}

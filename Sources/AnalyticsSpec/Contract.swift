@@ -19,6 +19,8 @@ public struct Contract: Sendable {
     public let segment: SegmentContract?
     /// The script tag's hits (spec/collect.schema.json); nil for a contract built without it.
     public let collect: JSONSchemaValidator?
+    /// The body of `GET /sites` (spec/sites-response.schema.json); nil for a contract built without it.
+    public let sitesResponse: JSONSchemaValidator?
     /// The registry holding every contract document, for compiling client schemas that refer to them.
     public let registry: SchemaRegistry
     /// True for the contract built into this binary, whose event schema `FastEventReader` mirrors.
@@ -62,6 +64,8 @@ public struct Contract: Sendable {
         error = try registry.validator(for: Self.baseURI + "error.schema.json")
         segment = documents.contains { $0.name == "segment-batch.schema.json" } ? try SegmentContract(registry: registry) : nil
         collect = documents.contains { $0.name == "collect.schema.json" } ? try registry.validator(for: Self.baseURI + "collect.schema.json") : nil
+        sitesResponse = documents.contains { $0.name == "sites-response.schema.json" }
+            ? try registry.validator(for: Self.baseURI + "sites-response.schema.json") : nil
     }
 
     private static func maxItems(of document: String?) -> Int? {

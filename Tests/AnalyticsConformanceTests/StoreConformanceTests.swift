@@ -66,6 +66,19 @@ import Testing
         #expect(stats.topPaths.allSatisfy { $0.views == 18 })
     }
 
+    /// `sites()` lists each site with events once, in byte order (capitals first), a site whose events
+    /// were all duplicates once, and a site that was only asked about never.
+    @Test(arguments: StoreBackend.all)
+    func sitesListsEverySiteWithEventsOnceInByteOrder(_ backend: StoreBackend) async throws {
+        let store = try await backend.make()
+        #expect(try await store.sites() == [])
+        let first = makeEvents(3, site: "b-site")
+        _ = try await store.insert(first + makeEvents(2, site: "shop.example.com") + makeEvents(1, site: "a-site"))
+        _ = try await store.insert(first + makeEvents(1, site: "Z-site"))
+        _ = try await store.stats(StatsQuery(siteID: "never-written"))
+        #expect(try await store.sites() == ["Z-site", "a-site", "b-site", "shop.example.com"])
+    }
+
     @Test(arguments: StoreBackend.all)
     func emptyInsertIsANoOp(_ backend: StoreBackend) async throws {
         #expect(try await backend.make().insert([]) == InsertResult(inserted: 0, duplicates: 0))

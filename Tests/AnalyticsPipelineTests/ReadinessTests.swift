@@ -41,6 +41,8 @@ private final class PingStub: EventStore {
     func timeseries(_ query: TimeseriesQuery) async throws -> TimeseriesResponse { throw StoreFailure.unavailable("not a store") }
     func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse { throw StoreFailure.unavailable("not a store") }
 
+    func sites() async throws -> [String] { throw StoreFailure.unavailable("not a store") }
+
     func ping() async throws {
         let behaviour = state.withLock { state -> Behaviour in
             state.pings += 1

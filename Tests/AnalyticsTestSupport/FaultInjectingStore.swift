@@ -96,6 +96,11 @@ public final class FaultInjectingStore: EventStore {
         return try await base.breakdown(query)
     }
 
+    public func sites() async throws -> [String] {
+        if state.withLock({ $0.down }) { throw StoreFailure.unavailable("injected outage") }
+        return try await base.sites()
+    }
+
     public func ping() async throws {
         if state.withLock({ $0.down }) { throw StoreFailure.unavailable("injected outage") }
         try await base.ping()

@@ -13,7 +13,15 @@ final class PathMethods: Sendable {
     func allowed(on path: String) -> [HTTPRequest.Method]? {
         // The router ignores empty segments (`/stats/` and `//stats` are `/stats`); so does this look-up.
         let normalized = "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
-        return table.withLock { $0[normalized] }
+        return table.withLock { table in
+            if let exact = table[normalized] { return exact }
+            // A pattern's `:name` segment takes any one segment.
+            let segments = normalized.split(separator: "/")
+            return table.first { pattern, _ in
+                let parts = pattern.split(separator: "/")
+                return parts.count == segments.count && zip(parts, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+            }?.value
+        }
     }
 
     fileprivate func record(_ path: String, allowing methods: [HTTPRequest.Method]) {

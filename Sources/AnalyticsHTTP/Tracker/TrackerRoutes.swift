@@ -12,7 +12,9 @@ struct TrackerRoutes: Sendable {
     let intake: EventIntake
     let access: IngestionAccess?
     let visitors: VisitorKeys
-    let script: TrackerScript
+    /// `/script.js`: the tracker's source, embedded in the binary (a single file to deploy), with an hour's
+    /// `Cache-Control`, so that an upgrade reaches browsers within the hour.
+    let script: StaticFile
     private let corsHeaders: HTTPFields
 
     private static let accepted = ByteBuffer(string: #"{"status":"ok"}"#)
@@ -25,7 +27,9 @@ struct TrackerRoutes: Sendable {
         self.intake = intake
         self.access = access
         self.visitors = visitors
-        script = TrackerScript()
+        script = StaticFile(
+            bytes: PackageResources.script_js, contentType: "text/javascript; charset=utf-8", cacheControl: "public, max-age=3600",
+            headers: [.accessControlAllowOrigin: "*"])
         corsHeaders = intake.configuration.allowedOrigin.map { [.accessControlAllowOrigin: $0] } ?? [:]
     }
 

@@ -764,6 +764,40 @@ enum EmbeddedSpec {
 }
 
 """#),
+        ("sites-response.schema.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://analytics.example/spec/sites-response.schema.json",
+  "title": "SitesResponse",
+  "description": "The body of a 200 from GET /sites: the sites the caller may read, sorted by code point. With a read token (REPORTING_AUTH=required), the sites it was created for that are still registered; without access control (REPORTING_AUTH=off), every site the store holds events for. Members appear in this order: sites, token.",
+  "type": "object",
+  "required": ["sites", "token"],
+  "additionalProperties": false,
+  "properties": {
+    "sites": {
+      "type": "array",
+      "items": {"$ref": "event.schema.json#/properties/site_id"},
+      "uniqueItems": true
+    },
+    "token": {
+      "description": "The token presented: its public id and its name (never the secret), or null when reporting runs without access control.",
+      "oneOf": [
+        {"type": "null"},
+        {
+          "type": "object",
+          "required": ["id", "name"],
+          "additionalProperties": false,
+          "properties": {
+            "id": {"type": "string", "description": "As `tokens list` shows it.", "pattern": "^[0-9a-f]{12}$(?!\\n)"},
+            "name": {"type": ["string", "null"]}
+          }
+        }
+      ]
+    }
+  }
+}
+
+"""#),
         ("stats-query.schema.json", #"""
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",

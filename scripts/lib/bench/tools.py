@@ -15,6 +15,7 @@ Events are for one site ("bench") spread over 2025, with 200 paths (a few popula
 generated from a fixed seed so every tool sees the same rows.
 """
 import bisect
+import datetime
 import heapq
 import http.client
 import json
@@ -373,6 +374,16 @@ def report(results_path):
             row(f"{name} ({shape}, {size:,} events)",
                 f'p50 {q["p50_ms"]} ms, p99 {q["p99_ms"]} ms, mean {q.get("mean_ms")} ms, non-200 {q["non200"]}',
                 f'seed strategy, mean {q["seed_ms"]} ms', f'{q["speedup"]:,.0f}× faster', target, holds)
+    for label, pages in r.get("dashboard", {}).items():
+        shape, size = label.split("-")
+        for path, d in pages.items():
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(path).query))
+            span = (datetime.date.fromisoformat(query["to"]) - datetime.date.fromisoformat(query["from"])).days + 1
+            row(f"dashboard first render in Chromium, {span} days ({shape}, {int(size):,} events; {d['requests']} requests in parallel)",
+                f'p50 {d["p50_ms"]} ms, max {d["max_ms"]} ms over {d["runs"]} loads (first {d["first_ms"]} ms; '
+                f'from the navigation\'s start p50 {d["navigation_p50_ms"]} ms)',
+                f'its slowest request p50 {d["slowest_request_p50_ms"]} ms', f'{d["p50_ms"] / max(d["slowest_request_p50_ms"], 0.1):.1f}×',
+                "< 300 ms, every load", d["max_ms"] < 300)
     t = r.get("token_cost")
     if t:
         a, b = t["required"], t["off"]
