@@ -23,7 +23,7 @@ import Testing
     func everyPageIsTheSameDocumentWithAStrictPolicy(_ setup: TestingSetup) async throws {
         try await Pipeline().reporting().test(setup) { client in
             var pages: [String] = []
-            for uri in ["/", "/sites/demo", "/sites/shop.example.com", "/sites/demo?range=7d&tz=Europe%2FBerlin"] {
+            for uri in ["/", "/sites/demo", "/sites/shop.example.com", "/sites/app:eu", "/sites/app%3Aeu", "/sites/demo?range=7d&tz=Europe%2FBerlin"] {
                 try await client.execute(uri: uri, method: .get) { response in
                     #expect(response.status == .ok, "\(uri)")
                     #expect(response.headers[.contentType] == "text/html; charset=utf-8")
@@ -120,7 +120,7 @@ import Testing
     @Test(arguments: setups)
     func whatIsNotThePageIsA404OrA405(_ setup: TestingSetup) async throws {
         try await Pipeline().reporting().test(setup) { client in
-            for uri in ["/sites/has%20space", "/sites/%00", "/sites/caf%C3%A9", "/sites/a/b", "/assets/app.js", "/assets/app.0000000000000000.js", "/index.html"] {
+            for uri in ["/sites/has%20space", "/sites/%00", "/sites/caf%C3%A9", "/sites/a/b", "/sites/a%2", "/sites/a%zz", "/sites/%FF", "/assets/app.js", "/assets/app.0000000000000000.js", "/index.html"] {
                 try await client.execute(uri: uri, method: .get) { response in
                     #expect(response.status == .notFound, "\(uri)")
                     #expect(Contract.embedded.error.validate(response.json).isEmpty)

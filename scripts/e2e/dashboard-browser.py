@@ -48,7 +48,8 @@ screenshots = sys.argv[sys.argv.index("--screenshots") + 1] if "--screenshots" i
 serve = ServeUnderTest(sys.argv[1], "dashboard")
 serve.cli("sites", "add", SITE)
 serve.cli("sites", "add", "other.example")
-serve.token = serve.cli("tokens", "create", "--site", SITE, "--name", "dashboard-check")
+serve.cli("sites", "add", "app:eu")
+serve.token = serve.cli("tokens", "create", "--site", SITE, "--site", "app:eu", "--name", "dashboard-check")
 report = f"http://127.0.0.1:{serve.report_port}"
 
 
@@ -169,8 +170,9 @@ def renders():
     return int(driver.execute_script("return document.documentElement.dataset.renders || '0'"))
 
 
-def wait_render(before, what, seconds=15):
-    return wait_until(lambda: renders() > before and driver.execute_script("return document.documentElement.dataset.view") != "loading", what, seconds)
+def wait_render(before, what, seconds=15, kind="dashboard"):
+    """Until the page has rendered again, as `kind` (a render of another kind is a failure)."""
+    return wait_until(lambda: renders() > before and driver.execute_script("return document.documentElement.dataset.view") == kind, what, seconds)
 
 
 def shot(width, path):
@@ -192,6 +194,9 @@ def wait_view(kind, what, seconds=15):
 
 
 def compare(name, expected):
+    # Nothing compared against nothing: every view checked here has events, buckets and rows.
+    check(expected["views"] > 0 and expected["points"] and expected["paths"]["rows"] and expected["types"]["rows"],
+          f"{name}: the JSON endpoints answer events, buckets and rows to compare with")
     shown = page_view()
     check(shown["views"] == expected["views"] and shown["views_text"] == f'{expected["views"]:,}',
           f"{name}: views {shown['views_text']} = /stats total_views {expected['views']}")
@@ -217,6 +222,15 @@ def refused(get, path):
         return error.code == 401
 
 
+seen = set()
+
+
+def note_urls():
+    """The URLs the page has requested so far, and its own (a navigation clears the former)."""
+    seen.update(driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)"))
+    seen.add(driver.current_url)
+
+
 def console_errors(allow_401=False):
     errors = []
     for entry in driver.get_log("browser"):
@@ -238,7 +252,7 @@ try:
     # The history arrives at once, from one address: above the default limits.
     serve.start(REPORTING_AUTH="required", INGEST_SITES="registered", RATE_LIMIT_ADDRESS="100000/100000", RATE_LIMIT_SITE="100000/100000")
     history = make_events(SITE, None, 24)
-    send(history + make_events("other.example", 50, 25))
+    send(history + make_events("other.example", 50, 25) + make_events("app:eu", 60, 28))
     wait_until(lambda: serve.stats(SITE)["total_views"] == len(history), f"the history's {len(history):,} events stored", 90)
 
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver", env=dict(os.environ, TZ=ZONE)), options=options)
@@ -256,7 +270,7 @@ try:
     before = renders()
     driver.find_element(By.ID, "token").send_keys("rt_000000000000_" + "0" * 32)
     driver.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
-    wait_render(before, "an answer to the wrong token")
+    wait_render(before, "an answer to the wrong token", kind="sign-in")
     message = driver.find_element(By.ID, "message")
     check(message.is_displayed() and "not accepted" in message.text and driver.find_element(By.ID, "sign-in").is_displayed()
           and not driver.find_element(By.ID, "dashboard").is_displayed(),
@@ -268,15 +282,16 @@ try:
     before = renders()
     driver.find_element(By.ID, "token").send_keys(serve.token)
     driver.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
-    wait_render(before, "the list of sites")
+    wait_render(before, "the list of sites", kind="sites")
     listed = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#sites a")]
-    check(listed == [SITE], f"the token's sites are listed, and only they: {listed}")
+    check(listed == ["app:eu", SITE], f"the token's sites are listed, and only they: {listed}")
     check(driver.execute_script("return sessionStorage.getItem('analytics.readToken')") == serve.token, "the token is in sessionStorage")
     check(driver.execute_script("return localStorage.length") == 0 and driver.get_cookies() == [], "nothing in localStorage, no cookies")
 
     # 2. The site's page, for three ranges chosen with the picker.
     before = renders()
-    driver.find_element(By.CSS_SELECTOR, "#sites a").click()
+    note_urls()
+    driver.find_element(By.LINK_TEXT, SITE).click()
     wait_render(before, "the dashboard")
     urls = []
     for name in ("30d", "today", "12mo"):
@@ -289,6 +304,7 @@ try:
         check(url.path == f"/sites/{SITE}" and query.get("range") == [name] and query.get("tz") == [ZONE],
               f"{name}: the URL holds the range and the zone ({url.path}?{url.query})")
         urls.append(driver.current_url)
+        note_urls()
         start, end, interval = days(name, local_today())
         shown = compare(name, expected_view(start, end, interval))
         if name == "30d" and screenshots:
@@ -329,7 +345,9 @@ try:
     before = renders()
     driver.forward()
     wait_render(before, "forward to 12 months")
-    check(driver.current_url == urls[2], "forward returns to the 12 months' URL")
+    check(driver.current_url == urls[2] and Select(driver.find_element(By.ID, "range")).first_selected_option.get_attribute("value") == "12mo",
+          "forward returns to the 12 months' URL and picker")
+    compare("forward to 12 months", expected_view(*days("12mo", local_today())))
 
     custom_from, custom_to = local_today() - datetime.timedelta(days=75), local_today() - datetime.timedelta(days=40)
     before = renders()
@@ -361,6 +379,29 @@ try:
 
     check(console_errors() == [], "no console errors while signed in")
 
+    # A zone this browser does not know: a clear message, the controls to fix it, no numbers.
+    note_urls()
+    driver.get(f"{report}/sites/{SITE}?range=7d&tz=Europe/Berln")
+    wait_view("error", "the page for an unknown zone")
+    message = driver.find_element(By.ID, "message").text
+    check("Europe/Berln" in message and "not a time zone" in message and driver.find_element(By.ID, "tz").is_displayed()
+          and not driver.find_element(By.ID, "data").is_displayed(), f"an unknown zone: its message and the controls, no numbers ({message!r})")
+    zone = driver.find_element(By.ID, "tz")
+    zone.clear()
+    zone.send_keys("UTC\n")
+    wait_view("dashboard", "the page after the zone is corrected")
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(driver.current_url).query)
+    check(query.get("tz") == ["UTC"] and query.get("range") == ["7d"], f"the corrected zone is in the URL ({driver.current_url})")
+
+    # A site id with a colon, opened by its URL (as a bookmark or a shared link is).
+    driver.get(f"{report}/sites/app:eu?range=12mo&tz={urllib.parse.quote(ZONE, safe='')}")
+    wait_view("dashboard", "the page of app:eu")
+    start, end, _ = days("12mo", local_today())
+    wanted = serve.get("/stats?" + urllib.parse.urlencode({"site_id": "app:eu", "from": start.isoformat(), "to": end.isoformat(), "tz": ZONE}))
+    shown = page_view()
+    check(shown["views"] == wanted["total_views"] > 0, f"app:eu by its URL: {shown['views']} views = /stats {wanted['total_views']}")
+    note_urls()
+
     serve.cli("tokens", "revoke", serve.token)
     wait_until(lambda: refused(serve.get, "/sites"), "the revocation reaches reporting")
     driver.refresh()
@@ -369,8 +410,9 @@ try:
     check(driver.find_element(By.ID, "sign-in").is_displayed() and not driver.find_element(By.ID, "dashboard").is_displayed()
           and "revoked" in message.text, f"a revoked token: the sign-in and a clear message, no chart: {message.text!r}")
     check(console_errors(allow_401=True) == [], "no console errors but the revoked token's 401")
-    history = driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)") + [driver.current_url] + urls
-    check(not any("rt_" in url for url in history), "the token is in no URL the page requested or showed")
+    note_urls()
+    check(len(seen) > 30 and not any("rt_" in url or serve.token[3:15] in url for url in seen),
+          f"the token is in none of the {len(seen)} URLs the page requested or showed")
     check(driver.execute_script("return sessionStorage.length") == 0, "a revoked token is dropped from sessionStorage")
 except Exception as error:  # noqa: BLE001 - reported as a failure, with the server's log
     check(False, f"the browser run: {type(error).__name__}: {error}")

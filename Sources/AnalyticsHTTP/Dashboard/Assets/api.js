@@ -2,18 +2,25 @@
 // when the tab closes) and travels only in the Authorization header, never in a URL.
 
 const KEY = "analytics.readToken";
+// Where the token is kept when the browser refuses storage to this page: until the page is left.
+let kept = null;
 
 export function token() {
   try {
-    return sessionStorage.getItem(KEY);
+    return sessionStorage.getItem(KEY) ?? kept;
   } catch {
-    return null;
+    return kept;
   }
 }
 
 export function setToken(value) {
-  if (value) sessionStorage.setItem(KEY, value);
-  else sessionStorage.removeItem(KEY);
+  kept = value || null;
+  try {
+    if (value) sessionStorage.setItem(KEY, value);
+    else sessionStorage.removeItem(KEY);
+  } catch {
+    // Storage refused (a browser setting): the token lives in this page only.
+  }
 }
 
 /** An answer other than 200, with the API's error text and the status that tells what to do. */
@@ -34,7 +41,8 @@ export async function get(path, parameters = {}, signal) {
   if (current) headers.Authorization = "Bearer " + current;
   let response;
   try {
-    response = await fetch(path + (query.size ? "?" + query : ""), { headers, signal, cache: "no-store", credentials: "omit" });
+    const text = String(query);
+    response = await fetch(path + (text ? "?" + text : ""), { headers, signal, cache: "no-store", credentials: "omit" });
   } catch (error) {
     if (error.name === "AbortError") throw error;
     throw new APIError(0, "The reporting server cannot be reached.");

@@ -1,6 +1,7 @@
 // The dashboard: which page the URL names (/ lists the sites, /sites/SITE shows one), the sign-in, and
 // the state of a site's page, which lives in the URL's query (range, from, to, tz) so that a link
-// shares it and back and forward restore it. Data refreshes every 30 seconds while the tab is visible.
+// shares it and back and forward restore it. Data refreshes 30 seconds after each load while the tab is
+// visible. Every view begins by aborting the one before: an older answer never lands on a newer view.
 
 import { APIError, get, setToken, token } from "./api.js";
 import { drawChart } from "./chart.js";
@@ -14,37 +15,52 @@ const $ = (id) => document.getElementById(id);
 const AUTH_REQUIRED = document.querySelector('meta[name="analytics-auth"]')?.content !== "off";
 
 const view = {
-  loading: $("loading"), signIn: $("sign-in"), siteList: $("site-list"), dashboard: $("dashboard"), message: $("message"),
+  loading: $("loading"), signIn: $("sign-in"), siteList: $("site-list"), dashboard: $("dashboard"),
 };
 let sites = null; // the last GET /sites answer
-let generation = 0; // bumps on every navigation, so that an older answer never overwrites a newer one
+let current = null; // the site's view on the page: {site, state, resolved}
+let generation = 0;
 let controller = null;
 let renders = 0;
 
-function show(...sections) {
-  for (const [name, node] of Object.entries(view)) if (name !== "message") node.hidden = !sections.includes(name);
+/** Shows these sections (and, for the dashboard, its numbers or not), hiding the others. */
+function show(sections, { data = true } = {}) {
+  for (const [name, node] of Object.entries(view)) node.hidden = !sections.includes(name);
+  $("data").hidden = !data;
 }
 
 function say(text, { alert = true } = {}) {
-  view.message.textContent = text;
-  view.message.hidden = !text;
-  view.message.setAttribute("role", alert ? "alert" : "status");
+  const message = $("message");
+  message.textContent = text;
+  message.hidden = !text;
+  message.setAttribute("role", alert ? "alert" : "status");
 }
 
-/** Tells tests and the benchmark that a render finished (and, the first time, marks it). */
+/** Tells tests and the benchmark that a render finished; the first dashboard also sets a mark once the
+ * frame that shows it has been drawn (a task queued from the frame's callback runs after its paint). */
 function rendered(kind) {
   renders += 1;
   document.documentElement.dataset.renders = String(renders);
   document.documentElement.dataset.view = kind;
   if (kind === "dashboard" && performance.getEntriesByName("dashboard:rendered").length === 0) {
-    requestAnimationFrame(() => performance.mark("dashboard:rendered"));
+    requestAnimationFrame(() => setTimeout(() => {
+      if (performance.getEntriesByName("dashboard:rendered").length === 0) performance.mark("dashboard:rendered");
+    }, 0));
   }
+}
+
+/** A new view: aborts the requests of the one before; its answers are dropped unless still `mine`. */
+function begin() {
+  generation += 1;
+  controller?.abort();
+  controller = new AbortController();
+  return { mine: generation, signal: controller.signal };
 }
 
 // The URL.
 
 function route() {
-  const match = /^\/sites\/([^/]+)$/.exec(location.pathname);
+  const match = /^\/sites\/([^/]+)\/*$/.exec(location.pathname);
   let site = null;
   if (match) {
     try {
@@ -62,30 +78,44 @@ function route() {
 function siteURL(site, state) {
   const query = new URLSearchParams({ range: state.range });
   if (state.range === "custom") {
-    query.set("from", state.from);
-    query.set("to", state.to);
+    if (isDay(state.from)) query.set("from", state.from);
+    if (isDay(state.to)) query.set("to", state.to);
   }
   query.set("tz", state.tz);
-  return `/sites/${encodeURIComponent(site)}?${query}`;
+  // Site ids ([A-Za-z0-9._:-]) go into the path as they are; anything else is encoded.
+  return `/sites/${site.replace(/[^A-Za-z0-9._:-]/g, (c) => encodeURIComponent(c))}?${query}`;
 }
 
-function navigate(url, { replace = false } = {}) {
-  if (url !== location.pathname + location.search) history[replace ? "replaceState" : "pushState"](null, "", url);
+function navigate(url) {
+  if (url !== location.pathname + location.search) history.pushState(null, "", url);
   render();
 }
 
-// Sign-in and the list of sites.
+// Refreshing: 30 seconds after each load (or failed load), at once if the tab is visible then, else as
+// soon as it is again.
 
-async function loadSites() {
-  try {
-    sites = await get("/sites");
-    return true;
-  } catch (error) {
-    sites = null;
-    handle(error);
-    return false;
-  }
+let refreshTimer = null;
+let refreshDue = false;
+
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshDue = false;
+  refreshTimer = setTimeout(() => {
+    if (document.hidden) refreshDue = true;
+    else render({ fresh: false });
+  }, REFRESH_MS);
 }
+
+function stopRefresh() {
+  clearTimeout(refreshTimer);
+  refreshDue = false;
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && refreshDue) render({ fresh: false });
+});
+
+// Errors: never numbers from an incomplete set of answers.
 
 function handle(error) {
   if (error.name === "AbortError") return;
@@ -95,22 +125,28 @@ function handle(error) {
     signIn(had ? "That read token is not accepted: it is wrong, or it has been revoked. Sign in with a live token." : "");
     return;
   }
-  show();
-  if (error instanceof APIError && error.status === 403) say(`${error.message}. Pick a site this token reads.`);
-  else if (error instanceof APIError && error.status === 400) say(`The reporting API refused this view: ${[error.message, ...error.details.map((d) => d.message)].join("; ")}`);
-  else if (error instanceof APIError && (error.status === 503 || error.status === 0)) {
-    say("The reporting server is unavailable for the moment; this page tries again in 30 seconds.");
-    if (current) scheduleRefresh();
+  const status = error instanceof APIError ? error.status : -1;
+  if (status === 400 && current) {
+    // Something the controls can change (a zone the server does not know, a range too long): keep them.
+    show(["dashboard"], { data: false });
+    say(`The reporting API refused this view: ${[error.message, ...error.details.map((d) => `${d.path} ${d.message}`)].join("; ")}`);
+  } else {
+    show([]);
+    if (status === 403) say(`${error.message[0].toUpperCase()}${error.message.slice(1)}. Pick a site this token reads on the first page.`);
+    else if (status === 503 || status === 0) say("The reporting server is unavailable for the moment; this page tries again in 30 seconds.");
+    else say(error.message || "Something went wrong.");
   }
-  else say(error.message || "Something went wrong.");
+  if (status === 503 || status === 0) scheduleRefresh();
+  else stopRefresh();
   rendered("error");
 }
 
 function signIn(message) {
+  begin();
+  stopRefresh();
   current = null;
-  controller?.abort();
   signedIn(false);
-  show("signIn");
+  show(["signIn"]);
   say(message);
   $("token").focus();
   rendered("sign-in");
@@ -122,10 +158,23 @@ function signedIn(yes) {
   if (yes && sites?.token) $("who").textContent = sites.token.name ? `Token “${sites.token.name}”` : `Token ${sites.token.id}`;
 }
 
-function showSites() {
-  const list = $("sites");
+// The list of sites.
+
+async function renderHome() {
+  current = null;
+  stopRefresh();
+  const { mine, signal } = begin();
+  try {
+    const answer = await get("/sites", {}, signal);
+    if (mine !== generation) return;
+    sites = answer;
+  } catch (error) {
+    if (mine === generation) handle(error);
+    return;
+  }
+  signedIn(Boolean(sites.token));
   const zone = browserZone();
-  list.replaceChildren(...sites.sites.map((site) => {
+  $("sites").replaceChildren(...sites.sites.map((site) => {
     const item = document.createElement("li");
     const link = document.createElement("a");
     link.href = siteURL(site, { range: "30d", tz: zone });
@@ -134,7 +183,7 @@ function showSites() {
     return item;
   }));
   $("no-sites").hidden = sites.sites.length > 0;
-  show("siteList");
+  show(["siteList"]);
   say("");
   rendered("sites");
 }
@@ -145,7 +194,6 @@ const tables = {
   path: new BreakdownTable($("paths"), (cursor) => page("path", cursor)),
   event_type: new BreakdownTable($("event-types"), (cursor) => page("event_type", cursor)),
 };
-let current = null; // {site, state, resolved}
 
 function parametersOf(site, range, tz) {
   return { site_id: site, from: range.from, to: range.to, tz };
@@ -153,54 +201,71 @@ function parametersOf(site, range, tz) {
 
 async function page(by, cursor) {
   if (!current) return null;
+  const { site, resolved, state } = current;
+  const mine = generation;
   try {
-    return await get("/stats/breakdown", { ...parametersOf(current.site, current.resolved, current.state.tz), by, limit: PAGE_SIZE, cursor });
+    return await get("/stats/breakdown", { ...parametersOf(site, resolved, state.tz), by, limit: PAGE_SIZE, cursor }, controller.signal);
   } catch (error) {
-    handle(error);
+    if (mine === generation) handle(error);
     return null;
   }
 }
 
 async function loadDashboard(site, state, { fresh }) {
-  const resolved = resolve(state, todayIn(state.tz));
+  const { mine, signal } = begin();
+  let resolved = null;
+  let zoneKnown = true;
+  try {
+    resolved = resolve(state, todayIn(state.tz));
+  } catch {
+    zoneKnown = false; // Intl throws for a zone this browser does not know
+  }
   if (!resolved) {
-    show("dashboard");
-    say("Choose the first and the last day of the custom range (the last not before the first).", { alert: false });
+    current = null;
+    stopRefresh();
+    $("site-name").textContent = site;
+    show(["dashboard"], { data: false });
+    say(zoneKnown
+      ? "Choose the first and the last day of the custom range (the last not before the first)."
+      : `“${state.tz}” is not a time zone this browser knows: choose another, such as UTC.`);
+    rendered("error");
     return;
   }
-  if (fresh) {
+  // The tables keep their page across a refresh of the same days; anything else starts at page one.
+  const same = current && current.site === site && current.state.tz === state.tz
+    && current.resolved.from === resolved.from && current.resolved.to === resolved.to;
+  if (fresh || !same) {
     tables.path.reset();
     tables.event_type.reset();
   }
   current = { site, state, resolved };
-  const mine = ++generation;
-  controller?.abort();
-  controller = new AbortController();
-  const signal = controller.signal;
+  const shown = { path: tables.path.snapshot(), event_type: tables.event_type.snapshot() };
   const base = parametersOf(site, resolved, state.tz);
   try {
-    const [, now, before, series, paths, types] = await Promise.all([
-      sites ? Promise.resolve(sites) : get("/sites", {}, signal).then((answer) => (sites = answer)),
+    const [listed, now, before, series, paths, types] = await Promise.all([
+      sites ? Promise.resolve(sites) : get("/sites", {}, signal),
       get("/stats", { ...base, limit: 1 }, signal),
       get("/stats", { ...parametersOf(site, resolved.previous, state.tz), limit: 1 }, signal),
       get("/stats/timeseries", { ...base, interval: resolved.interval }, signal),
-      get("/stats/breakdown", { ...base, by: "path", limit: PAGE_SIZE, cursor: tables.path.cursor }, signal),
-      get("/stats/breakdown", { ...base, by: "event_type", limit: PAGE_SIZE, cursor: tables.event_type.cursor }, signal),
+      get("/stats/breakdown", { ...base, by: "path", limit: PAGE_SIZE, cursor: shown.path.cursor }, signal),
+      get("/stats/breakdown", { ...base, by: "event_type", limit: PAGE_SIZE, cursor: shown.event_type.cursor }, signal),
     ]);
     if (mine !== generation) return;
+    sites = listed;
     signedIn(Boolean(sites.token));
     $("site-name").textContent = site;
     $("period").textContent = `${period(resolved.from, resolved.to)} · ${state.tz} · compared with ${period(resolved.previous.from, resolved.previous.to)}`;
     total("views", now.total_views, before.total_views);
     total("users", now.unique_users, before.unique_users);
-    show("dashboard"); // before drawing: the chart takes the width it is shown at
+    show(["dashboard"]); // before drawing: the chart takes the width it is shown at
     drawChart($("chart"), $("readout"), series.points, series.interval);
     $("chart-caption").textContent = `Views and unique users by ${series.interval}`;
-    tables.path.show(paths);
-    tables.event_type.show(types);
-    scheduleRefresh();
+    // A page turned while these were in flight is newer than what they answer.
+    tables.path.show(paths, shown.path);
+    tables.event_type.show(types, shown.event_type);
     $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every 30 seconds.`;
     say("");
+    scheduleRefresh();
     rendered("dashboard");
   } catch (error) {
     if (mine === generation) handle(error);
@@ -223,10 +288,8 @@ function showControls(state) {
   $("range").value = state.range;
   $("custom").hidden = state.range !== "custom";
   $("tz").value = state.tz;
-  if (state.range === "custom") {
-    $("from").value = isDay(state.from) ? state.from : "";
-    $("to").value = isDay(state.to) ? state.to : "";
-  }
+  $("from").value = isDay(state.from) ? state.from : "";
+  $("to").value = isDay(state.to) ? state.to : "";
 }
 
 // Wiring.
@@ -237,29 +300,26 @@ async function render({ fresh = true } = {}) {
     return;
   }
   const where = route();
-  if (where.page === "site" && !new URLSearchParams(location.search).has("tz")) {
-    // A shared link keeps its zone: write the browser's into the URL.
-    history.replaceState(null, "", siteURL(where.site, where));
-  }
-  if (where.page === "home") {
-    current = null;
-    controller?.abort();
-    if (!(await loadSites())) return;
-    signedIn(Boolean(sites.token));
-    showSites();
-    return;
-  }
+  if (where.page === "home") return renderHome();
   if (where.site === null) {
-    show();
+    begin();
+    stopRefresh();
+    current = null;
+    show([]);
     say("There is no such page.");
     rendered("error");
     return;
   }
-  showControls(where);
+  if (!new URLSearchParams(location.search).has("tz")) {
+    // A shared link keeps its zone: write the browser's into the URL.
+    history.replaceState(null, "", siteURL(where.site, where));
+  }
+  // A refresh leaves the controls alone: someone may be typing in them.
+  if (fresh) showControls(where);
   await loadDashboard(where.site, where, { fresh });
 }
 
-$("sign-in-form").addEventListener("submit", async (event) => {
+$("sign-in-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const value = $("token").value.trim();
   if (!value) return;
@@ -276,19 +336,26 @@ $("sign-out").addEventListener("click", () => {
   say("Signed out.", { alert: false });
 });
 
+// The range applies a moment after it was chosen: arrow keys on a closed <select> change it once per key.
+let rangeTimer = null;
 $("range").addEventListener("change", () => {
-  const where = route();
-  const state = { ...where, range: $("range").value };
-  if (state.range === "custom") {
-    const resolved = current?.resolved;
-    state.from = isDay(where.from) ? where.from : resolved?.from;
-    state.to = isDay(where.to) ? where.to : resolved?.to;
-  }
-  navigate(siteURL(where.site, state));
+  $("custom").hidden = $("range").value !== "custom";
+  clearTimeout(rangeTimer);
+  rangeTimer = setTimeout(() => {
+    const where = route();
+    if (where.page !== "site" || where.site === null) return;
+    const state = { ...where, range: $("range").value };
+    if (state.range === "custom") {
+      state.from = isDay(where.from) ? where.from : current?.resolved.from;
+      state.to = isDay(where.to) ? where.to : current?.resolved.to;
+    }
+    navigate(siteURL(where.site, state));
+  }, 250);
 });
 
 $("controls").addEventListener("submit", (event) => {
   event.preventDefault();
+  clearTimeout(rangeTimer);
   const where = route();
   const tz = $("tz").value.trim();
   if (!isZone(tz)) {
@@ -313,21 +380,5 @@ document.addEventListener("click", (event) => {
 });
 
 window.addEventListener("popstate", () => render());
-
-// 30 seconds after each load: at once if the tab is visible then, else as soon as it is again.
-let refresh = null;
-let refreshDue = false;
-function scheduleRefresh() {
-  clearTimeout(refresh);
-  refreshDue = false;
-  refresh = setTimeout(() => {
-    if (!current) return;
-    if (document.hidden) refreshDue = true;
-    else render({ fresh: false });
-  }, REFRESH_MS);
-}
-document.addEventListener("visibilitychange", () => {
-  if (!document.hidden && refreshDue && current) render({ fresh: false });
-});
 
 render();

@@ -14,11 +14,11 @@ function element(name, attributes = {}, parent) {
   return node;
 }
 
-/** A round step for gridlines: 1, 2 or 5 times a power of ten, giving about four lines. */
+/** A round step for gridlines: 1, 2 or 5 times a power of ten, giving about four lines; whole numbers. */
 function step(maximum) {
   const raw = maximum / 4;
   const power = 10 ** Math.floor(Math.log10(raw));
-  return [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  return Math.max(1, [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw));
 }
 
 let drawn = null; // what is on the page, to draw again at a new width
@@ -34,7 +34,10 @@ export function drawChart(host, readout, points, interval) {
   const WIDTH = Math.max(280, Math.round(host.clientWidth || 800));
   const HEIGHT = WIDTH < 560 ? 200 : 260;
   if (drawn?.host !== host) resizes?.observe(host);
-  drawn = { host, readout, points, interval, width: WIDTH };
+  // Drawn again (a resize, a refresh): a keyboard user keeps focus and, for the same buckets, the one read.
+  const focused = host.contains(document.activeElement);
+  const keep = drawn?.host === host && drawn.points.length === points.length && drawn.points[0]?.start === points[0]?.start ? drawn.chosen : -1;
+  drawn = { host, readout, points, interval, width: WIDTH, chosen: -1 };
   const top = Math.max(1, ...points.map((p) => p.views));
   const gap = step(top);
   const ceiling = Math.ceil(top / gap) * gap;
@@ -47,7 +50,8 @@ export function drawChart(host, readout, points, interval) {
     "aria-label": `Views and unique users by ${interval}, ${points.length} points. Use the arrow keys to read each.`,
   });
   const grid = element("g", { class: "grid" }, svg);
-  for (let value = 0; value <= ceiling; value += gap) {
+  for (let line = 0; line * gap <= ceiling; line += 1) {
+    const value = line * gap;
     element("line", { x1: LEFT, x2: WIDTH - RIGHT, y1: y(value), y2: y(value) }, grid);
     element("text", { x: LEFT - 6, y: y(value) + 4, "text-anchor": "end" }, grid).textContent = compact(value);
   }
@@ -58,8 +62,12 @@ export function drawChart(host, readout, points, interval) {
     const anchor = points.length === 1 ? "middle" : index === 0 ? "start" : "middle";
     element("text", { x: x(index), y: HEIGHT - 8, "text-anchor": anchor }, labels).textContent = bucket(point.start, interval);
   });
-  const line = (key, name) =>
-    element("polyline", { class: `line ${name}`, points: points.map((p, i) => `${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ") }, svg);
+  // The lines stop at the bucket under way: the hours of today still to come are not a fall to zero.
+  const now = Date.now();
+  const begun = points.filter((p) => !(Date.parse(p.start) > now)).length;
+  const line = (key, name) => element("polyline", {
+    class: `line ${name}`, points: points.slice(0, begun).map((p, i) => `${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" "),
+  }, svg);
   line("views", "views");
   line("unique_users", "users");
 
@@ -81,6 +89,7 @@ export function drawChart(host, readout, points, interval) {
   const choose = (index) => {
     if (chosen >= 0) groups[chosen].classList.remove("chosen");
     chosen = Math.max(0, Math.min(points.length - 1, index));
+    if (drawn.svg === svg) drawn.chosen = chosen;
     groups[chosen].classList.add("chosen");
     const point = points[chosen];
     readout.textContent =
@@ -92,18 +101,22 @@ export function drawChart(host, readout, points, interval) {
     event.preventDefault();
     choose(chosen < 0 && event.key.startsWith("Arrow") ? points.length - 1 : moves[event.key]);
   });
-  svg.addEventListener("blur", () => {
+  const forget = () => {
     if (chosen >= 0) groups[chosen].classList.remove("chosen");
     chosen = -1;
-    readout.textContent = "";
-  });
-  groups.forEach((group, index) => group.addEventListener("pointerenter", () => choose(index)));
-  svg.addEventListener("pointerleave", () => {
-    if (document.activeElement !== svg && chosen >= 0) {
-      groups[chosen].classList.remove("chosen");
-      chosen = -1;
+    if (drawn.svg === svg) {
+      drawn.chosen = -1;
       readout.textContent = "";
     }
+  };
+  svg.addEventListener("blur", forget);
+  groups.forEach((group, index) => group.addEventListener("pointerenter", () => choose(index)));
+  svg.addEventListener("pointerleave", () => {
+    if (document.activeElement !== svg) forget();
   });
+  drawn.svg = svg;
   host.replaceChildren(svg);
+  if (focused) svg.focus();
+  if (keep >= 0) choose(keep);
+  else readout.textContent = "";
 }

@@ -20,8 +20,8 @@ const MAXIMUM_DAYS_BY_DAY = 366;
 
 export function isDay(text) {
   if (typeof text !== "string" || !DAY.test(text)) return false;
-  const date = new Date(text + "T00:00:00Z");
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+  const time = utc(text);
+  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === text;
 }
 
 export function isZone(text) {
@@ -47,8 +47,15 @@ export function todayIn(zone, now = new Date()) {
   return `${part("year")}-${part("month")}-${part("day")}`;
 }
 
+// Not Date.UTC, which reads the years 0 to 99 as 1900 to 1999.
+function utcDate(year, monthIndex, day) {
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
+  return date.getTime();
+}
+
 function utc(text) {
-  return Date.UTC(Number(text.slice(0, 4)), Number(text.slice(5, 7)) - 1, Number(text.slice(8, 10)));
+  return utcDate(Number(text.slice(0, 4)), Number(text.slice(5, 7)) - 1, Number(text.slice(8, 10)));
 }
 
 function text(milliseconds) {
@@ -66,7 +73,7 @@ export function length(from, to) {
 
 function firstOfMonth(day, monthsBack = 0) {
   const date = new Date(utc(day));
-  return text(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() - monthsBack, 1));
+  return text(utcDate(date.getUTCFullYear(), date.getUTCMonth() - monthsBack, 1));
 }
 
 /**

@@ -1,5 +1,6 @@
 // A breakdown (top paths, event types) as a table with proportional bars, a page at a time through the
-// API's cursors: "Next" follows next_cursor, "Previous" goes back along the cursors already seen.
+// API's cursors: "Next" follows next_cursor, "Previous" goes back along the cursors already seen. Every
+// change of what the table shows bumps its epoch, so that an answer to an older question is dropped.
 
 import { count } from "./format.js";
 
@@ -15,6 +16,7 @@ export class BreakdownTable {
     this.load = load;
     this.cursors = [null];
     this.nextCursor = null;
+    this.epoch = 0;
     this.previousButton.addEventListener("click", () => this.turn(-1));
     this.nextButton.addEventListener("click", () => this.turn(1));
   }
@@ -22,26 +24,31 @@ export class BreakdownTable {
   /** Back to the first page (a new range or site). */
   reset() {
     this.cursors = [null];
+    this.nextCursor = null;
+    this.epoch += 1;
   }
 
-  /** The cursor of the page shown. */
-  get cursor() {
-    return this.cursors[this.cursors.length - 1];
+  /** What a request made now asks for: the page's cursor, and the epoch its answer must still be in. */
+  snapshot() {
+    return { cursor: this.cursors[this.cursors.length - 1], epoch: this.epoch };
   }
 
   async turn(direction) {
     if (direction > 0 && !this.nextCursor) return;
     if (direction < 0 && this.cursors.length === 1) return;
     const cursors = direction > 0 ? [...this.cursors, this.nextCursor] : this.cursors.slice(0, -1);
+    const epoch = this.epoch;
     const page = await this.load(cursors[cursors.length - 1]);
-    if (!page) return;
+    if (!page || epoch !== this.epoch) return;
+    this.epoch += 1;
     this.cursors = cursors;
-    this.show(page);
+    this.show(page, { epoch: this.epoch });
     (direction > 0 && !this.nextCursor ? this.previousButton : direction < 0 && this.cursors.length === 1 ? this.nextButton : null)?.focus();
   }
 
-  /** Shows one page of the API's answer. */
-  show(page) {
+  /** Shows one page of the API's answer to a request made at `snapshot`, unless the table has moved on. */
+  show(page, snapshot) {
+    if (snapshot.epoch !== this.epoch) return;
     this.nextCursor = page.next_cursor;
     const top = Math.max(1, ...page.rows.map((row) => row.views));
     const rows = page.rows.map((row) => {
