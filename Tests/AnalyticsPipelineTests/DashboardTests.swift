@@ -120,7 +120,7 @@ import Testing
     @Test(arguments: setups)
     func whatIsNotThePageIsA404OrA405(_ setup: TestingSetup) async throws {
         try await Pipeline().reporting().test(setup) { client in
-            for uri in ["/sites/has%20space", "/sites/%00", "/sites/caf%C3%A9", "/sites/a/b", "/sites/a%2", "/sites/a%zz", "/sites/%FF", "/assets/app.js", "/assets/app.0000000000000000.js", "/index.html"] {
+            for uri in ["/sites/has%20space", "/sites/%00", "/sites/caf%C3%A9", "/sites/a/b", "/sites/a%2", "/sites/a%zz", "/sites/%FF", "/sites/a%2Fb", "/sites/app%253Aeu", "/assets/app.js", "/assets/app.0000000000000000.js", "/index.html"] {
                 try await client.execute(uri: uri, method: .get) { response in
                     #expect(response.status == .notFound, "\(uri)")
                     #expect(Contract.embedded.error.validate(response.json).isEmpty)

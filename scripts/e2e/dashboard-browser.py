@@ -5,20 +5,28 @@
 
 Needs REDIS_URL and DATABASE_URL (scripts/test's throwaway servers); works in a schema and key prefix of
 its own, dropped afterwards. Serves with REPORTING_AUTH=required. The site `shop.example` gets 13 months of
-events (today's among them) through POST /events; `other.example` a few. One token reads shop.example.
-The browser's time zone is Asia/Kolkata (a half-hour offset), which the page takes as its default.
+a growing site's events (today's among them) through POST /events; `app:eu` and `other.example` a few. One
+token reads shop.example and app:eu. The browser's time zone is Asia/Kolkata (a half-hour offset), which
+the page takes as its default.
 
-1. A wrong token gets a clear message and the sign-in again; the right one lists exactly its site.
-2. For three ranges (last 30 days, today, last 12 months), chosen with the range picker: the URL holds
-   the range and the zone, and every number on the page equals the JSON endpoints' answers computed
-   here for the same days: totals and their change against the previous period of as many days, one
-   chart point per bucket with its values, the first page of top paths and of event types.
-3. Next and Previous page through the top paths as the breakdown's cursors do; a custom range works;
-   back and forward restore the ranges; a shared URL opens the same view in a new tab.
-4. New events appear within the 30-second refresh; a revoked token sends the page back to the sign-in
-   with a message, never an empty chart. The token is never in a URL, only in sessionStorage.
-5. The browser's console has no errors (the network's 401s for the wrong and revoked tokens aside).
-6. Screenshots at 1280 and 375 px wide are written to DIR (docs/ in scripts/test).
+1. A wrong token gets a clear message and the sign-in again; the right one lists exactly its sites.
+2. For three ranges (last 30 days, the site link's default; then today and the last 12 months, chosen
+   with the range picker): the URL holds the range and the zone, and every number on the page equals the
+   JSON endpoints' answers computed here for the same days: totals and their change against the previous
+   period of as many days, one chart point per bucket with its values, the first page of top paths and
+   of event types.
+3. The chart is read with the keyboard (Tab, End, ArrowLeft); prefers-color-scheme: dark darkens the page;
+   nothing overflows at 375 px.
+4. Next and Previous page through the top paths as the breakdown's cursors do; back and forward restore
+   the picker and the numbers; new events appear within the 30-second refresh; a custom range works; a
+   shared URL opens the same view in a new tab, after its own sign-in.
+5. A zone the browser does not know gets a message and the controls; correcting it works. A site id with
+   a colon keeps it in its link, and opens reloaded and percent-encoded.
+6. A revoked token sends the page back to the sign-in with a message, never an empty chart. The token is
+   in no URL the page requested or showed, only in sessionStorage.
+7. The browser's console has no errors (the network's 401s for the wrong and revoked tokens aside).
+8. Screenshots at 1280 and 375 px wide, and at 1280 in the dark scheme, are written to DIR (docs/ in
+   scripts/test).
 
 Exits non-zero on any failure.
 """
@@ -175,8 +183,37 @@ def wait_render(before, what, seconds=15, kind="dashboard"):
     return wait_until(lambda: renders() > before and driver.execute_script("return document.documentElement.dataset.view") == kind, what, seconds)
 
 
-def shot(width, path):
+def keyboard():
+    """The chart read with the keyboard: Tab reaches it, End and the arrow keys read the buckets out."""
+    from selenium.webdriver.common.keys import Keys
+    driver.find_element(By.ID, "tz").click()
+    active = driver.switch_to.active_element
+    active.send_keys(Keys.TAB)
+    chart = driver.switch_to.active_element
+    check(chart.get_attribute("class") == "chart-svg", "Tab from the zone field reaches the chart")
+    chart.send_keys(Keys.END)
+    last = driver.find_element(By.ID, "readout").text
+    chart.send_keys(Keys.ARROW_LEFT)
+    before_last = driver.find_element(By.ID, "readout").text
+    points = page_view()["points"]
+    check(f"{points[-1][1]:,} views" in last and f"{points[-2][1]:,} views" in before_last and last != before_last,
+          f"End and ArrowLeft read the last two buckets out ({last!r}, {before_last!r})")
+    driver.execute_script("document.activeElement.blur()")
+
+
+def dark():
+    """prefers-color-scheme: dark gives the page its dark colours."""
+    light = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    darker = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    brightness = lambda colour: sum(int(part) for part in colour[colour.index("(") + 1:colour.index(")")].split(",")[:3])
+    check(brightness(darker) < 150 < brightness(light), f"light by default ({light}), dark by prefers-color-scheme ({darker})")
+
+
+def shot(width, path, scheme="light"):
     """The whole page at `width` CSS pixels, as a phone or a desktop shows it."""
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
     time.sleep(0.5)  # the chart redraws at the new width
     overflow = driver.execute_script("return document.documentElement.scrollWidth")
@@ -186,6 +223,7 @@ def shot(width, path):
     time.sleep(0.3)
     driver.save_screenshot(path)
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     time.sleep(0.3)
 
 
@@ -307,9 +345,13 @@ try:
         note_urls()
         start, end, interval = days(name, local_today())
         shown = compare(name, expected_view(start, end, interval))
+        if name == "30d":
+            keyboard()
+            dark()
         if name == "30d" and screenshots:
             for width in (1280, 375):
                 shot(width, os.path.join(screenshots, f"dashboard-{width}.png"))
+            shot(1280, os.path.join(screenshots, "dashboard-dark-1280.png"), scheme="dark")
             check(True, f"screenshots written to {screenshots}")
     check(len(set(urls)) == 3, "each range has a URL of its own")
     # 3. Paging, a custom range, back and forward, a shared URL.
@@ -393,13 +435,22 @@ try:
     query = urllib.parse.parse_qs(urllib.parse.urlparse(driver.current_url).query)
     check(query.get("tz") == ["UTC"] and query.get("range") == ["7d"], f"the corrected zone is in the URL ({driver.current_url})")
 
-    # A site id with a colon, opened by its URL (as a bookmark or a shared link is).
-    driver.get(f"{report}/sites/app:eu?range=12mo&tz={urllib.parse.quote(ZONE, safe='')}")
-    wait_view("dashboard", "the page of app:eu")
-    start, end, _ = days("12mo", local_today())
+    # A site id with a colon: its link from the list, that URL reloaded (as a bookmark or a shared link is
+    # opened), and the same id percent-encoded.
+    before = renders()
+    driver.find_element(By.CSS_SELECTOR, "a.brand").click()
+    wait_render(before, "the list of sites again", kind="sites")
+    before = renders()
+    driver.find_element(By.LINK_TEXT, "app:eu").click()
+    wait_render(before, "the page of app:eu")
+    check(urllib.parse.urlparse(driver.current_url).path == "/sites/app:eu", f"the link to app:eu keeps its colon ({driver.current_url})")
+    start, end, _ = days("30d", local_today())
     wanted = serve.get("/stats?" + urllib.parse.urlencode({"site_id": "app:eu", "from": start.isoformat(), "to": end.isoformat(), "tz": ZONE}))
-    shown = page_view()
-    check(shown["views"] == wanted["total_views"] > 0, f"app:eu by its URL: {shown['views']} views = /stats {wanted['total_views']}")
+    for how, url in (("reloaded", None), ("percent-encoded", driver.current_url.replace("/sites/app:eu", "/sites/app%3Aeu"))):
+        driver.refresh() if url is None else driver.get(url)
+        wait_view("dashboard", f"the page of app:eu, {how}")
+        shown = page_view()
+        check(shown["views"] == wanted["total_views"], f"app:eu, {how}: {shown['views']} views = /stats {wanted['total_views']}")
     note_urls()
 
     serve.cli("tokens", "revoke", serve.token)

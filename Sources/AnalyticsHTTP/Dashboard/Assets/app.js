@@ -21,7 +21,11 @@ let sites = null; // the last GET /sites answer
 let current = null; // the site's view on the page: {site, state, resolved}
 let generation = 0;
 let controller = null;
+// Table pages turned by hand have their own: a refresh of the same days does not cancel them.
+let pages = new AbortController();
 let renders = 0;
+let loading = null; // the URL whose view is being loaded
+let rangeTimer = null;
 
 /** Shows these sections (and, for the dashboard, its numbers or not), hiding the others. */
 function show(sections, { data = true } = {}) {
@@ -39,6 +43,7 @@ function say(text, { alert = true } = {}) {
 /** Tells tests and the benchmark that a render finished; the first dashboard also sets a mark once the
  * frame that shows it has been drawn (a task queued from the frame's callback runs after its paint). */
 function rendered(kind) {
+  loading = null;
   renders += 1;
   document.documentElement.dataset.renders = String(renders);
   document.documentElement.dataset.view = kind;
@@ -87,8 +92,16 @@ function siteURL(site, state) {
 }
 
 function navigate(url) {
-  if (url !== location.pathname + location.search) history.pushState(null, "", url);
+  clearTimeout(rangeTimer);
+  const here = location.pathname + location.search;
+  if (url === here && loading === here) return; // already on its way (Enter in the zone field submits twice)
+  if (url !== here) history.pushState(null, "", url);
   render();
+}
+
+function dropPages() {
+  pages.abort();
+  pages = new AbortController();
 }
 
 // Refreshing: 30 seconds after each load (or failed load), at once if the tab is visible then, else as
@@ -126,15 +139,16 @@ function handle(error) {
     return;
   }
   const status = error instanceof APIError ? error.status : -1;
+  const text = error.message || "";
   if (status === 400 && current) {
     // Something the controls can change (a zone the server does not know, a range too long): keep them.
     show(["dashboard"], { data: false });
     say(`The reporting API refused this view: ${[error.message, ...error.details.map((d) => `${d.path} ${d.message}`)].join("; ")}`);
   } else {
     show([]);
-    if (status === 403) say(`${error.message[0].toUpperCase()}${error.message.slice(1)}. Pick a site this token reads on the first page.`);
+    if (status === 403) say(`${text.charAt(0).toUpperCase()}${text.slice(1)}. Pick a site this token reads on the first page.`);
     else if (status === 503 || status === 0) say("The reporting server is unavailable for the moment; this page tries again in 30 seconds.");
-    else say(error.message || "Something went wrong.");
+    else say(text || "Something went wrong.");
   }
   if (status === 503 || status === 0) scheduleRefresh();
   else stopRefresh();
@@ -143,6 +157,8 @@ function handle(error) {
 
 function signIn(message) {
   begin();
+  dropPages();
+  clearTimeout(rangeTimer);
   stopRefresh();
   current = null;
   signedIn(false);
@@ -162,6 +178,7 @@ function signedIn(yes) {
 
 async function renderHome() {
   current = null;
+  dropPages();
   stopRefresh();
   const { mine, signal } = begin();
   try {
@@ -204,7 +221,7 @@ async function page(by, cursor) {
   const { site, resolved, state } = current;
   const mine = generation;
   try {
-    return await get("/stats/breakdown", { ...parametersOf(site, resolved, state.tz), by, limit: PAGE_SIZE, cursor }, controller.signal);
+    return await get("/stats/breakdown", { ...parametersOf(site, resolved, state.tz), by, limit: PAGE_SIZE, cursor }, pages.signal);
   } catch (error) {
     if (mine === generation) handle(error);
     return null;
@@ -213,6 +230,8 @@ async function page(by, cursor) {
 
 async function loadDashboard(site, state, { fresh }) {
   const { mine, signal } = begin();
+  $("site-name").textContent = site;
+  signedIn(Boolean(token()));
   let resolved = null;
   let zoneKnown = true;
   try {
@@ -223,7 +242,6 @@ async function loadDashboard(site, state, { fresh }) {
   if (!resolved) {
     current = null;
     stopRefresh();
-    $("site-name").textContent = site;
     show(["dashboard"], { data: false });
     say(zoneKnown
       ? "Choose the first and the last day of the custom range (the last not before the first)."
@@ -235,6 +253,7 @@ async function loadDashboard(site, state, { fresh }) {
   const same = current && current.site === site && current.state.tz === state.tz
     && current.resolved.from === resolved.from && current.resolved.to === resolved.to;
   if (fresh || !same) {
+    dropPages();
     tables.path.reset();
     tables.event_type.reset();
   }
@@ -253,7 +272,6 @@ async function loadDashboard(site, state, { fresh }) {
     if (mine !== generation) return;
     sites = listed;
     signedIn(Boolean(sites.token));
-    $("site-name").textContent = site;
     $("period").textContent = `${period(resolved.from, resolved.to)} · ${state.tz} · compared with ${period(resolved.previous.from, resolved.previous.to)}`;
     total("views", now.total_views, before.total_views);
     total("users", now.unique_users, before.unique_users);
@@ -295,6 +313,7 @@ function showControls(state) {
 // Wiring.
 
 async function render({ fresh = true } = {}) {
+  loading = location.pathname + location.search;
   if (AUTH_REQUIRED && !token()) {
     signIn("");
     return;
@@ -337,7 +356,6 @@ $("sign-out").addEventListener("click", () => {
 });
 
 // The range applies a moment after it was chosen: arrow keys on a closed <select> change it once per key.
-let rangeTimer = null;
 $("range").addEventListener("change", () => {
   $("custom").hidden = $("range").value !== "custom";
   clearTimeout(rangeTimer);
@@ -379,6 +397,9 @@ document.addEventListener("click", (event) => {
   navigate(link.getAttribute("href"));
 });
 
-window.addEventListener("popstate", () => render());
+window.addEventListener("popstate", () => {
+  clearTimeout(rangeTimer);
+  render();
+});
 
 render();

@@ -116,7 +116,7 @@ export function drawChart(host, readout, points, interval) {
   });
   drawn.svg = svg;
   host.replaceChildren(svg);
-  if (focused) svg.focus();
+  if (focused) svg.focus({ preventScroll: true });
   if (keep >= 0) choose(keep);
   else readout.textContent = "";
 }
