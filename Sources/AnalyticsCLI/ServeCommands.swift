@@ -68,9 +68,11 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @OptionGroup var backends: BackendOptions
     @OptionGroup var worker: WorkerOptions
+    @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {
         let logger = Settings.bootstrapLogging()
+        let exporter = metrics.exporter()
         let clock = SystemClock()
         let loops = worker.configurations(workers: Settings.int("workers", flag: workers, default: 1))
         let reportingAuth = server.reportingAuth(default: inMemory ? .off : .required)
@@ -93,6 +95,8 @@ struct ServeCommand: AsyncParsableCommand {
             registry = try withBackends { try backends.registry() }
             visitorKeys = try withBackends { try backends.visitorKeys() }
         }
+        exporter?.sampleQueue(queue)
+        let measured: any EventStore = exporter.map { MeteredEventStore(store, factory: $0.factory) } ?? store
         let ingestPort = Settings.int("ingest.port", flag: self.ingestPort, default: 3000)
         let reportPort = Settings.int("report.port", flag: self.reportPort, default: 4000)
         var services: [any Service] = []
@@ -107,17 +111,18 @@ struct ServeCommand: AsyncParsableCommand {
         services += [
             server.ingestion(
                 queue: queue, clock: clock, port: ingestPort, access: ingestionAccess, rateLimits: server.rateLimits(inMemory: inMemory),
-                visitorKeys: visitorKeys, logger: Logger(label: "analytics.ingest")),
-            server.reporting(store: store, port: reportPort, access: reportingAccess, logger: Logger(label: "analytics.report")),
+                visitorKeys: visitorKeys, exporter: exporter, logger: Logger(label: "analytics.ingest")),
+            server.reporting(store: measured, port: reportPort, access: reportingAccess, exporter: exporter, logger: Logger(label: "analytics.report")),
         ]
         for configuration in loops {
             services.append(EventWorker(
-                queue: queue, store: store, clock: clock, configuration: configuration, logger: Logger(label: "analytics.worker")))
+                queue: queue, store: measured, clock: clock, configuration: configuration, logger: Logger(label: "analytics.worker")))
         }
         logger.info("serving", metadata: [
             "ingest": "http://\(server.address):\(ingestPort)", "report": "http://\(server.address):\(reportPort)",
             "backends": "\(inMemory ? "in-memory" : "redis + postgres")",
             "reporting_auth": "\(reportingAuth.rawValue)", "ingest_sites": "\(ingestSites.rawValue)",
+            "metrics": "\(exporter == nil ? "off" : "/metrics on both ports")",
         ])
         try await runUntilSignalled(services, closing: [queue, store, registry as Any, visitorKeys], logger: logger)
     }
@@ -135,9 +140,11 @@ struct IngestCommand: AsyncParsableCommand {
 
     @OptionGroup var server: ServerOptions
     @OptionGroup var backends: BackendOptions
+    @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {
         let logger = Settings.bootstrapLogging()
+        let exporter = metrics.exporter()
         let clock = SystemClock()
         let queue = try withBackends { try backends.queue(clock: clock) }
         let visitorKeys = try withBackends { try backends.visitorKeys() }
@@ -156,7 +163,7 @@ struct IngestCommand: AsyncParsableCommand {
         }
         services.append(server.ingestion(
             queue: queue, clock: clock, port: port, access: access, rateLimits: server.rateLimits(inMemory: false), visitorKeys: visitorKeys,
-            logger: logger))
+            exporter: exporter, logger: logger))
         logger.info("ingesting", metadata: ["port": "\(port)", "ingest_sites": "\(sites.rawValue)", "registry": "\(registry == nil ? "none" : "postgres")"])
         try await runUntilSignalled(services, closing: [queue, registry as Any, visitorKeys], logger: logger)
     }
@@ -174,9 +181,11 @@ struct ReportCommand: AsyncParsableCommand {
 
     @OptionGroup var server: ServerOptions
     @OptionGroup var backends: BackendOptions
+    @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {
         let logger = Settings.bootstrapLogging()
+        let exporter = metrics.exporter()
         let store = try withBackends { try backends.store() }
         try await backends.migrateIfAsked(store, logger: logger)
         let port = Settings.int("port", flag: self.port, default: Settings.int("report.port", flag: nil, default: 4000))
@@ -189,7 +198,8 @@ struct ReportCommand: AsyncParsableCommand {
             (registry, access) = (opened, ReportingAccess(view: refresh.view))
             services.append(refresh)
         }
-        services.append(server.reporting(store: store, port: port, access: access, logger: logger))
+        let measured: any EventStore = exporter.map { MeteredEventStore(store, factory: $0.factory) } ?? store
+        services.append(server.reporting(store: measured, port: port, access: access, exporter: exporter, logger: logger))
         logger.info("reporting", metadata: ["port": "\(port)", "reporting_auth": "\(access == nil ? "off" : "required")"])
         try await runUntilSignalled(services, closing: [store, registry as Any], logger: logger)
     }
@@ -207,16 +217,36 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var worker: WorkerOptions
     @OptionGroup var backends: BackendOptions
+    @OptionGroup var metrics: MetricsOptions
+    @OptionGroup var port: WorkerPortOptions
+
+    @Option(help: ArgumentHelp("Address the metrics port listens on. Default: $HOST or 0.0.0.0.", valueName: "address"))
+    var host: String?
 
     func run() async throws {
         let logger = Settings.bootstrapLogging()
+        let exporter = metrics.exporter()
+        let metricsPort = port.port
         let clock = SystemClock()
         let loops = worker.configurations()
         let (queue, store) = try withBackends {
             (try backends.queue(clock: clock, readers: loops.count), try backends.store(writers: loops.count))
         }
         try await backends.migrateIfAsked(store, logger: logger)
-        let services = loops.map { EventWorker(queue: queue, store: store, clock: clock, configuration: $0, logger: logger) }
+        let measured: any EventStore = exporter.map { MeteredEventStore(store, factory: $0.factory) } ?? store
+        var services: [any Service] = loops.map { EventWorker(queue: queue, store: measured, clock: clock, configuration: $0, logger: logger) }
+        if let exporter, let metricsPort {
+            exporter.sampleQueue(queue)
+            let address = Settings.string("host", flag: host) ?? "0.0.0.0"
+            let application = Applications.workerMetrics(
+                exporter: exporter, checks: [("queue", { try await queue.ping() }), ("store", { try await store.ping() })],
+                server: ApplicationConfiguration(address: .hostname(address, port: metricsPort)),
+                onServerRunning: { bound in
+                    logger.info("worker metrics", metadata: ["address": "http://\(address):\(bound.map(String.init) ?? "?")/metrics"])
+                },
+                logger: Logger(label: "analytics.worker.metrics"))
+            services.append(BestEffortService(inner: application, what: "the metrics port \(address):\(metricsPort)", logger: logger))
+        }
         try await runUntilSignalled(services, closing: [queue, store], logger: logger)
     }
 }

@@ -14,7 +14,7 @@ import Logging
 /// Keys map to variables as swift-configuration does: `ingest.port` is `INGEST_PORT`.
 enum Settings {
     static let environment = ConfigReader(provider: EnvironmentVariablesProvider(
-        secretsSpecifier: .specific(["DATABASE_URL", "REDIS_URL"])))
+        secretsSpecifier: .specific(["DATABASE_URL", "REDIS_URL", "METRICS_TOKEN"])))
 
     /// A flag, else the variable, else the default. A variable that is set but not an integer stops the
     /// process with a usage error (exit 64), rather than running on a default the operator did not choose.
@@ -290,21 +290,22 @@ struct ServerOptions: ParsableArguments {
     /// The ingestion API on `port`, refusing new events above the queue depth limit.
     func ingestion(
         queue: any EventQueue, clock: any WallClock, port: Int, access: IngestionAccess?, rateLimits: RateLimits,
-        visitorKeys: any VisitorKeyStore, logger: Logger
+        visitorKeys: any VisitorKeyStore, exporter: PrometheusExporter?, logger: Logger
     ) -> some ApplicationProtocol {
         var ingestion = IngestionConfiguration()
         ingestion.maximumQueueDepth = queueDepthLimit
         ingestion.rateLimits = rateLimits
         return Applications.ingestion(
             queue: queue, clock: clock, configuration: ingestion, access: access, connections: connectionLimits,
-            server: ApplicationConfiguration(address: .hostname(address, port: port)), visitors: VisitorKeys(store: visitorKeys), logger: logger)
+            server: ApplicationConfiguration(address: .hostname(address, port: port)), exporter: exporter,
+            visitors: VisitorKeys(store: visitorKeys), logger: logger)
     }
 
     /// The reporting API on `port`.
-    func reporting(store: any EventStore, port: Int, access: ReportingAccess?, logger: Logger) -> some ApplicationProtocol {
+    func reporting(store: any EventStore, port: Int, access: ReportingAccess?, exporter: PrometheusExporter?, logger: Logger) -> some ApplicationProtocol {
         Applications.reporting(
             store: store, access: access, connections: connectionLimits,
-            server: ApplicationConfiguration(address: .hostname(address, port: port)), logger: logger)
+            server: ApplicationConfiguration(address: .hostname(address, port: port)), exporter: exporter, logger: logger)
     }
 }
 

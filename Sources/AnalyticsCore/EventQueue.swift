@@ -75,6 +75,20 @@ public struct QueueDepth: Sendable, Hashable {
     public var backlog: Int { ready + pending + delayed }
 }
 
+/// How long the oldest events have waited, each from when it was queued (or queued again by a retry):
+/// what a backlog costs in freshness, which counts alone do not tell.
+public struct QueueAges: Sendable, Hashable {
+    /// The oldest event waiting for a worker; nil when none waits.
+    public var oldestReady: Duration?
+    /// The oldest event handed to a worker and not yet acknowledged; nil when none is.
+    public var oldestPending: Duration?
+
+    public init(oldestReady: Duration?, oldestPending: Duration?) {
+        self.oldestReady = oldestReady
+        self.oldestPending = oldestPending
+    }
+}
+
 /// A queue failure. Every one is worth retrying later: the queue is unreachable or not answering.
 public struct QueueUnavailable: Error, Sendable, CustomStringConvertible {
     public let reason: String
@@ -132,6 +146,9 @@ public protocol EventQueue: Sendable {
     func reclaim(consumer: String, max: Int) async throws -> [Delivery]
 
     func depth() async throws -> QueueDepth
+
+    /// How long the oldest ready and the oldest pending event have been in the queue.
+    func ages() async throws -> QueueAges
 
     /// The oldest dead letters first, those whose payload is not an event included.
     func deadLetters(limit: Int) async throws -> [DeadLetter]

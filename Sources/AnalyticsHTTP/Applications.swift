@@ -18,12 +18,11 @@ public enum Applications {
         connections: ConnectionLimits? = nil,
         server: ApplicationConfiguration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: 3000)),
         metrics: any MetricsFactory = MetricsSystem.factory,
+        exporter: PrometheusExporter? = nil,
         visitors: VisitorKeys = VisitorKeys(store: InMemoryVisitorKeyStore()),
         logger: Logger
     ) -> some ApplicationProtocol {
-        let router = Router(context: AnalyticsRequestContext.self, options: .autoGenerateHeadEndpoints)
-        let methods = PathMethods()
-        router.middlewares.add(ErrorBodyMiddleware(methods: methods))
+        let (router, methods) = makeRouter(metrics: metrics, exporter: exporter)
         let ingestion = IngestionRoutes(queue: queue, clock: clock, decoder: EventDecoder(contract: contract), configuration: configuration, access: access)
         ingestion.register(on: router, methods: methods)
         if let decoder = SegmentDecoder(contract: contract) {
@@ -49,11 +48,11 @@ public enum Applications {
         access: ReportingAccess? = nil,
         connections: ConnectionLimits? = nil,
         server: ApplicationConfiguration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: 4000)),
+        metrics: any MetricsFactory = MetricsSystem.factory,
+        exporter: PrometheusExporter? = nil,
         logger: Logger
     ) -> some ApplicationProtocol {
-        let router = Router(context: AnalyticsRequestContext.self, options: .autoGenerateHeadEndpoints)
-        let methods = PathMethods()
-        router.middlewares.add(ErrorBodyMiddleware(methods: methods))
+        let (router, methods) = makeRouter(metrics: metrics, exporter: exporter)
         ReportingRoutes(store: store, contract: contract, retryAfter: retryAfter, access: access).register(on: router, methods: methods)
         SitesRoute(store: store, retryAfter: retryAfter, access: access).register(on: router, methods: methods)
         DashboardRoutes(assets: .shared, authRequired: access != nil).register(on: router, methods: methods)
@@ -61,5 +60,33 @@ public enum Applications {
         if let access { checks.append(("registry", { try await access.view.confirmed(within: access.maximumAge) })) }
         HealthRoutes(checks: checks, timeout: .seconds(2)).register(on: router, methods: methods)
         return Application(router: router, server: connections.map { .http1(limits: $0) } ?? .http1(), configuration: server, logger: logger)
+    }
+
+    /// A worker's port (`METRICS_PORT`): `/metrics`, and `/healthz` and `/readyz` (`checks`: the queue and
+    /// the store), so that an orchestrator can watch a worker as it watches the APIs.
+    public static func workerMetrics(
+        exporter: PrometheusExporter,
+        checks: [(String, @Sendable () async throws -> Void)],
+        server: ApplicationConfiguration,
+        onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in },
+        logger: Logger
+    ) -> some ApplicationProtocol {
+        let (router, methods) = makeRouter(metrics: exporter.factory, exporter: exporter)
+        HealthRoutes(checks: checks, timeout: .seconds(2)).register(on: router, methods: methods)
+        return Application(
+            router: router, configuration: server, onServerRunning: { await onServerRunning($0.localAddress?.port) }, logger: logger)
+    }
+
+    /// A router with the error body, and with the request metrics and `GET /metrics` when `exporter` is
+    /// given. The metrics middleware goes first, so that it sees the answer every other layer made.
+    private static func makeRouter(
+        metrics: any MetricsFactory, exporter: PrometheusExporter?
+    ) -> (Router<AnalyticsRequestContext>, PathMethods) {
+        let router = Router(context: AnalyticsRequestContext.self, options: .autoGenerateHeadEndpoints)
+        let methods = PathMethods()
+        if exporter != nil { router.middlewares.add(HTTPMetricsMiddleware(instruments: HTTPInstruments(factory: metrics))) }
+        router.middlewares.add(ErrorBodyMiddleware(methods: methods))
+        if let exporter { MetricsRoute(exporter: exporter).register(on: router, methods: methods) }
+        return (router, methods)
     }
 }

@@ -188,6 +188,17 @@ public actor InMemoryQueue: EventQueue {
         QueueDepth(ready: ready.count, pending: pending.count, delayed: delayed.count, dead: dead.count)
     }
 
+    /// From the entries' IDs, which carry the millisecond they were queued at, as Redis's do.
+    public func ages() async throws -> QueueAges {
+        let now = clock.now / 1000
+        func age(_ id: DeliveryID) -> Duration? {
+            guard let queued = id.split(separator: "-").first.flatMap({ Int64($0) }) else { return nil }
+            return .milliseconds(max(0, now - queued))
+        }
+        let pendingAges = pending.keys.compactMap(age)
+        return QueueAges(oldestReady: ready.first.flatMap { age($0.id) }, oldestPending: pendingAges.max())
+    }
+
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {
         Array(dead.prefix(limit))
     }

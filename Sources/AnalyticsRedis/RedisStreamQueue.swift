@@ -412,6 +412,16 @@ public final class RedisStreamQueue: EventQueue {
         }
     }
 
+    public func ages() async throws -> QueueAges {
+        try await queueCall {
+            let reply = try await client.evaluate(Self.agesScript, keys: [.init(streamKey), .init(leasesKey)], arguments: [.init(group)])
+            let ages = (reply.array ?? []).map { $0.integer ?? -1 }
+            guard ages.count == 2 else { throw RedisError.protocolViolation("ages: \(reply)") }
+            func age(_ milliseconds: Int) -> Duration? { milliseconds < 0 ? nil : .milliseconds(milliseconds) }
+            return QueueAges(oldestReady: age(ages[0]), oldestPending: age(ages[1]))
+        }
+    }
+
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {
         try await queueCall {
             let reply = try await client.command("XRANGE", .init(deadKey), "-", "+", "COUNT", .init(Swift.max(1, limit)))
@@ -741,6 +751,29 @@ public final class RedisStreamQueue: EventQueue {
         end
         if not ready then ready = math.max(0, redis.call('XLEN', KEYS[1]) - pending) end
         return {ready, pending, redis.call('ZCARD', KEYS[3]), redis.call('XLEN', KEYS[4])}
+        """)
+
+    /// KEYS: stream, leases. ARGV: group. Returns the ages in milliseconds (Redis's clock against the entry
+    /// IDs, which Redis stamped with the same clock) of the first entry past the group's cursor and of the
+    /// oldest pending entry, each -1 when there is none: the first entry still in each lease (acknowledged
+    /// ones are deleted), and the group's own pending list, which only an earlier version wrote to.
+    static let agesScript = RedisScript(leaseFunctions + """
+        local t = now()
+        local function age(id)
+            local ms = string.match(id, '^(%d+)-')
+            if not ms then return -1 end
+            return math.max(0, t - tonumber(ms))
+        end
+        local pending = -1
+        for _, x in ipairs(all(KEYS[2])) do
+            local first = redis.call('XRANGE', KEYS[1], '(' .. x.f, x.l, 'COUNT', 1)[1]
+            if first then pending = math.max(pending, age(first[1])) end
+        end
+        local ok, summary = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1])
+        if ok and summary[1] > 0 then pending = math.max(pending, age(summary[2])) end
+        local last = delivered(KEYS[1], ARGV[1])
+        local first = redis.call('XRANGE', KEYS[1], last and ('(' .. last) or '-', '+', 'COUNT', 1)[1]
+        return {first and age(first[1]) or -1, pending}
         """)
 
     /// KEYS: stream, delayed, leases. ARGV: entry ID, group, due (ms), member. Returns 1, or 0 without doing

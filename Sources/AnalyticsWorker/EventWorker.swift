@@ -1,6 +1,7 @@
 import AnalyticsCore
 import AnalyticsSpec
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// What one batch came to.
@@ -42,11 +43,13 @@ public final class EventWorker: Service, Sendable {
     private let stopwatch: any MonotonicClock
     private let configuration: WorkerConfiguration
     private let logger: Logger
+    private let metrics: WorkerMetrics
 
     public init(
         queue: any EventQueue, store: any EventStore, clock: any WallClock = SystemClock(),
-        configuration: WorkerConfiguration, logger: Logger
+        configuration: WorkerConfiguration, metrics: any MetricsFactory = MetricsSystem.factory, logger: Logger
     ) {
+        self.metrics = WorkerMetrics(factory: metrics)
         self.queue = queue
         self.store = store
         self.clock = clock
@@ -67,7 +70,10 @@ public final class EventWorker: Service, Sendable {
                     if lastReclaim.map({ stopwatch.elapsed - $0 >= configuration.reclaimInterval }) ?? true {
                         lastReclaim = stopwatch.elapsed
                         reclaimed = try await queue.reclaim(consumer: configuration.consumer, max: configuration.batchSize)
-                        if !reclaimed.isEmpty { logger.info("reclaimed stalled deliveries", metadata: ["count": "\(reclaimed.count)"]) }
+                        if !reclaimed.isEmpty {
+                            metrics.reclaimed.increment(by: reclaimed.count)
+                            logger.info("reclaimed stalled deliveries", metadata: ["count": "\(reclaimed.count)"])
+                        }
                     }
                     let deliveries = reclaimed.isEmpty
                         ? try await queue.reserve(consumer: configuration.consumer, max: configuration.batchSize, wait: configuration.reserveWait)
@@ -76,6 +82,7 @@ public final class EventWorker: Service, Sendable {
                 } catch is CancellationError {
                     return
                 } catch {
+                    metrics.queueErrors.increment()
                     logger.warning("queue unavailable, retrying", metadata: ["error": "\(error)"])
                     try? await clock.sleep(for: .seconds(1))
                 }
@@ -97,6 +104,7 @@ public final class EventWorker: Service, Sendable {
     public func reclaimStalled() async throws -> BatchOutcome? {
         let deliveries = try await queue.reclaim(consumer: configuration.consumer, max: configuration.batchSize)
         guard !deliveries.isEmpty else { return nil }
+        metrics.reclaimed.increment(by: deliveries.count)
         return try await process(deliveries, stopping: OnceFlag())
     }
 
@@ -117,6 +125,7 @@ public final class EventWorker: Service, Sendable {
                 if stopping.isSet {
                     logger.notice("shutting down while the store is unavailable; the batch stays pending for the next worker",
                                   metadata: ["count": "\(batch.count)"])
+                    metrics.record(outcome, elapsed: stopwatch.elapsed - started)
                     return outcome
                 }
                 var current = outage ?? StoreOutage(since: stopwatch.elapsed)
@@ -130,6 +139,7 @@ public final class EventWorker: Service, Sendable {
                     break
                 }
                 let delay = configuration.outageBackoff.delay(attempt: current.attempts, using: &generator)
+                metrics.batchRetries.increment()
                 logger.warning("store unavailable, retrying the batch", metadata: [
                     "count": "\(batch.count)", "attempt": "\(current.attempts)", "delay_ms": "\(delay.microseconds / 1000)",
                     "error": "\(reason)",
@@ -140,6 +150,7 @@ public final class EventWorker: Service, Sendable {
                 break
             }
         }
+        metrics.record(outcome, elapsed: stopwatch.elapsed - started)
         logger.info("batch", metadata: [
             "count": "\(outcome.count)", "new": "\(outcome.inserted)", "duplicates": "\(outcome.duplicates)",
             "retried": "\(outcome.retried)", "dead": "\(outcome.deadLettered)",
@@ -223,6 +234,7 @@ public final class EventWorker: Service, Sendable {
                     return
                 }
                 let delay = configuration.outageBackoff.delay(attempt: current.attempts, using: &generator)
+                metrics.batchRetries.increment()
                 try await backOff(for: delay, holding: all)
             } catch StoreFailure.rejected(let reason) {
                 guard deliveries.count > 1 else {

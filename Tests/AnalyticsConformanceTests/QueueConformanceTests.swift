@@ -36,6 +36,38 @@ import Testing
         #expect(try await queue.depth() == QueueDepth(ready: 0, pending: 0, delayed: 0, dead: 0))
     }
 
+    /// Ages count from when each event was queued: the first ready one waits on, a reserved one keeps its
+    /// age while pending, and an empty queue has neither.
+    @Test(arguments: QueueBackend.all)
+    func agesCountFromWhenTheOldestEventsWereQueued(_ backend: QueueBackend) async throws {
+        let subject = try await backend.make(.seconds(30))
+        let queue = subject.queue
+        #expect(try await queue.ages() == QueueAges(oldestReady: nil, oldestPending: nil))
+        try await queue.enqueue(makeEvents(2))
+        try await subject.pass(.milliseconds(1200))
+        try await queue.enqueue(makeEvents(1))
+        let waiting = try await queue.ages()
+        #expect(waiting.oldestPending == nil)
+        #expect(waiting.oldestReady.map { $0 >= .milliseconds(1150) && $0 < .seconds(30) } == true, "\(waiting)")
+        let first = try await queue.reserve(consumer: "a", max: 1, wait: .zero)
+        try await subject.pass(.milliseconds(300))
+        let reserved = try await queue.ages()
+        #expect(reserved.oldestPending.map { $0 >= .milliseconds(1450) && $0 < .seconds(30) } == true, "\(reserved)")
+        #expect(reserved.oldestReady.map { $0 >= .milliseconds(1450) } == true, "the second event, queued with the first: \(reserved)")
+        let rest = try await queue.reserve(consumer: "a", max: 10, wait: .zero)
+        let drained = try await queue.ages()
+        #expect(drained.oldestReady == nil, "\(drained)")
+        #expect(drained.oldestPending.map { $0 >= .milliseconds(1450) } == true, "\(drained)")
+        try await queue.ack(first.map(\.id))
+        let second = try await queue.ages()
+        #expect(second.oldestPending.map { $0 >= .milliseconds(1450) } == true, "the second, queued with the first: \(second)")
+        try await queue.ack([rest[0].id])
+        let third = try await queue.ages()
+        #expect(third.oldestPending.map { $0 >= .milliseconds(300) && $0 < .milliseconds(1150) } == true, "the third alone: \(third)")
+        try await queue.ack(rest.map(\.id))
+        #expect(try await queue.ages() == QueueAges(oldestReady: nil, oldestPending: nil))
+    }
+
     @Test(arguments: QueueBackend.all)
     func reserveWaitsForWorkThatArrives(_ backend: QueueBackend) async throws {
         let queue = try await backend.make(.seconds(30)).queue

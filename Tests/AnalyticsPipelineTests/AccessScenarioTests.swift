@@ -29,9 +29,13 @@ import Testing
         var configuration = IngestionConfiguration()
         configuration.rateLimits = RateLimits(
             site: scenario.rateLimitSite.flatMap(RateLimit.init), address: scenario.rateLimitAddress.flatMap(RateLimit.init))
+        let exporter = scenario.metricsToken.map { PrometheusExporter(token: $0) }
+        let factory = exporter?.factory ?? PrometheusExporter().factory
         let ingestion = Applications.ingestion(
-            queue: pipeline.queue, clock: pipeline.clock, configuration: configuration, access: ingestionAccess, logger: Logger(label: "test"))
-        let reporting = Applications.reporting(store: pipeline.store, access: reportingAccess, logger: Logger(label: "test"))
+            queue: pipeline.queue, clock: pipeline.clock, configuration: configuration, access: ingestionAccess, metrics: factory,
+            exporter: exporter, logger: Logger(label: "test"))
+        let reporting = Applications.reporting(
+            store: pipeline.store, access: reportingAccess, metrics: factory, exporter: exporter, logger: Logger(label: "test"))
         let requests = scenario.requests
         try await ingestion.test(.router) { client in
             for request in requests where request.isIngestion { try await check(request, on: client) }

@@ -28,6 +28,8 @@ public struct AccessScenario: Sendable, CustomStringConvertible {
     /// `RATE/BURST` of every site and of every client address, when the case sets them.
     public let rateLimitSite: String?
     public let rateLimitAddress: String?
+    /// `METRICS_TOKEN` of both processes, when the case sets it: then both serve `GET /metrics`.
+    public let metricsToken: String?
     public let events: [JSONValue]
     public let requests: [Request]
     /// The sites of the events ingestion queued, in order; nil when the case does not say.
@@ -48,6 +50,7 @@ public struct AccessScenario: Sendable, CustomStringConvertible {
                 name: name, registry: value["registry"]!,
                 reportingAuth: value["settings"]?["reporting_auth"]?.stringValue, ingestSites: value["settings"]?["ingest_sites"]?.stringValue,
                 rateLimitSite: value["settings"]?["rate_limit_site"]?.stringValue, rateLimitAddress: value["settings"]?["rate_limit_address"]?.stringValue,
+                metricsToken: value["settings"]?["metrics_token"]?.stringValue,
                 events: value["events"]?.arrayValue ?? [],
                 requests: value["requests"]!.arrayValue!.map { request in
                     Request(

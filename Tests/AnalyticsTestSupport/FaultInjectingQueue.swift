@@ -64,6 +64,11 @@ public final class FaultInjectingQueue: EventQueue {
         return try await base.depth()
     }
 
+    public func ages() async throws -> QueueAges {
+        try check()
+        return try await base.ages()
+    }
+
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {
         try check()
         return try await base.deadLetters(limit: limit)

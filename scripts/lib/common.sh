@@ -85,11 +85,11 @@ python_for_crosscheck() {
 # RudderStack's Python SDKs and selenium, in .build-python-senders/ of their own.
 python_for_senders() {
   local venv="$ROOT/.build-python-senders"
-  local packages=(segment-analytics-python==2.4.0 rudder-sdk-python==2.1.9 selenium==4.50.0)
+  local packages=(segment-analytics-python==2.4.0 rudder-sdk-python==2.1.9 selenium==4.50.0 prometheus-client==0.26.0)
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" >&2 2>/dev/null || { ensure_packages python3-venv >&2; python3 -m venv "$venv" >&2; }
   fi
-  "$venv/bin/python" -c 'import segment.analytics, rudderstack.analytics, selenium' 2>/dev/null \
+  "$venv/bin/python" -c 'import segment.analytics, rudderstack.analytics, selenium, prometheus_client' 2>/dev/null \
     || "$venv/bin/python" -m pip install --quiet "${packages[@]}" >&2
   echo "$venv/bin/python"
 }
