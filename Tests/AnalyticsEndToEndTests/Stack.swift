@@ -60,6 +60,8 @@ final class Stack: @unchecked Sendable {
         environment["HOST"] = "127.0.0.1"
         environment["VISIBILITY_TIMEOUT"] = "3"
         environment["LOG_LEVEL"] = "warning"
+        // Several workers run at once: each takes a free port for its metrics.
+        environment["METRICS_PORT"] = "0"
         // The write path's suites run as the seed did: anyone reads, any site is taken. The access suite
         // turns both on for its own processes.
         environment["REPORTING_AUTH"] = "off"
