@@ -11,7 +11,8 @@ struct AnalyticsCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, IngestCommand.self, WorkerCommand.self, ReportCommand.self,
-            MigrateCommand.self, SitesCommand.self, TokensCommand.self, DeadLetterCommand.self, ValidateCommand.self,
+            MigrateCommand.self, SitesCommand.self, TokensCommand.self, DeadLetterCommand.self, RetentionCommand.self, ForgetCommand.self,
+            ValidateCommand.self,
         ]
     )
 }

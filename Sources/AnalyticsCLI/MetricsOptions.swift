@@ -21,7 +21,7 @@ struct MetricsOptions: ParsableArguments {
     func exporter() -> PrometheusExporter? {
         guard Settings.choice("metrics", flag: metrics, default: MetricsSwitch.on) == .on else { return nil }
         let token = Settings.environment.string(forKey: "metrics.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
-        let exporter = PrometheusExporter(token: token)
+        let exporter = PrometheusExporter(token: token, reuseFor: .seconds(1))
         MetricsSystem.bootstrap(exporter.factory)
         exporter.sampleProcess()
         return exporter
@@ -33,19 +33,21 @@ struct WorkerPortOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Port of the worker's /metrics, /healthz and /readyz (0 picks a free one), or off. Each worker on one machine needs its own. Default: $METRICS_PORT or 9464.", valueName: "port|off"))
     var metricsPort: String?
 
-    /// The port, or nil for none.
-    var port: Int? {
-        let text = Settings.string("metrics.port", flag: metricsPort).flatMap { $0.isEmpty ? nil : $0 } ?? "9464"
+    /// The port, or nil for none; `chosen` when the operator set it (a port taken is then fatal).
+    var port: (number: Int, chosen: Bool)? {
+        let set = Settings.string("metrics.port", flag: metricsPort).flatMap { $0.isEmpty ? nil : $0 }
+        let text = set ?? "9464"
         if text.lowercased() == "off" { return nil }
         guard let port = Int(text), (0...65535).contains(port) else {
             Settings.usageError("metrics.port", flag: metricsPort, "must be a port (0 to 65535) or off, not '\(text)'")
         }
-        return port
+        return (port, set != nil)
     }
 }
 
-/// Runs `service` and, if it fails (the worker's metrics port taken, say), logs why and waits for the
-/// process to stop instead: a worker without its metrics port still moves events.
+/// Runs `service` and, if it fails (the worker's default metrics port taken by another worker on the
+/// machine, say), logs why and waits for the process to stop instead: a worker without its metrics port
+/// still moves events. A port the operator chose is not wrapped: its failure stops the worker.
 struct BestEffortService<Inner: Service>: Service {
     let inner: Inner
     let what: String

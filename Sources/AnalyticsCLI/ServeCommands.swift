@@ -147,6 +147,8 @@ struct IngestCommand: AsyncParsableCommand {
         let exporter = metrics.exporter()
         let clock = SystemClock()
         let queue = try withBackends { try backends.queue(clock: clock) }
+        // Ingestion reports the queue too, so that its figures are there when every worker is down.
+        exporter?.sampleQueue(queue)
         let visitorKeys = try withBackends { try backends.visitorKeys() }
         let port = Settings.int("port", flag: self.port, default: Settings.int("ingest.port", flag: nil, default: 3000))
         // Registered sites only, unless told otherwise; the registry is in the database. Without a database
@@ -234,19 +236,29 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         try await backends.migrateIfAsked(store, logger: logger)
         let measured: any EventStore = exporter.map { MeteredEventStore(store, factory: $0.factory) } ?? store
-        var services: [any Service] = loops.map { EventWorker(queue: queue, store: measured, clock: clock, configuration: $0, logger: logger) }
+        // The metrics port first: services stop in reverse order, so /readyz and /metrics stay up while the
+        // batches in hand are finished.
+        var services: [any Service] = []
         if let exporter, let metricsPort {
             exporter.sampleQueue(queue)
             let address = Settings.string("host", flag: host) ?? "0.0.0.0"
+            var limits = ConnectionLimits()
+            limits.maximumConnections = 64
+            limits.maximumConnectionsPerAddress = 16
             let application = Applications.workerMetrics(
                 exporter: exporter, checks: [("queue", { try await queue.ping() }), ("store", { try await store.ping() })],
-                server: ApplicationConfiguration(address: .hostname(address, port: metricsPort)),
+                connections: limits, server: ApplicationConfiguration(address: .hostname(address, port: metricsPort.number)),
                 onServerRunning: { bound in
                     logger.info("worker metrics", metadata: ["address": "http://\(address):\(bound.map(String.init) ?? "?")/metrics"])
                 },
                 logger: Logger(label: "analytics.worker.metrics"))
-            services.append(BestEffortService(inner: application, what: "the metrics port \(address):\(metricsPort)", logger: logger))
+            if metricsPort.chosen {
+                services.append(application)
+            } else {
+                services.append(BestEffortService(inner: application, what: "the metrics port \(address):\(metricsPort.number)", logger: logger))
+            }
         }
+        services += loops.map { EventWorker(queue: queue, store: measured, clock: clock, configuration: $0, logger: logger) as any Service }
         try await runUntilSignalled(services, closing: [queue, store], logger: logger)
     }
 }

@@ -32,8 +32,9 @@ public enum StoreFailure: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// Where events are kept, and what answers `GET /stats`.
 public protocol EventStore: Sendable {
-    /// Stores events in one transaction, skipping any whose `event_id` is already stored
-    /// (including repeats within `events`). Throws `StoreFailure`.
+    /// Stores events in one transaction, skipping any whose `event_id` is already stored for its site
+    /// (including repeats within `events`), whatever its other fields: a resend whose timestamp was
+    /// corrected differently is still the same event. Throws `StoreFailure`.
     func insert(_ events: [Event]) async throws -> InsertResult
 
     /// Answers a stats query. Throws `StoreFailure`.
@@ -48,6 +49,16 @@ public protocol EventStore: Sendable {
     /// Every site the store holds events for, sorted by UTF-8 bytes: what `GET /sites` lists when
     /// reporting runs without access control. Throws `StoreFailure`.
     func sites() async throws -> [String]
+
+    /// Deletes every event of `user` on `site` (byte for byte), so that every answer is as if they had
+    /// never been sent, and returns how many there were. Their ids stay taken: a resend of an erased
+    /// event (an SDK's retry) stays erased; events sent afterwards are new ones. Running it again deletes
+    /// nothing. Throws `StoreFailure`.
+    func erase(site: String, user: String) async throws -> Int
+
+    /// Deletes every event before `month` (whole months, UTC) with their ids, so that every answer is as
+    /// if they had never been sent. Running it again deletes nothing. Throws `StoreFailure`.
+    func dropEvents(before month: UTCMonth) async throws -> RetentionOutcome
 
     /// Succeeds when the store answers.
     func ping() async throws

@@ -67,6 +67,7 @@ public enum Applications {
     public static func workerMetrics(
         exporter: PrometheusExporter,
         checks: [(String, @Sendable () async throws -> Void)],
+        connections: ConnectionLimits,
         server: ApplicationConfiguration,
         onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in },
         logger: Logger
@@ -74,7 +75,8 @@ public enum Applications {
         let (router, methods) = makeRouter(metrics: exporter.factory, exporter: exporter)
         HealthRoutes(checks: checks, timeout: .seconds(2)).register(on: router, methods: methods)
         return Application(
-            router: router, configuration: server, onServerRunning: { await onServerRunning($0.localAddress?.port) }, logger: logger)
+            router: router, server: .http1(limits: connections), configuration: server,
+            onServerRunning: { await onServerRunning($0.localAddress?.port) }, logger: logger)
     }
 
     /// A router with the error body, and with the request metrics and `GET /metrics` when `exporter` is

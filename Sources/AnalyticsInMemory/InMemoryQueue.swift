@@ -134,7 +134,12 @@ public actor InMemoryQueue: EventQueue {
         guard delayed.contains(where: { $0.dueAt <= now }) else { return }
         let due = delayed.filter { $0.dueAt <= now }.sorted { $0.dueAt < $1.dueAt }
         delayed.removeAll { $0.dueAt <= now }
-        for item in due { ready.append(item.entry) }
+        // A new ID when due, as Redis adds the entry to the stream then: its age counts from there.
+        for item in due {
+            var entry = item.entry
+            entry.id = nextID()
+            ready.append(entry)
+        }
     }
 
     private func removePending(_ id: DeliveryID) -> Pending? {
@@ -155,8 +160,9 @@ public actor InMemoryQueue: EventQueue {
     @discardableResult
     public func retry(_ delivery: Delivery, after delay: Duration, reason: String) async throws -> Bool {
         guard let old = removePending(delivery.id)?.entry else { return false }
-        // A new entry, as Redis adds one to the stream when the retry is due: its deliveries count afresh.
-        let entry = Entry(id: nextID(), event: old.event, attempt: old.attempt + 1, lastError: reason)
+        // A new entry, as Redis adds one to the stream when the retry is due: its deliveries count afresh
+        // (its ID is given when it is due).
+        let entry = Entry(id: old.id, event: old.event, attempt: old.attempt + 1, lastError: reason)
         delayed.append((clock.now + delay.microseconds, entry))
         wakeWaiters()
         return true

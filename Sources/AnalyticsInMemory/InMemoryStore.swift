@@ -1,18 +1,22 @@
 import AnalyticsCore
 import AnalyticsSpec
 
-/// An `EventStore` in memory: idempotent by `event_id`, and answering stats by scanning its events.
-/// It is the reference the other stores' answers are checked against.
+/// An `EventStore` in memory: idempotent by `event_id` within a site, and answering stats by scanning
+/// its events. It is the reference the other stores' answers are checked against.
 public actor InMemoryStore: EventStore {
     private var events: [Event] = []
-    private var ids: Set<EventID> = []
+    /// Every id taken, by site (UTF-8 bytes) and id, with the month of its event: erased events keep
+    /// theirs, until retention drops the month.
+    private var ids: [EventKey: UTCMonth] = [:]
 
     public init() {}
 
     public func insert(_ batch: [Event]) async throws -> InsertResult {
         var result = InsertResult(inserted: 0, duplicates: 0)
         for event in batch {
-            if ids.insert(event.id).inserted {
+            let key = EventKey(event)
+            if ids[key] == nil {
+                ids[key] = UTCMonth(containing: event.timestamp)
                 events.append(event)
                 result.inserted += 1
             } else {
@@ -79,8 +83,35 @@ public actor InMemoryStore: EventStore {
         SitesResponse(sites: events.lazy.map(\.siteID), token: nil).sites
     }
 
+    public func erase(site: String, user: String) async throws -> Int {
+        let before = events.count
+        events.removeAll { $0.siteID.utf8.elementsEqual(site.utf8) && $0.userID.map { $0.utf8.elementsEqual(user.utf8) } == true }
+        return before - events.count
+    }
+
+    public func dropEvents(before month: UTCMonth) async throws -> RetentionOutcome {
+        let cutoff = month.start
+        let dropped = events.filter { $0.timestamp < cutoff }
+        events.removeAll { $0.timestamp < cutoff }
+        ids = ids.filter { $0.value >= month }
+        return RetentionOutcome(
+            events: dropped.count, sites: SitesResponse(sites: dropped.lazy.map(\.siteID), token: nil).sites,
+            months: Array(Set(dropped.map { UTCMonth(containing: $0.timestamp) })).sorted())
+    }
+
     public func ping() async throws {}
 
     /// Every stored event, in insertion order.
     public var storedEvents: [Event] { events }
+}
+
+/// An event's identity: its site's UTF-8 bytes and its id (ids are unique within a site).
+struct EventKey: Hashable {
+    let site: [UInt8]
+    let id: EventID
+
+    init(_ event: Event) {
+        site = Array(event.siteID.utf8)
+        id = event.id
+    }
 }

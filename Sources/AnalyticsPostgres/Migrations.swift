@@ -200,6 +200,83 @@ public enum Migrations {
                 ADD CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL)),
                 ADD CHECK (rate_per_second > 0 AND rate_per_second < 'Infinity' AND rate_burst >= 1);
             """),
+        Migration(version: 13, name: "events partitioned by month, event ids of their own", sql: """
+            -- events becomes partitioned by month of its timestamp (UTC), so that retention drops whole months.
+            -- A partitioned table's unique keys must hold the partition key, and an event's idempotency must not
+            -- depend on its timestamp (a resent Segment message may be corrected to another one): event ids
+            -- get a table of their own, unique per site, with the month of their event, deleted with it.
+            -- Every unique key holds site_id, so that every table can be distributed by site_id on Citus.
+            ALTER TABLE events RENAME TO events_before_13;
+            ALTER TABLE events_before_13 RENAME CONSTRAINT events_pkey TO events_before_13_pkey;
+            ALTER TABLE events_before_13 RENAME CONSTRAINT events_event_id_key TO events_before_13_event_id_key;
+            ALTER INDEX events_site_timestamp_covering RENAME TO events_before_13_covering;
+            ALTER SEQUENCE events_id_seq OWNED BY NONE;
+            CREATE TABLE events (
+                id BIGINT NOT NULL DEFAULT nextval('events_id_seq'),
+                event_id UUID NOT NULL,
+                site_id TEXT COLLATE "C" NOT NULL,
+                event_type TEXT COLLATE "C" NOT NULL,
+                path TEXT COLLATE "C" NOT NULL,
+                user_id TEXT COLLATE "C",
+                timestamp TIMESTAMPTZ NOT NULL,
+                created_at TIMESTAMPTZ DEFAULT now(),
+                -- One index serves both the site loads (a site's events, by time) and the catch-ups (by id),
+                -- where three served them before (the primary key on id, event_id's, and this one).
+                CONSTRAINT events_pkey PRIMARY KEY (site_id, timestamp, id) INCLUDE (event_type, path, user_id)
+            ) PARTITION BY RANGE (timestamp);
+            ALTER SEQUENCE events_id_seq OWNED BY events.id;
+            -- Months from 2000 to 2099 get a partition each, made when an insert first needs it (and the
+            -- current month and the next two ahead); any other instant the contract allows goes to one of these.
+            CREATE TABLE events_past PARTITION OF events FOR VALUES FROM (MINVALUE) TO ('2000-01-01 00:00:00+00')
+                WITH (autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);
+            CREATE TABLE events_future PARTITION OF events FOR VALUES FROM ('2100-01-01 00:00:00+00') TO (MAXVALUE)
+                WITH (autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);
+            -- Makes and attaches the partition of a month (its first day), unless it is there: CREATE TABLE
+            -- then ATTACH, which locks events in SHARE UPDATE EXCLUSIVE mode only (inserts and reads go on),
+            -- where CREATE TABLE ... PARTITION OF would lock it exclusively. Returns whether it made one.
+            CREATE FUNCTION events_month_partition(month date) RETURNS boolean LANGUAGE plpgsql AS $$
+            DECLARE
+                partition_name text := 'events_y' || to_char(month, 'YYYY') || 'm' || to_char(month, 'MM');
+            BEGIN
+                IF month <> date_trunc('month', month)::date OR month < date '2000-01-01' OR month >= date '2100-01-01' THEN
+                    RAISE EXCEPTION 'no partition of its own for the month of %', month USING ERRCODE = '22023';
+                END IF;
+                PERFORM pg_advisory_xact_lock(4242013);
+                IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                           WHERE i.inhparent = 'events'::regclass AND c.relname = partition_name) THEN
+                    RETURN false;
+                END IF;
+                EXECUTE format('CREATE TABLE IF NOT EXISTS %I (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS) '
+                    'WITH (autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01)', partition_name);
+                EXECUTE format('ALTER TABLE events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', partition_name,
+                    month::timestamp AT TIME ZONE 'UTC', (month + interval '1 month')::timestamp AT TIME ZONE 'UTC');
+                RETURN true;
+            END
+            $$;
+            SELECT events_month_partition(m) FROM (
+                SELECT DISTINCT date_trunc('month', timestamp AT TIME ZONE 'UTC')::date AS m FROM events_before_13
+                WHERE timestamp >= '2000-01-01 00:00:00+00' AND timestamp < '2100-01-01 00:00:00+00'
+                UNION SELECT (date_trunc('month', now() AT TIME ZONE 'UTC') + ahead * interval '1 month')::date FROM generate_series(0, 2) ahead
+            ) months ORDER BY m;
+            INSERT INTO events (id, event_id, site_id, event_type, path, user_id, timestamp, created_at)
+                SELECT id, event_id, site_id, event_type, path, user_id, timestamp, created_at FROM events_before_13;
+            CREATE TABLE event_ids (
+                site_id TEXT COLLATE "C" NOT NULL,
+                event_id UUID NOT NULL,
+                -- The month of the event's timestamp: retention deletes a month's ids with its partition.
+                month DATE NOT NULL,
+                PRIMARY KEY (site_id, event_id)
+            );
+            -- Ids arrive roughly in the order of their months: a block range index finds a month's at the cost
+            -- of a few pages, where a B-tree would cost every insert another key.
+            CREATE INDEX event_ids_month ON event_ids USING brin (month);
+            INSERT INTO event_ids SELECT site_id, event_id, date_trunc('month', timestamp AT TIME ZONE 'UTC')::date FROM events_before_13;
+            DROP TABLE events_before_13;
+            -- The change log now holds each event's timestamp beside its id, the key a catch-up reads it by.
+            DELETE FROM site_changes;
+            ALTER TABLE site_changes ADD COLUMN timestamps TIMESTAMPTZ[] NOT NULL;
+            ALTER TABLE site_changes ALTER COLUMN timestamps SET STORAGE EXTERNAL;
+            """),
     ]
 
     /// The schema version this build writes to.
@@ -210,6 +287,6 @@ public enum Migrations {
     /// and its commit.
     static let writtenTables = [
         "events", "site_paths", "site_path_totals", "site_users", "site_user_counts", "site_visitors", "site_visitor_counts",
-        "site_versions", "site_changes",
+        "site_versions", "site_changes", "event_ids",
     ]
 }

@@ -24,10 +24,13 @@ public struct PostgresStoreConfiguration: Sendable {
 
 /// An `EventStore` on PostgreSQL through libpq.
 ///
-/// `insert` is one transaction: a binary `COPY` of the events, or, for a small batch or when an event is
-/// already stored, an `INSERT` of them with `ON CONFLICT (event_id) DO NOTHING`, and in both the change log
-/// of the events actually inserted under their sites' next versions, so a redelivered event is never
-/// counted twice.
+/// `insert` is one transaction: a binary `COPY` of the events and an `INSERT` of their ids into
+/// `event_ids`, or, for a small batch or when an event is already stored, the ids first with
+/// `ON CONFLICT (site_id, event_id) DO NOTHING` and only the events whose ids were new; in both the change
+/// log of the events actually inserted under their sites' next versions, so a redelivered event is never
+/// counted twice. `events` is partitioned by month (`MonthPartitions` makes a month's partition before the
+/// first insert that needs it); `erase` and `dropEvents` delete, and make every reporting process load the
+/// sites concerned again.
 /// The reporting queries are answered from a `SiteIndex` per site kept in this process and brought up to
 /// date from that log (`SiteIndexCache`); `directStats` answers the seed's way, from `events`.
 /// Every query is parameterized.
@@ -36,6 +39,7 @@ public final class PostgresEventStore: EventStore {
     private let indexes: SiteIndexCache
     private let changeRetention: Duration
     private let smallestCopy: Int
+    private let partitions = MonthPartitions()
     /// When this process last pruned `site_changes`.
     private let lastPrune = Mutex<ContinuousClock.Instant?>(nil)
     public let schema: String?
@@ -137,34 +141,47 @@ public final class PostgresEventStore: EventStore {
 
     public func insert(_ events: [Event]) async throws -> InsertResult {
         guard !events.isEmpty else { return InsertResult(inserted: 0, duplicates: 0) }
-        // Sorted by event_id, the first version of a duplicate first: concurrent inserts take the key locks
-        // in one order, and a batch's first version of an event is the one kept.
-        let order = events.indices.sorted { (events[$0].id, $0) < (events[$1].id, $1) }
+        // Sorted by site (its bytes) and event_id, the first version of a duplicate first: concurrent inserts
+        // take the ids' key locks in one order, and a batch's first version of an event is the one kept.
+        let order = events.indices.sorted { a, b in
+            let (x, y) = (events[a], events[b])
+            if !x.siteID.utf8.elementsEqual(y.siteID.utf8) { return x.siteID.utf8.lexicographicallyPrecedes(y.siteID.utf8) }
+            return (x.id, a) < (y.id, b)
+        }
         let sorted = order.map { events[$0] }
+        let months = MonthPartitions.months(of: sorted, now: SystemClock().now)
         let smallestCopy = self.smallestCopy
+        let partitions = self.partitions
         let inserted = try await withConnection { connection in
-            // A small batch (a quiet moment: the worker took what had just arrived) goes in one round trip;
-            // the copy's four would cost it more time than its rows do, and its events would wait for them.
-            if sorted.count >= smallestCopy {
-                do {
-                    try Self.copyNew(sorted, on: connection)
-                    return events.count
-                } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
-                    // An event stored already: the batch goes through insertSQL.
+            try partitions.ensure(months, on: connection)
+            do {
+                // A small batch (a quiet moment: the worker took what had just arrived) goes in one round trip;
+                // the copy's four would cost it more time than its rows do, and its events would wait for them.
+                if sorted.count >= smallestCopy {
+                    do {
+                        try Self.copyNew(sorted, on: connection)
+                        return events.count
+                    } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
+                        // An event stored already: the batch goes through insertSQL.
+                    }
                 }
+                let row = try connection.query(Self.insertSQL, binary: Self.arrays(of: sorted)).rows.first
+                return row?[0].flatMap { Int($0) } ?? 0
+            } catch let error as PostgresError where MonthPartitions.isMissingPartition(error) {
+                // Retention dropped a month this process thought was there: the next attempt makes it again.
+                partitions.forget()
+                throw StoreFailure.unavailable(error.description)
             }
-            let row = try connection.query(Self.insertSQL, binary: Self.arrays(of: sorted)).rows.first
-            return row?[0].flatMap { Int($0) } ?? 0
         }
         pruneChangesNowAndThen()
         return InsertResult(inserted: inserted, duplicates: events.count - inserted)
     }
 
     /// Stores a batch none of whose events is stored yet, the usual case, in one transaction: ids from the
-    /// sequence, the rows by binary `COPY` (which skips the look-up `ON CONFLICT` makes before each row and
-    /// writes a page of rows at a time), then the sites' versions and the change log (`logChangesSQL`). An
-    /// event already stored, or twice in the batch, fails the copy with a unique violation, the transaction
-    /// is rolled back, and the caller goes through `insertSQL` instead.
+    /// sequence, the rows by binary `COPY` (which writes a page of rows at a time), then their event ids, the
+    /// sites' versions and the change log (`logChangesSQL`). An event already stored, or twice in the batch,
+    /// fails the ids' insert with a unique violation, the transaction is rolled back, and the caller goes
+    /// through `insertSQL` instead.
     ///
     /// `events` is locked before the version check, as an `INSERT` locks it before it runs: a migration
     /// holds that table until it commits, so a batch that waited for one fails the check instead of writing
@@ -181,6 +198,8 @@ public final class PostgresEventStore: EventStore {
             var rows = PostgresBinaryCopy(capacity: events.count * 120)
             var ids = PostgresBinaryArray(of: .int8, capacity: events.count * 12)
             var sites = PostgresBinaryArray(of: .text, capacity: events.count * 16)
+            var eventIDs = PostgresBinaryArray(of: .uuid, capacity: events.count * 20)
+            var timestamps = PostgresBinaryArray(of: .timestamptz, capacity: events.count * 12)
             for (event, id) in zip(events, assigned) {
                 rows.beginRow(fields: 7)
                 rows.append(id)
@@ -192,9 +211,11 @@ public final class PostgresEventStore: EventStore {
                 rows.append(microsecondsSinceUnixEpoch: event.timestamp)
                 ids.append(id)
                 sites.append(event.siteID)
+                eventIDs.append(event.id)
+                timestamps.append(microsecondsSinceUnixEpoch: event.timestamp)
             }
             try connection.copyIn(Self.copySQL, data: rows.finish())
-            try connection.query(Self.logChangesSQL, binary: [ids.finish(), sites.finish()])
+            try connection.query(Self.logChangesSQL, binary: [ids.finish(), sites.finish(), eventIDs.finish(), timestamps.finish()])
             try connection.execute("COMMIT")
         } catch {
             // A connection whose transaction cannot be rolled back is not handed out again.
@@ -242,43 +263,63 @@ public final class PostgresEventStore: EventStore {
 
     static let copySQL = "COPY events (id, event_id, site_id, event_type, path, user_id, timestamp) FROM STDIN (FORMAT binary)"
 
-    /// After `copySQL`, in its transaction: each site of the batch gets its next version, in site order,
-    /// and the ids of its events (`$1`, with their sites in `$2`) are logged under it. The site's row is
-    /// locked from there to the commit, so a later insert gets the next version only once this one is
-    /// visible: versions follow commit order.
+    /// After `copySQL`, in its transaction: the events' ids (`$3`, with their sites in `$2` and timestamps in
+    /// `$4`) go into `event_ids`, which fails on one already taken; each site of the batch gets its next
+    /// version, in site order, and the ids and timestamps of its events (`$1`, `$4`) are logged under it. The
+    /// site's row is locked from there to the commit, so a later insert gets the next version only once this
+    /// one is visible: versions follow commit order. The versions read `ids_taken`, so that the ids are taken
+    /// before the sites' rows are locked, the order `insertSQL` takes them in: a data-modifying `WITH` that
+    /// nothing reads runs last, and the two orders would deadlock.
     static let logChangesSQL = """
-        WITH site_versions_bumped AS (
+        WITH ids_taken AS (
+            INSERT INTO event_ids (site_id, event_id, month)
+            SELECT s, e, date_trunc('month', t AT TIME ZONE 'UTC')::date FROM unnest($2::text[], $3::uuid[], $4::timestamptz[]) AS x(s, e, t)
+            RETURNING 1
+        ), site_versions_bumped AS (
             INSERT INTO site_versions AS v (site_id, version)
-            SELECT DISTINCT site_id COLLATE "C", 1 FROM unnest($2::text[]) AS s(site_id) ORDER BY 1
+            SELECT DISTINCT site_id COLLATE "C", 1 FROM unnest($2::text[]) AS s(site_id)
+            WHERE (SELECT count(*) FROM ids_taken) >= 0
+            ORDER BY 1
             ON CONFLICT (site_id) DO UPDATE SET version = v.version + 1
             RETURNING site_id, version
         )
-        INSERT INTO site_changes (site_id, version, ids)
-        SELECT b.site_id, b.version, array_agg(e.id)
-        FROM site_versions_bumped b JOIN unnest($1::bigint[], $2::text[]) AS e(id, site_id) ON e.site_id COLLATE "C" = b.site_id
+        INSERT INTO site_changes (site_id, version, ids, timestamps)
+        SELECT b.site_id, b.version, array_agg(e.id ORDER BY e.id), array_agg(e.ts ORDER BY e.id)
+        FROM site_versions_bumped b JOIN unnest($1::bigint[], $2::text[], $4::timestamptz[]) AS e(id, site_id, ts) ON e.site_id COLLATE "C" = b.site_id
         GROUP BY b.site_id, b.version
         """
 
-    /// A batch under `smallestCopy`, or one whose copy met an event already stored: the events go in with
-    /// `ON CONFLICT (event_id) DO NOTHING`, and only the rows the insert returned are logged, so a skipped
-    /// event, or a skipped second version of one, counts for nothing. The versions and the log, in common table
-    /// expressions that run after the insert, are `logChangesSQL`'s for the rows it returned.
+    /// A batch under `smallestCopy`, or one whose copy met an event already stored: the first version of each
+    /// event of the batch (`WITH ORDINALITY`) takes its id in `event_ids` with `ON CONFLICT DO NOTHING`, and
+    /// only the events whose ids it took go into `events`, so a skipped event, or a skipped second version of
+    /// one, counts for nothing, whatever its timestamp. The versions and the log, in common table expressions
+    /// that run after the insert, are `logChangesSQL`'s for the rows it returned.
     static let insertSQL = """
         WITH guard AS (
             SELECT schema_guard(\(Migrations.latest))
+        ), batch AS (
+            SELECT DISTINCT ON (e.site_id COLLATE "C", e.event_id) e.*
+            FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+                WITH ORDINALITY AS e(event_id, site_id, event_type, path, user_id, timestamp, n)
+            ORDER BY e.site_id COLLATE "C", e.event_id, e.n
+        ), ids_taken AS (
+            INSERT INTO event_ids (site_id, event_id, month)
+            SELECT site_id, event_id, date_trunc('month', timestamp AT TIME ZONE 'UTC')::date FROM batch ORDER BY site_id COLLATE "C", event_id
+            ON CONFLICT (site_id, event_id) DO NOTHING
+            RETURNING site_id, event_id
         ), inserted AS (
             INSERT INTO events (event_id, site_id, event_type, path, user_id, timestamp)
-            SELECT e.* FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e
-            ON CONFLICT (event_id) DO NOTHING
-            RETURNING id, site_id COLLATE "C" AS site_id
+            SELECT b.event_id, b.site_id, b.event_type, b.path, b.user_id, b.timestamp
+            FROM batch b JOIN ids_taken t ON t.site_id = b.site_id COLLATE "C" AND t.event_id = b.event_id
+            RETURNING id, site_id COLLATE "C" AS site_id, timestamp
         ), site_versions_bumped AS (
             INSERT INTO site_versions AS v (site_id, version)
             SELECT DISTINCT site_id, 1 FROM inserted ORDER BY 1
             ON CONFLICT (site_id) DO UPDATE SET version = v.version + 1
             RETURNING site_id, version
         ), changes_logged AS (
-            INSERT INTO site_changes (site_id, version, ids)
-            SELECT b.site_id, b.version, array_agg(i.id)
+            INSERT INTO site_changes (site_id, version, ids, timestamps)
+            SELECT b.site_id, b.version, array_agg(i.id ORDER BY i.id), array_agg(i.timestamp ORDER BY i.id)
             FROM site_versions_bumped b JOIN inserted i ON i.site_id = b.site_id
             GROUP BY b.site_id, b.version
         )
@@ -319,6 +360,123 @@ public final class PostgresEventStore: EventStore {
             throw error
         } catch {
             throw StoreFailure.unavailable("\(error)")
+        }
+    }
+
+    // MARK: Erasure and retention
+
+    /// One statement: the user's events go, and, if there were any, the site's version is bumped without a
+    /// logged change, so that every reporting process finds a change missing and loads the site again. The
+    /// ids stay in `event_ids` (a resend stays erased) until retention drops their month.
+    public func erase(site: String, user: String) async throws -> Int {
+        try await withConnection { connection in
+            try connection.query(Self.eraseSQL, [site, user]).rows.first?[0].flatMap { Int($0) } ?? 0
+        }
+    }
+
+    static let eraseSQL = """
+        WITH guard AS (
+            SELECT schema_guard(\(Migrations.latest)) AS ok
+        ), erased AS (
+            DELETE FROM events WHERE site_id = $1 AND user_id = $2 AND (SELECT ok FROM guard) RETURNING 1
+        ), bumped AS (
+            UPDATE site_versions SET version = version + 1 WHERE site_id = $1 AND EXISTS (SELECT 1 FROM erased)
+        )
+        SELECT count(*) FROM erased
+        """
+
+    /// Drops the month partitions before `month` (detached concurrently, so inserts and reads go on, then
+    /// dropped with their months' ids), deletes the rows of `events_past` before it and the ids left of
+    /// erased events, and bumps the versions of the sites that had any, so that every reporting process
+    /// loads them again. Each month is its own step: a run that stops half way leaves every month whole or
+    /// gone, and the next run finishes a partition it left detached.
+    public func dropEvents(before month: UTCMonth) async throws -> RetentionOutcome {
+        let partitions = self.partitions
+        return try await withConnection { connection in
+            defer { partitions.forget() }
+            return try Self.dropEvents(before: month, on: connection)
+        }
+    }
+
+    static func dropEvents(before cutoff: UTCMonth, on connection: PostgresConnection) throws -> RetentionOutcome {
+        try connection.query("SELECT schema_guard(\(Migrations.latest))")
+        var counts: [String: Int] = [:]
+        var months: Set<UTCMonth> = []
+        let found = try connection.query("""
+            SELECT c.relname, CASE WHEN i.inhrelid IS NULL THEN 'detached' WHEN i.inhdetachpending THEN 'pending' ELSE 'attached' END
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'events'::regclass
+            WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname ~ '^events_y[0-9]{4}m[0-9]{2}$'
+            """).rows
+        let old = found.compactMap { row -> (UTCMonth, String, String)? in
+            guard let name = row[0], let state = row[1], let month = MonthPartitions.month(ofPartition: name), month < cutoff else { return nil }
+            return (month, name, state)
+        }.sorted { $0.0 < $1.0 }
+        for (month, name, state) in old {
+            let table = quoted(name)
+            let perSite = try connection.query("SELECT site_id, count(*) FROM \(table) GROUP BY site_id").rows
+            switch state {
+            case "attached": try connection.execute("ALTER TABLE events DETACH PARTITION \(table) CONCURRENTLY")
+            case "pending": try connection.execute("ALTER TABLE events DETACH PARTITION \(table) FINALIZE")
+            default: break
+            }
+            var sites: [String] = []
+            for row in perSite {
+                guard let site = row[0], let count = row[1].flatMap({ Int($0) }) else { continue }
+                counts[site, default: 0] += count
+                sites.append(site)
+            }
+            if !perSite.isEmpty { months.insert(month) }
+            try transaction(on: connection) {
+                try bump(sites, on: connection)
+                try connection.query("DELETE FROM event_ids WHERE month = $1::date", ["\(month)-01"])
+                try connection.execute("DROP TABLE \(table)")
+            }
+        }
+        // Instants before 2000 (and, should the cutoff be earlier, the part of events_past before it), and the
+        // ids of erased events, whose partitions are gone.
+        try transaction(on: connection) {
+            let gone = try connection.query("""
+                WITH gone AS (DELETE FROM events_past WHERE timestamp < $1::timestamptz RETURNING site_id, timestamp)
+                SELECT site_id, to_char(date_trunc('month', timestamp AT TIME ZONE 'UTC'), 'YYYY-MM'), count(*) FROM gone GROUP BY 1, 2
+                """, ["\(cutoff)-01 00:00:00+00"]).rows
+            var sites: Set<String> = []
+            for row in gone {
+                guard let site = row[0], let month = row[1], let count = row[2].flatMap({ Int($0) }) else { continue }
+                counts[site, default: 0] += count
+                sites.insert(site)
+                let parts = month.split(separator: "-").compactMap { Int($0) }
+                if parts.count == 2, let month = UTCMonth(year: parts[0], month: parts[1]) { months.insert(month) }
+            }
+            try bump(Array(sites), on: connection)
+            try connection.query("DELETE FROM event_ids WHERE month < $1::date", ["\(cutoff)-01"])
+        }
+        return RetentionOutcome(
+            events: counts.values.reduce(0, +), sites: SitesResponse(sites: counts.keys, token: nil).sites, months: months.sorted())
+    }
+
+    /// Bumps the versions of `sites` without a logged change (in site order, the order inserts lock them in).
+    private static func bump(_ sites: [String], on connection: PostgresConnection) throws {
+        guard !sites.isEmpty else { return }
+        var array = PostgresBinaryArray(of: .text, capacity: sites.count * 16)
+        for site in sites { array.append(site) }
+        try connection.query("""
+            WITH locked AS (
+                SELECT site_id FROM site_versions WHERE site_id = ANY($1::text[]) ORDER BY site_id FOR UPDATE
+            )
+            UPDATE site_versions v SET version = v.version + 1 FROM locked WHERE v.site_id = locked.site_id
+            """, binary: [array.finish()])
+    }
+
+    /// Runs `body` between BEGIN and COMMIT, rolling back when it throws.
+    private static func transaction(on connection: PostgresConnection, _ body: () throws -> Void) throws {
+        try connection.execute("BEGIN")
+        do {
+            try body()
+            try connection.execute("COMMIT")
+        } catch {
+            if !connection.isBroken, (try? connection.execute("ROLLBACK")) == nil { connection.close() }
+            throw error
         }
     }
 

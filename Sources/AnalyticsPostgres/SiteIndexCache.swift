@@ -193,7 +193,8 @@ final class SiteIndexCache: Sendable {
     private static func catchUp(_ index: inout SiteIndex, site: String, from version: Int64, to target: Int64, on connection: PostgresConnection) throws -> Int64? {
         let rows = try connection.query("""
             SELECT c.version::text, (extract(epoch FROM e.timestamp) * 1000000)::int8::text, e.event_type, e.path, e.user_id
-            FROM site_changes c CROSS JOIN LATERAL unnest(c.ids) AS u(id) JOIN events e ON e.id = u.id
+            FROM site_changes c CROSS JOIN LATERAL unnest(c.ids, c.timestamps) AS u(id, ts)
+            JOIN events e ON e.site_id = c.site_id AND e.timestamp = u.ts AND e.id = u.id
             WHERE c.site_id = $1 AND c.version > $2 AND c.version <= $3
             ORDER BY c.version
             """, [site, String(version), String(target)]).rows

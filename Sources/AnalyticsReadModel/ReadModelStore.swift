@@ -5,7 +5,8 @@ import AnalyticsSpec
 /// reporting query from the indexes' aggregates. The conformance suites hold it to `InMemoryStore`,
 /// which answers by scanning; the Postgres store keeps the same indexes, fed from the database.
 public actor ReadModelStore: EventStore {
-    private var ids: Set<EventID> = []
+    /// Ids taken, by site (UTF-8 bytes), with the month of their event: erased events keep theirs.
+    private var ids: [[UInt8]: [EventID: UTCMonth]] = [:]
     private var indexes: [String: SiteIndex] = [:]
 
     public init() {}
@@ -14,7 +15,13 @@ public actor ReadModelStore: EventStore {
         var fresh: [String: [Event]] = [:]
         var duplicates = 0
         for event in batch {
-            if ids.insert(event.id).inserted { fresh[event.siteID, default: []].append(event) } else { duplicates += 1 }
+            let site = Array(event.siteID.utf8)
+            if ids[site]?[event.id] == nil {
+                ids[site, default: [:]][event.id] = UTCMonth(containing: event.timestamp)
+                fresh[event.siteID, default: []].append(event)
+            } else {
+                duplicates += 1
+            }
         }
         for (site, events) in fresh { indexes[site, default: SiteIndex()].apply(events) }
         return InsertResult(inserted: batch.count - duplicates, duplicates: duplicates)
@@ -42,6 +49,33 @@ public actor ReadModelStore: EventStore {
 
     public func sites() async throws -> [String] {
         SitesResponse(sites: indexes.keys, token: nil).sites
+    }
+
+    public func erase(site: String, user: String) async throws -> Int {
+        guard let key = indexes.keys.first(where: { $0.utf8.elementsEqual(site.utf8) }), let index = indexes[key] else { return 0 }
+        let kept = index.keeping { _, userID in userID.map { !$0.utf8.elementsEqual(user.utf8) } ?? true }
+        indexes[key] = kept.eventCount > 0 ? kept : nil
+        return index.eventCount - kept.eventCount
+    }
+
+    public func dropEvents(before month: UTCMonth) async throws -> RetentionOutcome {
+        let cutoff = month.start
+        var outcome = RetentionOutcome(events: 0, sites: [], months: [])
+        var months: Set<UTCMonth> = []
+        for (site, index) in indexes {
+            let kept = index.keeping { timestamp, _ in
+                if timestamp < cutoff { months.insert(UTCMonth(containing: timestamp)) }
+                return timestamp >= cutoff
+            }
+            guard kept.eventCount < index.eventCount else { continue }
+            outcome.events += index.eventCount - kept.eventCount
+            outcome.sites.append(site)
+            indexes[site] = kept.eventCount > 0 ? kept : nil
+        }
+        for site in ids.keys { ids[site] = ids[site]!.filter { $0.value >= month } }
+        outcome.sites = SitesResponse(sites: outcome.sites, token: nil).sites
+        outcome.months = months.sorted()
+        return outcome
     }
 
     public func ping() async throws {}

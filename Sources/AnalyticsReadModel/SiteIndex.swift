@@ -94,6 +94,26 @@ public struct SiteIndex: Sendable {
         zoneNames.append(zone.name)
     }
 
+    /// A new index of the events of this one that `keep` accepts (given each event's timestamp and user),
+    /// with the same zones prepared: what erasing or dropping events leaves, rebuilt rather than taken
+    /// out of the aggregates, whose distinct-user sets cannot lose a member.
+    public func keeping(_ keep: (_ timestamp: Int64, _ userID: String?) -> Bool) -> SiteIndex {
+        var index = SiteIndex()
+        for day in rawDays.keys.sorted() {
+            let raw = rawDays[day]!
+            for position in raw.timestamps.indices {
+                let user = raw.users[position] == 0 ? nil : users.text(raw.users[position])
+                guard keep(raw.timestamps[position], user) else { continue }
+                index.add(
+                    timestamp: raw.timestamps[position], eventType: types.text(raw.types[position]), path: paths.text(raw.paths[position]),
+                    userID: user)
+            }
+        }
+        index.freeze()
+        for name in zoneNames { if let zone = zones[name]?.zone { index.prepare(zone) } }
+        return index
+    }
+
     /// Each event in the instants, as numbers, UTC day by UTC day.
     func forEachEvent(in instants: Range<Int64>, _ body: (Int64, UInt32, UInt32, UInt32) -> Void) {
         guard !instants.isEmpty else { return }

@@ -111,6 +111,11 @@ public final class EventWorker: Service, Sendable {
     func process(_ deliveries: [Delivery], stopping: OnceFlag) async throws -> BatchOutcome {
         let started = stopwatch.elapsed
         var outcome = BatchOutcome(count: deliveries.count)
+        // Recorded however the batch ends, a queue call that throws half way included (what was acknowledged,
+        // retried or dead-lettered by then counts); its size and time not when it is left to the next worker at
+        // shutdown, which counts it again.
+        var abandoned = false
+        defer { metrics.record(outcome, elapsed: abandoned ? nil : stopwatch.elapsed - started) }
         var generator = SystemRandomNumberGenerator()
         let batch = try await deadLetterOverdelivered(deliveries, into: &outcome)
         var outage: StoreOutage?
@@ -125,7 +130,7 @@ public final class EventWorker: Service, Sendable {
                 if stopping.isSet {
                     logger.notice("shutting down while the store is unavailable; the batch stays pending for the next worker",
                                   metadata: ["count": "\(batch.count)"])
-                    metrics.record(outcome, elapsed: stopwatch.elapsed - started)
+                    abandoned = true
                     return outcome
                 }
                 var current = outage ?? StoreOutage(since: stopwatch.elapsed)
@@ -150,7 +155,6 @@ public final class EventWorker: Service, Sendable {
                 break
             }
         }
-        metrics.record(outcome, elapsed: stopwatch.elapsed - started)
         logger.info("batch", metadata: [
             "count": "\(outcome.count)", "new": "\(outcome.inserted)", "duplicates": "\(outcome.duplicates)",
             "retried": "\(outcome.retried)", "dead": "\(outcome.deadLettered)",

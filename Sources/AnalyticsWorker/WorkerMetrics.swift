@@ -32,9 +32,12 @@ struct WorkerMetrics: Sendable {
         queueErrors = Counter(label: "analytics_worker_queue_errors_total", dimensions: [], factory: factory)
     }
 
-    func record(_ outcome: BatchOutcome, elapsed: Duration) {
-        batchSize.record(outcome.count)
-        batchDuration.record(duration: elapsed)
+    /// Counts a batch's outcomes, and its size and time unless `elapsed` is nil (a batch left to another worker).
+    func record(_ outcome: BatchOutcome, elapsed: Duration?) {
+        if let elapsed {
+            batchSize.record(outcome.count)
+            batchDuration.record(duration: elapsed)
+        }
         inserted.increment(by: outcome.inserted)
         duplicates.increment(by: outcome.duplicates)
         retried.increment(by: outcome.retried)

@@ -34,7 +34,7 @@ struct PostgresStoreRobustnessTests {
         let events = makeEvents(2, site: "failover")
         #expect(try await store.insert([events[0]]).inserted == 1)
 
-        let tables = ["events", "site_versions", "site_changes"]
+        let tables = ["events", "event_ids", "site_versions", "site_changes"]
         try await PostgresUnderTest.execute(tables.map { "DELETE FROM \"\(schema)\".\($0);" }.joined()
             + "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '\(role)'")
         var second = events[1]

@@ -42,6 +42,8 @@ private final class PingStub: EventStore {
     func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse { throw StoreFailure.unavailable("not a store") }
 
     func sites() async throws -> [String] { throw StoreFailure.unavailable("not a store") }
+    func erase(site: String, user: String) async throws -> Int { throw StoreFailure.unavailable("not a store") }
+    func dropEvents(before month: UTCMonth) async throws -> RetentionOutcome { throw StoreFailure.unavailable("not a store") }
 
     func ping() async throws {
         let behaviour = state.withLock { state -> Behaviour in

@@ -101,6 +101,16 @@ public final class FaultInjectingStore: EventStore {
         return try await base.sites()
     }
 
+    public func erase(site: String, user: String) async throws -> Int {
+        if state.withLock({ $0.down }) { throw StoreFailure.unavailable("injected outage") }
+        return try await base.erase(site: site, user: user)
+    }
+
+    public func dropEvents(before month: UTCMonth) async throws -> RetentionOutcome {
+        if state.withLock({ $0.down }) { throw StoreFailure.unavailable("injected outage") }
+        return try await base.dropEvents(before: month)
+    }
+
     public func ping() async throws {
         if state.withLock({ $0.down }) { throw StoreFailure.unavailable("injected outage") }
         try await base.ping()

@@ -18,6 +18,19 @@ public enum PostgresUnderTest {
         await database.shutdown()
     }
 
+    /// The rows `sql` answers, as text, on a connection of its own.
+    public static func rows(_ sql: String, on url: String = url) async throws -> [[String?]] {
+        let database = BlockingConnectionPool(size: 1) { try PostgresConnection(url: url) }
+        do {
+            let rows = try await database.withConnection { try $0.query(sql).rows }
+            await database.shutdown()
+            return rows
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+    }
+
     /// A second store on the tables of `store`, as another worker or reporting process would be.
     public static func store(sharingTablesWith store: PostgresEventStore) -> PostgresEventStore {
         var configuration = PostgresStoreConfiguration()

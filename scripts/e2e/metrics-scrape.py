@@ -128,6 +128,12 @@ def main():
               f"worker with METRICS_TOKEN: 401 and the error body without it ({status})")
         check(http(f"http://127.0.0.1:{guarded}/metrics", headers={"Authorization": "Bearer wrong"})[0] == 401,
               "worker with METRICS_TOKEN: 401 with a wrong token")
+        # A worker counts a batch once it is acknowledged, just after its events are visible: wait for that.
+        def inserted_by_all():
+            return sum(total(f, "analytics_worker_events", "analytics_worker_events_total", outcome="inserted")
+                       for f in (scrape(worker), scrape(guarded, TOKEN), scrape(stack.ingest_port)))
+        wait_until(lambda: inserted_by_all() == EVENTS, f"the three workers count {EVENTS} inserted events in all")
+        time.sleep(1.1)  # past the second a rendering is reused
         workers = [scrape(worker), scrape(guarded, TOKEN), scrape(stack.ingest_port)]
         inserted = sum(total(f, "analytics_worker_events", "analytics_worker_events_total", outcome="inserted") for f in workers)
         check(inserted == EVENTS, f"the three workers inserted {inserted:.0f} events in all, {EVENTS} sent")

@@ -61,5 +61,7 @@ public struct MeteredEventStore: EventStore {
         try await measure(.breakdown) { try await base.breakdown(query) }
     }
     public func sites() async throws -> [String] { try await measure(.sites) { try await base.sites() } }
+    public func erase(site: String, user: String) async throws -> Int { try await base.erase(site: site, user: user) }
+    public func dropEvents(before month: UTCMonth) async throws -> RetentionOutcome { try await base.dropEvents(before: month) }
     public func ping() async throws { try await base.ping() }
 }

@@ -2,7 +2,9 @@ import Hummingbird
 import Metrics
 import Synchronization
 
-/// Counts every answer by route pattern, method and status, and times it by route pattern and method.
+/// Counts every answer by route pattern, method and status, and times it by route pattern and method,
+/// except the answers that no route gave (404 for an unknown path, 405 for a method the route does not
+/// take), which are counted only: timing those would add a histogram per route and method a client makes up.
 ///
 /// Hummingbird's own `MetricsMiddleware` labels a request by the method it sends, so a client sending
 /// made-up methods would add series (and memory) without end; and it records into the global factory
@@ -61,6 +63,8 @@ final class HTTPInstruments: Sendable {
             counters[key] = counter
             return counter
         }
+        counter.increment()
+        if status == 404 || status == 405 { return }
         let timerKey = TimerKey(route: route, method: method)
         let timer = timers.withLock { timers in
             if let timer = timers[timerKey] { return timer }
@@ -68,7 +72,6 @@ final class HTTPInstruments: Sendable {
             timers[timerKey] = timer
             return timer
         }
-        counter.increment()
         timer.record(duration: elapsed)
     }
 }

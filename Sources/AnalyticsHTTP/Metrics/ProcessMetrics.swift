@@ -19,6 +19,8 @@ final class ProcessMetrics: Sendable {
     private let startTime: Gauge
     /// CPU seconds already counted: the counter only goes up, so each scrape adds what was spent since.
     private let counted = Mutex(0.0)
+    /// When the machine booted (seconds since the epoch), read once: /proc/stat grows with the CPUs.
+    private let bootTime: Int?
 
     init(factory: any MetricsFactory) {
         cpu = FloatingPointCounter(label: "process_cpu_seconds_total", dimensions: [], factory: factory)
@@ -27,6 +29,11 @@ final class ProcessMetrics: Sendable {
         openFiles = Gauge(label: "process_open_fds", dimensions: [], factory: factory)
         maxFiles = Gauge(label: "process_max_fds", dimensions: [], factory: factory)
         startTime = Gauge(label: "process_start_time_seconds", dimensions: [], factory: factory)
+        #if os(Linux)
+        bootTime = Self.read("/proc/stat").flatMap(Self.bootTime)
+        #else
+        bootTime = nil
+        #endif
     }
 
     func update() {
@@ -44,7 +51,7 @@ final class ProcessMetrics: Sendable {
             if delta > 0 { cpu.increment(by: delta) }
             resident.record(Double(stat.residentPages) * Double(sysconf(Int32(_SC_PAGESIZE))))
             virtual.record(Double(stat.virtualBytes))
-            if let boot = Self.read("/proc/stat").flatMap(Self.bootTime) {
+            if let boot = bootTime {
                 startTime.record(Double(boot) + Double(stat.startTicks) / ticks)
             }
         }

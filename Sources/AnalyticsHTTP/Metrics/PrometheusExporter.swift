@@ -11,6 +11,10 @@ public final class PrometheusExporter: Sendable {
     /// Hand this to the instruments (or `MetricsSystem.bootstrap` it): it carries the histogram buckets.
     public let factory: PrometheusMetricsFactory
     private let token: SecretDigest?
+    /// How long a rendering is served again: scrapes in a burst (or a client asking in a loop) cost one
+    /// rendering and one sampling a period.
+    private let reuseFor: Duration
+    private let last = Mutex<(at: ContinuousClock.Instant, text: [UInt8])?>(nil)
     private let samplers = Mutex<[Sampler]>([])
 
     private struct Sampler: Sendable {
@@ -18,11 +22,14 @@ public final class PrometheusExporter: Sendable {
         let failed: @Sendable () -> Void
     }
 
-    /// - Parameter token: when set, a scrape must send `Authorization: Bearer TOKEN` (`METRICS_TOKEN`); only
-    ///   its SHA-256 digest is kept.
-    public init(token: String? = nil, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    /// - Parameters:
+    ///   - token: when set, a scrape must send `Authorization: Bearer TOKEN` (`METRICS_TOKEN`); only its
+    ///     SHA-256 digest is kept.
+    ///   - reuseFor: how long a rendering answers later scrapes (the CLI uses a second; tests none).
+    public init(token: String? = nil, reuseFor: Duration = .zero, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         self.token = token.map { SecretDigest(of: $0) }
+        self.reuseFor = reuseFor
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets = MetricNames.durationBuckets
         factory.valueHistogramBuckets = MetricNames.valueBuckets
@@ -54,6 +61,8 @@ public final class PrometheusExporter: Sendable {
     /// Runs the samplers, then renders every metric in Prometheus's text format (0.0.4), each family with
     /// its `# HELP` line.
     public func scrape() async -> [UInt8] {
+        let now = ContinuousClock.now
+        if reuseFor > .zero, let last = last.withLock({ $0 }), now - last.at < reuseFor { return last.text }
         let probes = samplers.withLock { $0 }
         await withTaskGroup(of: Void.self) { group in
             for sampler in probes {
@@ -66,6 +75,8 @@ public final class PrometheusExporter: Sendable {
         var emitted: [UInt8] = []
         emitted.reserveCapacity(32 * 1024)
         registry.emit(into: &emitted)
-        return MetricNames.withHelp(emitted)
+        let text = MetricNames.withHelp(emitted)
+        if reuseFor > .zero { last.withLock { $0 = (now, text) } }
+        return text
     }
 }

@@ -27,9 +27,9 @@ struct QueueMetrics: Sendable {
     /// Reads the queue. When it does not answer (in time), `failed` sets `up` to 0 and the other gauges
     /// keep their last values.
     func update() async throws {
-        async let depth = queue.depth()
-        async let ages = queue.ages()
-        let (counts, age) = try await (depth, ages)
+        // One after the other: each holds one of the queue's connections, which the workers share.
+        let counts = try await queue.depth()
+        let age = try await queue.ages()
         events["ready"]?.record(counts.ready)
         events["pending"]?.record(counts.pending)
         events["delayed"]?.record(counts.delayed)
