@@ -6,10 +6,14 @@ public struct InsertResult: Sendable, Hashable {
     public var inserted: Int
     /// Events whose `event_id` was already stored, and so were skipped.
     public var duplicates: Int
+    /// Events older than the first month retention keeps (`dropEvents`), and so not stored: what retention
+    /// would drop at once.
+    public var expired: Int
 
-    public init(inserted: Int, duplicates: Int) {
+    public init(inserted: Int, duplicates: Int, expired: Int = 0) {
         self.inserted = inserted
         self.duplicates = duplicates
+        self.expired = expired
     }
 }
 
@@ -46,8 +50,9 @@ public protocol EventStore: Sendable {
     /// One page of views and distinct users per path or event type. Throws `StoreFailure`.
     func breakdown(_ query: BreakdownQuery) async throws -> BreakdownResponse
 
-    /// Every site the store holds events for, sorted by UTF-8 bytes: what `GET /sites` lists when
-    /// reporting runs without access control. Throws `StoreFailure`.
+    /// Every site the store ever stored an event for (one whose events were all erased or dropped stays),
+    /// sorted by UTF-8 bytes: what `GET /sites` lists when reporting runs without access control. Throws
+    /// `StoreFailure`.
     func sites() async throws -> [String]
 
     /// Deletes every event of `user` on `site` (byte for byte), so that every answer is as if they had

@@ -8,13 +8,23 @@ public actor InMemoryStore: EventStore {
     /// Every id taken, by site (UTF-8 bytes) and id, with the month of its event: erased events keep
     /// theirs, until retention drops the month.
     private var ids: [EventKey: UTCMonth] = [:]
+    /// Set by `dropEvents`: older events are expired rather than stored.
+    private var firstMonthKept: UTCMonth?
+    /// Every site that ever had an event stored, as the Postgres store's `site_versions` keeps them.
+    private var siteList: [String] = []
+    private var siteBytes: Set<[UInt8]> = []
 
     public init() {}
 
     public func insert(_ batch: [Event]) async throws -> InsertResult {
         var result = InsertResult(inserted: 0, duplicates: 0)
         for event in batch {
+            if let first = firstMonthKept, event.timestamp < first.start {
+                result.expired += 1
+                continue
+            }
             let key = EventKey(event)
+            if siteBytes.insert(key.site).inserted { siteList.append(event.siteID) }
             if ids[key] == nil {
                 ids[key] = UTCMonth(containing: event.timestamp)
                 events.append(event)
@@ -80,7 +90,7 @@ public actor InMemoryStore: EventStore {
     }
 
     public func sites() async throws -> [String] {
-        SitesResponse(sites: events.lazy.map(\.siteID), token: nil).sites
+        SitesResponse(sites: siteList, token: nil).sites
     }
 
     public func erase(site: String, user: String) async throws -> Int {
@@ -90,6 +100,7 @@ public actor InMemoryStore: EventStore {
     }
 
     public func dropEvents(before month: UTCMonth) async throws -> RetentionOutcome {
+        firstMonthKept = month
         let cutoff = month.start
         let dropped = events.filter { $0.timestamp < cutoff }
         events.removeAll { $0.timestamp < cutoff }

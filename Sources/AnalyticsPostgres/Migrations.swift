@@ -231,25 +231,46 @@ public enum Migrations {
                 WITH (autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);
             CREATE TABLE events_future PARTITION OF events FOR VALUES FROM ('2100-01-01 00:00:00+00') TO (MAXVALUE)
                 WITH (autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);
+            -- The first month retention keeps (analytics retention): inserts take no event before it. Inserts hold
+            -- advisory lock 4242014 shared while they read it; retention takes it exclusively to move it, so
+            -- that once it has moved no insert can still land in a month being dropped.
+            CREATE TABLE retention (
+                singleton BOOLEAN PRIMARY KEY DEFAULT true CHECK (singleton),
+                first_month DATE
+            );
+            INSERT INTO retention VALUES (true, NULL);
             -- Makes and attaches the partition of a month (its first day), unless it is there: CREATE TABLE
             -- then ATTACH, which locks events in SHARE UPDATE EXCLUSIVE mode only (inserts and reads go on),
-            -- where CREATE TABLE ... PARTITION OF would lock it exclusively. Returns whether it made one.
+            -- where CREATE TABLE ... PARTITION OF would lock it exclusively. Returns whether it made one. A
+            -- month before the first kept needs none (its events are expired). A table of that name that is
+            -- not attached is one retention detached and has not dropped yet: never attached again here
+            -- (SQLSTATE 55006, which the store treats as unavailable: retention finishes it). A lock held by
+            -- a detach in progress is waited for 5 seconds at most (55P03, unavailable too).
             CREATE FUNCTION events_month_partition(month date) RETURNS boolean LANGUAGE plpgsql AS $$
             DECLARE
                 partition_name text := 'events_y' || to_char(month, 'YYYY') || 'm' || to_char(month, 'MM');
+                bound_from text := to_char(month, 'YYYY-MM-DD') || ' 00:00:00+00';
+                bound_to text := to_char(month + interval '1 month', 'YYYY-MM-DD') || ' 00:00:00+00';
             BEGIN
                 IF month <> date_trunc('month', month)::date OR month < date '2000-01-01' OR month >= date '2100-01-01' THEN
                     RAISE EXCEPTION 'no partition of its own for the month of %', month USING ERRCODE = '22023';
                 END IF;
                 PERFORM pg_advisory_xact_lock(4242013);
+                IF month < (SELECT first_month FROM retention) THEN
+                    RETURN false;
+                END IF;
                 IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                            WHERE i.inhparent = 'events'::regclass AND c.relname = partition_name) THEN
                     RETURN false;
                 END IF;
-                EXECUTE format('CREATE TABLE IF NOT EXISTS %I (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS) '
+                IF to_regclass(partition_name) IS NOT NULL THEN
+                    RAISE EXCEPTION 'the partition % was detached by retention and is not dropped yet', partition_name
+                        USING ERRCODE = '55006', HINT = 'run analytics retention again';
+                END IF;
+                SET LOCAL lock_timeout = '5s';
+                EXECUTE format('CREATE TABLE %I (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS) '
                     'WITH (autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01)', partition_name);
-                EXECUTE format('ALTER TABLE events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', partition_name,
-                    month::timestamp AT TIME ZONE 'UTC', (month + interval '1 month')::timestamp AT TIME ZONE 'UTC');
+                EXECUTE format('ALTER TABLE events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', partition_name, bound_from, bound_to);
                 RETURN true;
             END
             $$;

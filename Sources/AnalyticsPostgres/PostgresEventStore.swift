@@ -152,21 +152,20 @@ public final class PostgresEventStore: EventStore {
         let months = MonthPartitions.months(of: sorted, now: SystemClock().now)
         let smallestCopy = self.smallestCopy
         let partitions = self.partitions
-        let inserted = try await withConnection { connection in
+        let (inserted, expired) = try await withConnection { connection -> (Int, Int) in
             try partitions.ensure(months, on: connection)
             do {
-                // A small batch (a quiet moment: the worker took what had just arrived) goes in one round trip;
-                // the copy's four would cost it more time than its rows do, and its events would wait for them.
+                // A small batch (a quiet moment: the worker took what had just arrived) goes in one statement;
+                // the copy's round trips would cost it more time than its rows do, and its events would wait.
                 if sorted.count >= smallestCopy {
                     do {
-                        try Self.copyNew(sorted, on: connection)
-                        return events.count
+                        let expired = try Self.copyNew(sorted, on: connection)
+                        return (events.count - expired, expired)
                     } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
                         // An event stored already: the batch goes through insertSQL.
                     }
                 }
-                let row = try connection.query(Self.insertSQL, binary: Self.arrays(of: sorted)).rows.first
-                return row?[0].flatMap { Int($0) } ?? 0
+                return try Self.insertOneByOne(sorted, on: connection)
             } catch let error as PostgresError where MonthPartitions.isMissingPartition(error) {
                 // Retention dropped a month this process thought was there: the next attempt makes it again.
                 partitions.forget()
@@ -174,8 +173,27 @@ public final class PostgresEventStore: EventStore {
             }
         }
         pruneChangesNowAndThen()
-        return InsertResult(inserted: inserted, duplicates: events.count - inserted)
+        return InsertResult(inserted: inserted, duplicates: events.count - inserted - expired, expired: expired)
     }
+
+    /// `insertSQL` in a transaction that first takes the retention lock (`retentionLock`), so that the
+    /// statement's snapshot, taken after it, reads the first month kept as it stands. Returns the events
+    /// inserted and the events expired.
+    static func insertOneByOne(_ events: [Event], on connection: PostgresConnection) throws -> (Int, Int) {
+        do {
+            try connection.execute("BEGIN; SELECT pg_advisory_xact_lock_shared(\(retentionLock))")
+            let row = try connection.query(Self.insertSQL, binary: Self.arrays(of: events)).rows.first
+            try connection.execute("COMMIT")
+            return (row?[0].flatMap { Int($0) } ?? 0, row?[1].flatMap { Int($0) } ?? 0)
+        } catch {
+            if !connection.isBroken, (try? connection.execute("ROLLBACK")) == nil { connection.close() }
+            throw error
+        }
+    }
+
+    /// Held shared by every insert from before it reads the first month kept until it commits, and taken
+    /// exclusively by retention to move that month: once moved, no insert still writes before it.
+    static let retentionLock = 4_242_014
 
     /// Stores a batch none of whose events is stored yet, the usual case, in one transaction: ids from the
     /// sequence, the rows by binary `COPY` (which writes a page of rows at a time), then their event ids, the
@@ -183,40 +201,51 @@ public final class PostgresEventStore: EventStore {
     /// fails the ids' insert with a unique violation, the transaction is rolled back, and the caller goes
     /// through `insertSQL` instead.
     ///
-    /// `events` is locked before the version check, as an `INSERT` locks it before it runs: a migration
-    /// holds that table until it commits, so a batch that waited for one fails the check instead of writing
-    /// rows in the old schema's form.
-    static func copyNew(_ events: [Event], on connection: PostgresConnection) throws {
+    /// `events` (the parent only, not every partition) is locked before the version check, as an `INSERT`
+    /// locks it before it runs: a migration holds that table until it commits, so a batch that waited for
+    /// one fails the check instead of writing rows in the old schema's form. The retention lock is taken
+    /// before the first month kept is read, in a statement of its own (a snapshot taken after the lock);
+    /// events before that month are expired, not copied. Returns how many were.
+    static func copyNew(_ batch: [Event], on connection: PostgresConnection) throws -> Int {
         do {
-            let assigned = try connection.execute("""
-                BEGIN; LOCK TABLE events IN ROW EXCLUSIVE MODE; SELECT schema_guard(\(Migrations.latest));
-                SELECT nextval('events_id_seq') FROM generate_series(1, \(events.count))
-                """).rows.compactMap { $0[0].flatMap { Int64($0) } }
-            guard assigned.count == events.count else {
-                throw PostgresError(sqlState: nil, message: "the id sequence gave \(assigned.count) ids for \(events.count) events", connectionLost: false)
+            let rows = try connection.execute("""
+                BEGIN; LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE; SELECT schema_guard(\(Migrations.latest));
+                SELECT pg_advisory_xact_lock_shared(\(retentionLock));
+                SELECT nextval('events_id_seq'), (SELECT to_char(first_month, 'YYYY-MM') FROM retention) FROM generate_series(1, \(batch.count))
+                """).rows
+            let assigned = rows.compactMap { $0[0].flatMap { Int64($0) } }
+            guard assigned.count == batch.count else {
+                throw PostgresError(sqlState: nil, message: "the id sequence gave \(assigned.count) ids for \(batch.count) events", connectionLost: false)
             }
-            var rows = PostgresBinaryCopy(capacity: events.count * 120)
+            let firstKept = rows.first?[1].flatMap(UTCMonth.init(yearMonth:))
+            let events = firstKept.map { first in batch.filter { $0.timestamp >= first.start } } ?? batch
+            guard !events.isEmpty else {
+                try connection.execute("COMMIT")
+                return batch.count
+            }
+            var copied = PostgresBinaryCopy(capacity: events.count * 120)
             var ids = PostgresBinaryArray(of: .int8, capacity: events.count * 12)
             var sites = PostgresBinaryArray(of: .text, capacity: events.count * 16)
             var eventIDs = PostgresBinaryArray(of: .uuid, capacity: events.count * 20)
             var timestamps = PostgresBinaryArray(of: .timestamptz, capacity: events.count * 12)
             for (event, id) in zip(events, assigned) {
-                rows.beginRow(fields: 7)
-                rows.append(id)
-                rows.append(event.id)
-                rows.append(event.siteID)
-                rows.append(event.eventType)
-                rows.append(event.path)
-                rows.append(event.userID)
-                rows.append(microsecondsSinceUnixEpoch: event.timestamp)
+                copied.beginRow(fields: 7)
+                copied.append(id)
+                copied.append(event.id)
+                copied.append(event.siteID)
+                copied.append(event.eventType)
+                copied.append(event.path)
+                copied.append(event.userID)
+                copied.append(microsecondsSinceUnixEpoch: event.timestamp)
                 ids.append(id)
                 sites.append(event.siteID)
                 eventIDs.append(event.id)
                 timestamps.append(microsecondsSinceUnixEpoch: event.timestamp)
             }
-            try connection.copyIn(Self.copySQL, data: rows.finish())
+            try connection.copyIn(Self.copySQL, data: copied.finish())
             try connection.query(Self.logChangesSQL, binary: [ids.finish(), sites.finish(), eventIDs.finish(), timestamps.finish()])
             try connection.execute("COMMIT")
+            return batch.count - events.count
         } catch {
             // A connection whose transaction cannot be rolled back is not handed out again.
             if !connection.isBroken, (try? connection.execute("ROLLBACK")) == nil { connection.close() }
@@ -289,18 +318,20 @@ public final class PostgresEventStore: EventStore {
         GROUP BY b.site_id, b.version
         """
 
-    /// A batch under `smallestCopy`, or one whose copy met an event already stored: the first version of each
+    /// A batch under `smallestCopy`, or one whose copy met an event already stored (run by `insertOneByOne`,
+    /// after the retention lock): events before the first month kept are expired; the first version of each
     /// event of the batch (`WITH ORDINALITY`) takes its id in `event_ids` with `ON CONFLICT DO NOTHING`, and
     /// only the events whose ids it took go into `events`, so a skipped event, or a skipped second version of
     /// one, counts for nothing, whatever its timestamp. The versions and the log, in common table expressions
     /// that run after the insert, are `logChangesSQL`'s for the rows it returned.
     static let insertSQL = """
         WITH guard AS (
-            SELECT schema_guard(\(Migrations.latest))
+            SELECT schema_guard(\(Migrations.latest)), (SELECT first_month::timestamp AT TIME ZONE 'UTC' FROM retention) AS first_kept
         ), batch AS (
             SELECT DISTINCT ON (e.site_id COLLATE "C", e.event_id) e.*
             FROM guard, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
                 WITH ORDINALITY AS e(event_id, site_id, event_type, path, user_id, timestamp, n)
+            WHERE guard.first_kept IS NULL OR e.timestamp >= guard.first_kept
             ORDER BY e.site_id COLLATE "C", e.event_id, e.n
         ), ids_taken AS (
             INSERT INTO event_ids (site_id, event_id, month)
@@ -323,7 +354,8 @@ public final class PostgresEventStore: EventStore {
             FROM site_versions_bumped b JOIN inserted i ON i.site_id = b.site_id
             GROUP BY b.site_id, b.version
         )
-        SELECT count(*) FROM inserted
+        SELECT (SELECT count(*) FROM inserted),
+            (SELECT count(*) FROM guard, unnest($6::timestamptz[]) AS t(ts) WHERE t.ts < guard.first_kept)
         """
 
     // Every reporting query is answered from the site's index in this process, brought up to date
@@ -365,41 +397,60 @@ public final class PostgresEventStore: EventStore {
 
     // MARK: Erasure and retention
 
-    /// One statement: the user's events go, and, if there were any, the site's version is bumped without a
-    /// logged change, so that every reporting process finds a change missing and loads the site again. The
-    /// ids stay in `event_ids` (a resend stays erased) until retention drops their month.
+    /// One transaction: the site's version row is locked first, so that inserts of its events in flight
+    /// (which hold it until they commit) are in before the delete, whose own statement then sees them; the
+    /// user's events go; if there were any, the site's version is bumped without a logged change, so that
+    /// every reporting process finds a change missing and loads the site again. The ids stay in `event_ids`
+    /// (a resend stays erased) until retention drops their month.
     public func erase(site: String, user: String) async throws -> Int {
         try await withConnection { connection in
-            try connection.query(Self.eraseSQL, [site, user]).rows.first?[0].flatMap { Int($0) } ?? 0
+            var erased = 0
+            try Self.transaction(on: connection) {
+                try connection.query("SELECT schema_guard(\(Migrations.latest))")
+                try connection.query("SELECT 1 FROM site_versions WHERE site_id = $1 FOR UPDATE", [site])
+                erased = try connection.query(
+                    "WITH erased AS (DELETE FROM events WHERE site_id = $1 AND user_id = $2 RETURNING 1) SELECT count(*) FROM erased",
+                    [site, user]
+                ).rows.first?[0].flatMap { Int($0) } ?? 0
+                if erased > 0 { try connection.query("UPDATE site_versions SET version = version + 1 WHERE site_id = $1", [site]) }
+            }
+            return erased
         }
     }
 
-    static let eraseSQL = """
-        WITH guard AS (
-            SELECT schema_guard(\(Migrations.latest)) AS ok
-        ), erased AS (
-            DELETE FROM events WHERE site_id = $1 AND user_id = $2 AND (SELECT ok FROM guard) RETURNING 1
-        ), bumped AS (
-            UPDATE site_versions SET version = version + 1 WHERE site_id = $1 AND EXISTS (SELECT 1 FROM erased)
-        )
-        SELECT count(*) FROM erased
-        """
-
-    /// Drops the month partitions before `month` (detached concurrently, so inserts and reads go on, then
-    /// dropped with their months' ids), deletes the rows of `events_past` before it and the ids left of
-    /// erased events, and bumps the versions of the sites that had any, so that every reporting process
-    /// loads them again. Each month is its own step: a run that stops half way leaves every month whole or
-    /// gone, and the next run finishes a partition it left detached.
+    /// Drops every event before `cutoff`, in steps that each leave the data whole, one run at a time (a
+    /// session advisory lock):
+    ///
+    /// 1. The first month kept moves to `cutoff` under the retention lock (`retentionLock`), which waits for
+    ///    the inserts that read the old one: from then on no insert writes before it (they expire such events).
+    /// 2. Each month partition before it is detached concurrently (inserts and reads go on; it waits for the
+    ///    transactions that may still see it), or finished if an earlier run left it pending; then, in one
+    ///    transaction, locked, its events counted by site, its months' ids deleted, its sites' versions bumped
+    ///    (last: their rows stay locked the least), and dropped. A partition left detached with a month kept
+    ///    (the cutoff moved back since) is attached again, and its sites loaded again.
+    /// 3. The rows of `events_past` before it and every id left before it (erased events') go, in one
+    ///    transaction, the sites bumped last.
+    ///
+    /// A bumped site has no logged change for its new version: every reporting process loads it again.
     public func dropEvents(before month: UTCMonth) async throws -> RetentionOutcome {
         let partitions = self.partitions
         return try await withConnection { connection in
             defer { partitions.forget() }
+            try connection.query("SELECT pg_advisory_lock(\(Self.retentionRunLock))")
+            defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(Self.retentionRunLock))") }
             return try Self.dropEvents(before: month, on: connection)
         }
     }
 
+    /// One retention run at a time.
+    static let retentionRunLock = 4_242_015
+
     static func dropEvents(before cutoff: UTCMonth, on connection: PostgresConnection) throws -> RetentionOutcome {
         try connection.query("SELECT schema_guard(\(Migrations.latest))")
+        try transaction(on: connection) {
+            try connection.query("SELECT pg_advisory_xact_lock(\(retentionLock))")
+            try connection.query("UPDATE retention SET first_month = $1::date", ["\(cutoff)-01"])
+        }
         var counts: [String: Int] = [:]
         var months: Set<UTCMonth> = []
         let found = try connection.query("""
@@ -408,33 +459,40 @@ public final class PostgresEventStore: EventStore {
             LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'events'::regclass
             WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname ~ '^events_y[0-9]{4}m[0-9]{2}$'
             """).rows
-        let old = found.compactMap { row -> (UTCMonth, String, String)? in
-            guard let name = row[0], let state = row[1], let month = MonthPartitions.month(ofPartition: name), month < cutoff else { return nil }
+        let tables = found.compactMap { row -> (UTCMonth, String, String)? in
+            guard let name = row[0], let state = row[1], let month = MonthPartitions.month(ofPartition: name) else { return nil }
             return (month, name, state)
         }.sorted { $0.0 < $1.0 }
-        for (month, name, state) in old {
+        for (month, name, state) in tables {
             let table = quoted(name)
-            let perSite = try connection.query("SELECT site_id, count(*) FROM \(table) GROUP BY site_id").rows
-            switch state {
-            case "attached": try connection.execute("ALTER TABLE events DETACH PARTITION \(table) CONCURRENTLY")
-            case "pending": try connection.execute("ALTER TABLE events DETACH PARTITION \(table) FINALIZE")
-            default: break
+            if state == "pending" { try connection.execute("ALTER TABLE events DETACH PARTITION \(table) FINALIZE") }
+            if month >= cutoff {
+                // Kept: one an earlier run left detached, when the cutoff was later, goes back.
+                guard state != "attached" else { continue }
+                try transaction(on: connection) {
+                    let sites = try connection.query("SELECT DISTINCT site_id FROM \(table)").rows.compactMap { $0[0] }
+                    let next = month.adding(months: 1)
+                    try connection.execute(
+                        "ALTER TABLE events ATTACH PARTITION \(table) FOR VALUES FROM ('\(month)-01 00:00:00+00') TO ('\(next)-01 00:00:00+00')")
+                    try bump(sites, on: connection)
+                }
+                continue
             }
-            var sites: [String] = []
-            for row in perSite {
-                guard let site = row[0], let count = row[1].flatMap({ Int($0) }) else { continue }
-                counts[site, default: 0] += count
-                sites.append(site)
-            }
-            if !perSite.isEmpty { months.insert(month) }
+            if state == "attached" { try connection.execute("ALTER TABLE events DETACH PARTITION \(table) CONCURRENTLY") }
             try transaction(on: connection) {
-                try bump(sites, on: connection)
+                try connection.execute("LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE")
+                var sites: [String] = []
+                for row in try connection.query("SELECT site_id, count(*) FROM \(table) GROUP BY site_id").rows {
+                    guard let site = row[0], let count = row[1].flatMap({ Int($0) }) else { continue }
+                    counts[site, default: 0] += count
+                    sites.append(site)
+                    months.insert(month)
+                }
                 try connection.query("DELETE FROM event_ids WHERE month = $1::date", ["\(month)-01"])
+                try bump(sites, on: connection)
                 try connection.execute("DROP TABLE \(table)")
             }
         }
-        // Instants before 2000 (and, should the cutoff be earlier, the part of events_past before it), and the
-        // ids of erased events, whose partitions are gone.
         try transaction(on: connection) {
             let gone = try connection.query("""
                 WITH gone AS (DELETE FROM events_past WHERE timestamp < $1::timestamptz RETURNING site_id, timestamp)
@@ -442,14 +500,13 @@ public final class PostgresEventStore: EventStore {
                 """, ["\(cutoff)-01 00:00:00+00"]).rows
             var sites: Set<String> = []
             for row in gone {
-                guard let site = row[0], let month = row[1], let count = row[2].flatMap({ Int($0) }) else { continue }
+                guard let site = row[0], let month = row[1].flatMap(UTCMonth.init(yearMonth:)), let count = row[2].flatMap({ Int($0) }) else { continue }
                 counts[site, default: 0] += count
                 sites.insert(site)
-                let parts = month.split(separator: "-").compactMap { Int($0) }
-                if parts.count == 2, let month = UTCMonth(year: parts[0], month: parts[1]) { months.insert(month) }
+                months.insert(month)
             }
-            try bump(Array(sites), on: connection)
             try connection.query("DELETE FROM event_ids WHERE month < $1::date", ["\(cutoff)-01"])
+            try bump(Array(sites), on: connection)
         }
         return RetentionOutcome(
             events: counts.values.reduce(0, +), sites: SitesResponse(sites: counts.keys, token: nil).sites, months: months.sorted())

@@ -8,14 +8,24 @@ public actor ReadModelStore: EventStore {
     /// Ids taken, by site (UTF-8 bytes), with the month of their event: erased events keep theirs.
     private var ids: [[UInt8]: [EventID: UTCMonth]] = [:]
     private var indexes: [String: SiteIndex] = [:]
+    /// Set by `dropEvents`: older events are expired rather than stored.
+    private var firstMonthKept: UTCMonth?
+    /// Every site that ever had an event stored, as the Postgres store's `site_versions` keeps them.
+    private var everStored: [String] = []
 
     public init() {}
 
     public func insert(_ batch: [Event]) async throws -> InsertResult {
         var fresh: [String: [Event]] = [:]
         var duplicates = 0
+        var expired = 0
         for event in batch {
+            if let first = firstMonthKept, event.timestamp < first.start {
+                expired += 1
+                continue
+            }
             let site = Array(event.siteID.utf8)
+            if ids[site] == nil { everStored.append(event.siteID) }
             if ids[site]?[event.id] == nil {
                 ids[site, default: [:]][event.id] = UTCMonth(containing: event.timestamp)
                 fresh[event.siteID, default: []].append(event)
@@ -24,7 +34,7 @@ public actor ReadModelStore: EventStore {
             }
         }
         for (site, events) in fresh { indexes[site, default: SiteIndex()].apply(events) }
-        return InsertResult(inserted: batch.count - duplicates, duplicates: duplicates)
+        return InsertResult(inserted: batch.count - duplicates - expired, duplicates: duplicates, expired: expired)
     }
 
     /// The site's index with `zone` prepared; an empty one for a site without events.
@@ -48,7 +58,7 @@ public actor ReadModelStore: EventStore {
     }
 
     public func sites() async throws -> [String] {
-        SitesResponse(sites: indexes.keys, token: nil).sites
+        SitesResponse(sites: everStored, token: nil).sites
     }
 
     public func erase(site: String, user: String) async throws -> Int {
@@ -59,6 +69,7 @@ public actor ReadModelStore: EventStore {
     }
 
     public func dropEvents(before month: UTCMonth) async throws -> RetentionOutcome {
+        firstMonthKept = month
         let cutoff = month.start
         var outcome = RetentionOutcome(events: 0, sites: [], months: [])
         var months: Set<UTCMonth> = []

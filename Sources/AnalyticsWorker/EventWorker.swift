@@ -9,6 +9,8 @@ public struct BatchOutcome: Sendable, Hashable {
     public var count = 0
     public var inserted = 0
     public var duplicates = 0
+    /// Events older than the first month retention keeps, acknowledged without being stored.
+    public var expired = 0
     /// Events sent back to the queue for a later attempt.
     public var retried = 0
     public var deadLettered = 0
@@ -125,6 +127,7 @@ public final class EventWorker: Service, Sendable {
                 try await queue.ack(batch.map(\.id))
                 outcome.inserted = result.inserted
                 outcome.duplicates = result.duplicates
+                outcome.expired = result.expired
                 break
             } catch StoreFailure.unavailable(let reason) {
                 if stopping.isSet {
@@ -156,7 +159,7 @@ public final class EventWorker: Service, Sendable {
             }
         }
         logger.info("batch", metadata: [
-            "count": "\(outcome.count)", "new": "\(outcome.inserted)", "duplicates": "\(outcome.duplicates)",
+            "count": "\(outcome.count)", "new": "\(outcome.inserted)", "duplicates": "\(outcome.duplicates)", "expired": "\(outcome.expired)",
             "retried": "\(outcome.retried)", "dead": "\(outcome.deadLettered)",
             "ms": "\((stopwatch.elapsed - started).microseconds / 1000)",
         ])
@@ -228,6 +231,7 @@ public final class EventWorker: Service, Sendable {
                 try await queue.ack(deliveries.map(\.id))
                 outcome.inserted += result.inserted
                 outcome.duplicates += result.duplicates
+                outcome.expired += result.expired
                 return
             } catch StoreFailure.unavailable(let reason) {
                 var current = outage ?? StoreOutage(since: stopwatch.elapsed)

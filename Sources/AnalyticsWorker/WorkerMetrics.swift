@@ -8,6 +8,7 @@ struct WorkerMetrics: Sendable {
     let batchDuration: Timer
     let inserted: Counter
     let duplicates: Counter
+    let expired: Counter
     let retried: Counter
     let deadLettered: Counter
     /// Times a batch was tried again while the store was unavailable.
@@ -25,6 +26,7 @@ struct WorkerMetrics: Sendable {
         batchDuration = Timer(label: "analytics_worker_batch_duration_seconds", dimensions: [], factory: factory)
         inserted = events("inserted")
         duplicates = events("duplicate")
+        expired = events("expired")
         retried = events("retried")
         deadLettered = events("dead_lettered")
         batchRetries = Counter(label: "analytics_worker_batch_retries_total", dimensions: [], factory: factory)
@@ -40,6 +42,7 @@ struct WorkerMetrics: Sendable {
         }
         inserted.increment(by: outcome.inserted)
         duplicates.increment(by: outcome.duplicates)
+        expired.increment(by: outcome.expired)
         retried.increment(by: outcome.retried)
         deadLettered.increment(by: outcome.deadLettered)
     }

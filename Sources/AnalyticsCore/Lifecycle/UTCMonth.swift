@@ -23,8 +23,16 @@ public struct UTCMonth: Sendable, Hashable, Comparable, CustomStringConvertible 
     var ordinal: Int { year * 12 + (month - 1) }
 
     init(ordinal: Int) {
-        year = ordinal / 12
-        month = ordinal % 12 + 1
+        let (quotient, remainder) = ordinal.quotientAndRemainder(dividingBy: 12)
+        year = remainder < 0 ? quotient - 1 : quotient
+        month = (remainder < 0 ? remainder + 12 : remainder) + 1
+    }
+
+    /// A month written `YYYY-MM`.
+    public init?(yearMonth text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let year = Int(parts[0]), let month = Int(parts[1]) else { return nil }
+        self.init(year: year, month: month)
     }
 
     /// `count` months later (earlier when negative).

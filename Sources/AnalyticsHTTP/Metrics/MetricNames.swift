@@ -10,7 +10,7 @@ enum MetricNames {
         "analytics_queue_up": "1 when the last sample of the queue answered in time, else 0.",
         "analytics_worker_batch_size": "Events per batch a worker took.",
         "analytics_worker_batch_duration_seconds": "Time from a batch in hand to its last acknowledgement, retry or dead letter.",
-        "analytics_worker_events_total": "Events a worker finished, by outcome: inserted, duplicate (already stored), retried (sent back to the queue), dead_lettered.",
+        "analytics_worker_events_total": "Events a worker finished, by outcome: inserted, duplicate (already stored), expired (older than the months retention keeps), retried (sent back to the queue), dead_lettered.",
         "analytics_worker_batch_retries_total": "Times a batch was tried again because the store was unavailable.",
         "analytics_worker_reclaimed_total": "Deliveries taken over from workers that stopped or stalled.",
         "analytics_worker_queue_errors_total": "Queue calls of a worker that failed (it waits a second and goes on).",
