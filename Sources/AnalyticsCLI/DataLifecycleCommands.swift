@@ -11,8 +11,9 @@ struct RetentionCommand: AsyncParsableCommand {
             --keep 13mo keeps the current month and the twelve before it; every event before them goes, with its \
             id. Each month is a partition of events, detached concurrently (inserts and reads go on) and dropped; \
             every reporting process loads the sites that had events in it again. Safe while everything runs, and \
-            safe to run again: a run that stopped half way is finished by the next. Run it daily (cron, a systemd \
-            timer): an event older than the months kept that arrives later is stored until the next run.
+            safe to run again: a run that stopped half way is finished by the next. From the first run on, an event \
+            older than the first month kept is not stored (the workers count it as expired). Run it daily (cron, \
+            a systemd timer), so that the first month kept moves with time.
             """
     )
 
@@ -59,8 +60,9 @@ struct ForgetCommand: AsyncParsableCommand {
         commandName: "forget",
         abstract: "Erase every event of one user of one site (a deletion request), and rebuild what reporting shows.",
         discussion: """
-            The user's events are deleted in one transaction and every reporting process loads the site again, \
-            so no count, unique user or path of theirs remains. Safe while workers run and safe to run again. \
+            The user's events are deleted in one transaction (after the site's inserts in flight that hold its \
+            version) and every reporting process loads the site again, so no count, unique user or path of \
+            theirs remains. Safe while workers run and safe to run again. \
             Their event ids stay taken, so that a resend of an erased event stays erased; events the user sends \
             afterwards are new ones. The log line names the user by a digest only.
             """

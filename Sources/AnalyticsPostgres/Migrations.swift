@@ -243,10 +243,11 @@ public enum Migrations {
             -- then ATTACH, which locks events in SHARE UPDATE EXCLUSIVE mode only (inserts and reads go on),
             -- where CREATE TABLE ... PARTITION OF would lock it exclusively. Returns whether it made one. A
             -- month before the first kept needs none (its events are expired). A table of that name that is
-            -- not attached is one retention detached and has not dropped yet: never attached again here
-            -- (SQLSTATE 55006, which the store treats as unavailable: retention finishes it). A lock held by
-            -- a detach in progress is waited for 5 seconds at most (55P03, unavailable too).
-            CREATE FUNCTION events_month_partition(month date) RETURNS boolean LANGUAGE plpgsql AS $$
+            -- not attached (or being detached) is one retention detached and has not dropped yet: never attached
+            -- again here (SQLSTATE 55006, which the store treats as unavailable: retention finishes it). A lock
+            -- held by a detach in progress is waited for 5 seconds at most (55P03, unavailable too; the
+            -- setting is the function's own, not its caller's transaction's).
+            CREATE FUNCTION events_month_partition(month date) RETURNS boolean LANGUAGE plpgsql SET lock_timeout = '5s' AS $$
             DECLARE
                 partition_name text := 'events_y' || to_char(month, 'YYYY') || 'm' || to_char(month, 'MM');
                 bound_from text := to_char(month, 'YYYY-MM-DD') || ' 00:00:00+00';
@@ -260,14 +261,13 @@ public enum Migrations {
                     RETURN false;
                 END IF;
                 IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                           WHERE i.inhparent = 'events'::regclass AND c.relname = partition_name) THEN
+                           WHERE i.inhparent = 'events'::regclass AND c.relname = partition_name AND NOT i.inhdetachpending) THEN
                     RETURN false;
                 END IF;
                 IF to_regclass(partition_name) IS NOT NULL THEN
                     RAISE EXCEPTION 'the partition % was detached by retention and is not dropped yet', partition_name
                         USING ERRCODE = '55006', HINT = 'run analytics retention again';
                 END IF;
-                SET LOCAL lock_timeout = '5s';
                 EXECUTE format('CREATE TABLE %I (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS) '
                     'WITH (autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01)', partition_name);
                 EXECUTE format('ALTER TABLE events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', partition_name, bound_from, bound_to);

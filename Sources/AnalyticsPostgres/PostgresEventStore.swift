@@ -3,6 +3,11 @@ import AnalyticsCore
 import AnalyticsReadModel
 import AnalyticsSpec
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// How a `PostgresEventStore` connects.
 public struct PostgresStoreConfiguration: Sendable {
@@ -217,7 +222,12 @@ public final class PostgresEventStore: EventStore {
             guard assigned.count == batch.count else {
                 throw PostgresError(sqlState: nil, message: "the id sequence gave \(assigned.count) ids for \(batch.count) events", connectionLost: false)
             }
-            let firstKept = rows.first?[1].flatMap(UTCMonth.init(yearMonth:))
+            let firstKept = try rows.first?[1].map { text in
+                guard let month = UTCMonth(yearMonth: text) else {
+                    throw PostgresError(sqlState: nil, message: "retention's first month is not YYYY-MM: \(text)", connectionLost: false)
+                }
+                return month
+            }
             let events = firstKept.map { first in batch.filter { $0.timestamp >= first.start } } ?? batch
             guard !events.isEmpty else {
                 try connection.execute("COMMIT")
@@ -397,17 +407,20 @@ public final class PostgresEventStore: EventStore {
 
     // MARK: Erasure and retention
 
-    /// One transaction: the site's version row is locked first, so that inserts of its events in flight
-    /// (which hold it until they commit) are in before the delete, whose own statement then sees them; the
-    /// user's events go; if there were any, the site's version is bumped without a logged change, so that
-    /// every reporting process finds a change missing and loads the site again. The ids stay in `event_ids`
-    /// (a resend stays erased) until retention drops their month.
+    /// First waits for the inserts of the site that hold its version row (in a transaction of its own, so
+    /// that the row is not held through the delete, which reads every event of the site); then, in one
+    /// transaction, the user's events go and, if there were any, the site's version is bumped (last, as
+    /// inserts and retention lock it) without a logged change, so that every reporting process finds a change
+    /// missing and loads the site again. The ids stay in `event_ids` (a resend stays erased) until retention
+    /// drops their month.
     public func erase(site: String, user: String) async throws -> Int {
         try await withConnection { connection in
-            var erased = 0
             try Self.transaction(on: connection) {
                 try connection.query("SELECT schema_guard(\(Migrations.latest))")
                 try connection.query("SELECT 1 FROM site_versions WHERE site_id = $1 FOR UPDATE", [site])
+            }
+            var erased = 0
+            try Self.transaction(on: connection) {
                 erased = try connection.query(
                     "WITH erased AS (DELETE FROM events WHERE site_id = $1 AND user_id = $2 RETURNING 1) SELECT count(*) FROM erased",
                     [site, user]
@@ -423,11 +436,12 @@ public final class PostgresEventStore: EventStore {
     ///
     /// 1. The first month kept moves to `cutoff` under the retention lock (`retentionLock`), which waits for
     ///    the inserts that read the old one: from then on no insert writes before it (they expire such events).
+    ///    It is tried a second at a time, so that new inserts do not queue behind it for long.
     /// 2. Each month partition before it is detached concurrently (inserts and reads go on; it waits for the
     ///    transactions that may still see it), or finished if an earlier run left it pending; then, in one
     ///    transaction, locked, its events counted by site, its months' ids deleted, its sites' versions bumped
-    ///    (last: their rows stay locked the least), and dropped. A partition left detached with a month kept
-    ///    (the cutoff moved back since) is attached again, and its sites loaded again.
+    ///    (last: their rows stay locked the least), and dropped. A partition an earlier run left detached is
+    ///    dropped so too, whatever its month (its events were expired by that run's cutoff).
     /// 3. The rows of `events_past` before it and every id left before it (erased events') go, in one
     ///    transaction, the sites bumped last.
     ///
@@ -447,9 +461,19 @@ public final class PostgresEventStore: EventStore {
 
     static func dropEvents(before cutoff: UTCMonth, on connection: PostgresConnection) throws -> RetentionOutcome {
         try connection.query("SELECT schema_guard(\(Migrations.latest))")
-        try transaction(on: connection) {
-            try connection.query("SELECT pg_advisory_xact_lock(\(retentionLock))")
-            try connection.query("UPDATE retention SET first_month = $1::date", ["\(cutoff)-01"])
+        // Waiting for the exclusive lock would queue every new insert behind it while an insert in flight
+        // is slow: tried a second at a time, with a pause in between for the queued inserts to pass.
+        while true {
+            do {
+                try transaction(on: connection) {
+                    try connection.query("SET LOCAL lock_timeout = '1s'")
+                    try connection.query("SELECT pg_advisory_xact_lock(\(retentionLock))")
+                    try connection.query("UPDATE retention SET first_month = $1::date", ["\(cutoff)-01"])
+                }
+                break
+            } catch let error as PostgresError where error.sqlState == "55P03" {
+                usleep(200_000)  // on the pool's thread, which a retention run holds anyway
+            }
         }
         var counts: [String: Int] = [:]
         var months: Set<UTCMonth> = []
@@ -465,19 +489,10 @@ public final class PostgresEventStore: EventStore {
         }.sorted { $0.0 < $1.0 }
         for (month, name, state) in tables {
             let table = quoted(name)
+            // A month kept stays, unless an earlier run (with a later cutoff) left it detached: its events were
+            // expired then, and erasures since have not reached them, so it is dropped all the same.
+            if month >= cutoff, state == "attached" { continue }
             if state == "pending" { try connection.execute("ALTER TABLE events DETACH PARTITION \(table) FINALIZE") }
-            if month >= cutoff {
-                // Kept: one an earlier run left detached, when the cutoff was later, goes back.
-                guard state != "attached" else { continue }
-                try transaction(on: connection) {
-                    let sites = try connection.query("SELECT DISTINCT site_id FROM \(table)").rows.compactMap { $0[0] }
-                    let next = month.adding(months: 1)
-                    try connection.execute(
-                        "ALTER TABLE events ATTACH PARTITION \(table) FOR VALUES FROM ('\(month)-01 00:00:00+00') TO ('\(next)-01 00:00:00+00')")
-                    try bump(sites, on: connection)
-                }
-                continue
-            }
             if state == "attached" { try connection.execute("ALTER TABLE events DETACH PARTITION \(table) CONCURRENTLY") }
             try transaction(on: connection) {
                 try connection.execute("LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE")
