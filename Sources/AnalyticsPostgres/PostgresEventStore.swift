@@ -185,15 +185,12 @@ public final class PostgresEventStore: EventStore {
     /// statement's snapshot, taken after it, reads the first month kept as it stands. Returns the events
     /// inserted and the events expired.
     static func insertOneByOne(_ events: [Event], on connection: PostgresConnection) throws -> (Int, Int) {
-        do {
-            try connection.execute("BEGIN; SELECT pg_advisory_xact_lock_shared(\(retentionLock))")
-            let row = try connection.query(Self.insertSQL, binary: Self.arrays(of: events)).rows.first
-            try connection.execute("COMMIT")
-            return (row?[0].flatMap { Int($0) } ?? 0, row?[1].flatMap { Int($0) } ?? 0)
-        } catch {
-            if !connection.isBroken, (try? connection.execute("ROLLBACK")) == nil { connection.close() }
-            throw error
+        var row: [String?]?
+        try transaction(on: connection) {
+            try connection.query("SELECT pg_advisory_xact_lock_shared(\(retentionLock))")
+            row = try connection.query(Self.insertSQL, binary: Self.arrays(of: events)).rows.first
         }
+        return (row?[0].flatMap { Int($0) } ?? 0, row?[1].flatMap { Int($0) } ?? 0)
     }
 
     /// Held shared by every insert from before it reads the first month kept until it commits, and taken
