@@ -74,7 +74,7 @@ enum Settings {
 
 /// Where the queue and the store are: flags, then `REDIS_URL` and `DATABASE_URL`.
 struct BackendOptions: ParsableArguments {
-    @Option(name: .customLong("redis-url"), help: ArgumentHelp("The Redis queue, such as redis://127.0.0.1:6379/0. Default: $REDIS_URL.", valueName: "url"))
+    @Option(name: .customLong("redis-url"), help: ArgumentHelp("The Redis queue, such as redis://127.0.0.1:6379/0, or a cluster by some of its nodes, redis+cluster://10.0.0.1:6379,10.0.0.2:6379. Default: $REDIS_URL.", valueName: "url"))
     var redisURL: String?
 
     @Option(name: .customLong("database-url"), help: ArgumentHelp("The Postgres store, such as postgres://analytics@127.0.0.1:5432/analytics. Default: $DATABASE_URL.", valueName: "url"))
@@ -85,6 +85,12 @@ struct BackendOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Prefix of every Redis key. Default: $REDIS_KEY_PREFIX or analytics.", valueName: "prefix"))
     var redisKeyPrefix: String?
+
+    @Option(help: ArgumentHelp("Streams the queue is split into, the same for every process (1 to 1024; raise it freely, lower it only with the queue drained). Default: $REDIS_PARTITIONS, or 1 on one server and 12 on a cluster.", valueName: "count"))
+    var redisPartitions: Int?
+
+    @Option(help: ArgumentHelp("Replicas that must acknowledge each write (Redis WAIT) before ingestion answers 200. Default: $REDIS_WAIT_REPLICAS or 0.", valueName: "count"))
+    var redisWaitReplicas: Int?
 
     @Option(help: ArgumentHelp("Postgres schema for the tables. Default: $DATABASE_SCHEMA or the server's search path.", valueName: "schema"))
     var databaseSchema: String?
@@ -104,6 +110,16 @@ struct BackendOptions: ParsableArguments {
         configuration.visibilityTimeout = visibility
         configuration.connections = max(configuration.connections, readers + 2)
         configuration.keyPrefix = Settings.string("redis.key.prefix", flag: redisKeyPrefix) ?? "analytics"
+        let partitions = Settings.int("redis.partitions", flag: redisPartitions, default: 0)
+        if partitions != 0 {
+            guard (1...RedisQueueConfiguration.maximumPartitions).contains(partitions) else {
+                Settings.usageError("redis.partitions", flag: redisPartitions.map { "\($0)" }, "must be between 1 and \(RedisQueueConfiguration.maximumPartitions)")
+            }
+            configuration.partitions = partitions
+        }
+        let replicas = Settings.int("redis.wait.replicas", flag: redisWaitReplicas, default: 0)
+        guard replicas >= 0 else { Settings.usageError("redis.wait.replicas", flag: redisWaitReplicas.map { "\($0)" }, "must be 0 or more") }
+        if replicas > 0 { configuration.replicaWait = ReplicaWait(replicas: replicas) }
         do {
             return try RedisStreamQueue(url: url, configuration: configuration, clock: clock)
         } catch {

@@ -18,22 +18,30 @@ protocol GroupCommitCodec: Sendable {
 /// Pipelined writes: each item's commands go out as they are, one after another.
 ///
 /// A write succeeds when none of its replies is an error and, if it has several commands (a
-/// `MULTI` … `EXEC` transaction), its last reply is not nil (an aborted transaction).
+/// `MULTI` … `EXEC` transaction), its last reply is not nil (an aborted transaction). With `replicas`, the
+/// flush ends with `WAIT`, and a write succeeds only once that many replicas have it too.
 struct PipelinedWrites: GroupCommitCodec {
+    var replicas: ReplicaWait?
+
     func weight(of item: RESPRequest) -> Int { item.commands }
 
     func request(for items: [RESPRequest]) -> RESPRequest {
-        var combined = RESPRequest(capacity: items.reduce(0) { $0 + $1.bytes.count })
+        var combined = RESPRequest(capacity: items.reduce(0) { $0 + $1.bytes.count } + 40)
         for item in items { combined.append(item) }
+        if let replicas { combined.append(replicas.command) }
         return combined
     }
 
     func results(of outcomes: [WriteOutcome], for items: [RESPRequest]) -> [Result<Void, any Error>] {
-        var offset = 0
+        var outcomes = outcomes[...]
+        var unreplicated: RedisError?
+        if let replicas, let last = outcomes.popLast() { unreplicated = replicas.failure(last) }
+        var offset = outcomes.startIndex
         return items.map { item in
-            let own = outcomes[offset..<offset + item.commands]
+            let own = outcomes[offset..<min(outcomes.endIndex, offset + item.commands)]
             offset += item.commands
-            return Self.failure(own).map { .failure($0) } ?? .success(())
+            if own.count < item.commands { return .failure(RedisError.protocolViolation("fewer replies than commands")) }
+            return (Self.failure(own) ?? unreplicated).map { .failure($0) } ?? .success(())
         }
     }
 
@@ -43,6 +51,34 @@ struct PipelinedWrites: GroupCommitCodec {
         }
         if outcomes.count > 1, outcomes.last == .null { return .server("transaction aborted") }
         return nil
+    }
+}
+
+/// `WAIT replicas timeout` after a flush: Redis answers once that many replicas have acknowledged every
+/// write the connection made before it, or when the timeout passes, with how many have. Replication is
+/// otherwise asynchronous: a master that fails before its replica has a write loses it in the failover.
+public struct ReplicaWait: Sendable, Equatable {
+    public var replicas: Int
+    public var timeout: Duration
+
+    public init(replicas: Int, timeout: Duration = .seconds(1)) {
+        self.replicas = replicas
+        self.timeout = timeout
+    }
+
+    var command: RESPRequest {
+        RESPRequest([["WAIT", .init(replicas), .init(Int(max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))]])
+    }
+
+    /// The error for writes that fewer replicas than asked for acknowledged (the write itself is in the
+    /// master: answering with an error makes the sender send it again, and it is stored once).
+    func failure(_ outcome: WriteOutcome) -> RedisError? {
+        switch outcome {
+        case .integer(let acknowledged) where acknowledged >= replicas: nil
+        case .integer(let acknowledged): .server("WAIT: \(acknowledged) of \(replicas) replicas acknowledged the write in time")
+        case .error(let message): .server(message)
+        default: .protocolViolation("WAIT: \(outcome)")
+        }
     }
 }
 
@@ -64,7 +100,7 @@ final class GroupCommitter<Codec: GroupCommitCodec>: Sendable {
     }
 
     private let client: RedisClient
-    private let codec: Codec
+    let codec: Codec
     private let state = Mutex(State())
     /// Most commands sent in one round trip.
     private let maximumCommands: Int

@@ -25,6 +25,8 @@ struct LimitedAdds: GroupCommitCodec {
     let streamKey: [UInt8]
     /// `<prefix>:limit:`, before each bucket's key.
     let bucketPrefix: String
+    /// Replicas that must have the flush before its events count as queued.
+    var replicas: ReplicaWait?
 
     /// The script's refusal is the wait in microseconds times this, plus the index of the draw.
     static let maximumDraws = 4096
@@ -65,10 +67,23 @@ struct LimitedAdds: GroupCommitCodec {
             request.appendArgument(Array(String(item.events.count).utf8))
             for event in item.events { request.appendArgument { EventCodec.write(event, to: &$0) } }
         }
+        if let replicas { request.append(replicas.command) }
         return request
     }
 
     func results(of outcomes: [WriteOutcome], for items: [LimitedAdd]) -> [Result<Answer, any Error>] {
+        let answers = scriptResults(of: outcomes, for: items)
+        guard let replicas, let unreplicated = outcomes.count == 2 ? replicas.failure(outcomes[1]) : .protocolViolation("no reply to WAIT") else {
+            return answers
+        }
+        // Queued events only a master holds fail, so that they are sent again; refusals stand.
+        return answers.map { answer in
+            if case .success(.queued) = answer { return .failure(unreplicated) }
+            return answer
+        }
+    }
+
+    private func scriptResults(of outcomes: [WriteOutcome], for items: [LimitedAdd]) -> [Result<Answer, any Error>] {
         switch outcomes.first {
         case .integers(let answers):
             var results: [Result<Answer, any Error>] = []

@@ -1,7 +1,7 @@
 import AnalyticsBlockingIO
 
 /// Redis through a small pool of hiredis connections, each used on a dedicated thread.
-public final class RedisClient: Sendable {
+public final class RedisClient: RedisCommandRunner {
     private let pool: BlockingConnectionPool<RedisConnection>
     public let configuration: RedisConfiguration
 
@@ -16,19 +16,14 @@ public final class RedisClient: Sendable {
         return try await pool.withConnection { try $0.pipeline(request, timeout: timeout) }
     }
 
+    /// Sends the request's commands in one round trip and returns only whether each succeeded.
+    func pipelineOutcomes(_ request: RESPRequest) async throws -> [WriteOutcome] {
+        try await pool.withConnection { try $0.pipelineOutcomes(request) }
+    }
+
     /// Runs `body` on a pooled connection, on the connection's own thread.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (RedisConnection) throws -> T) async throws -> T {
         try await pool.withConnection(body)
-    }
-
-    /// Sends one command; an error reply is thrown as `RedisError.server`.
-    @discardableResult
-    public func command(_ arguments: RedisArgument..., timeout: Duration? = nil) async throws -> RedisReply {
-        try Self.checked(try await pipeline([arguments], timeout: timeout)[0])
-    }
-
-    public func command(_ arguments: [RedisArgument], timeout: Duration? = nil) async throws -> RedisReply {
-        try Self.checked(try await pipeline([arguments], timeout: timeout)[0])
     }
 
     static func checked(_ reply: RedisReply) throws -> RedisReply {

@@ -70,8 +70,22 @@ public enum RedisError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// A Redis server's host and port.
+public struct RedisNodeAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
 /// Where Redis is, from a URL such as `redis://:password@127.0.0.1:6379/0`, or with an ACL user,
-/// `redis://user:password@127.0.0.1:6379/0`.
+/// `redis://user:password@127.0.0.1:6379/0`; or a Redis Cluster, from some of its nodes:
+/// `redis+cluster://user:password@10.0.0.1:6379,10.0.0.2:6379` (the rest are found from them).
 public struct RedisConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 6379
@@ -83,12 +97,22 @@ public struct RedisConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(2)
     /// How long a command may take before the connection is given up; blocking reads add their block time.
     public var commandTimeout: Duration = .seconds(5)
+    /// For a cluster, the nodes the URL names (the first is also `host` and `port`); empty for one server.
+    public var clusterSeeds: [RedisNodeAddress] = []
+    /// For a cluster, how long a command keeps being sent again while its slot has no reachable master
+    /// (a failover, which takes the cluster's `cluster-node-timeout` and an election) before it fails.
+    public var clusterRetryWindow: Duration = .seconds(5)
+
+    public var isCluster: Bool { !clusterSeeds.isEmpty }
 
     /// Errors quote the URL without its password, since they are printed at start-up.
     public init(url: String) throws {
         let shown = URLRedaction.redact(url, userAloneIsPassword: true)
-        guard url.hasPrefix("redis://") else { throw RedisError.connection("REDIS_URL must start with redis://: \(shown)") }
-        var rest = Substring(url.dropFirst("redis://".count))
+        let cluster = url.hasPrefix("redis+cluster://")
+        guard url.hasPrefix("redis://") || cluster else {
+            throw RedisError.connection("REDIS_URL must start with redis:// (or redis+cluster:// for a cluster): \(shown)")
+        }
+        var rest = Substring(url.dropFirst(cluster ? "redis+cluster://".count : "redis://".count))
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map {
                 $0.isEmpty ? nil : String($0).removingPercentEncodingForURL()
@@ -105,13 +129,40 @@ public struct RedisConfiguration: Sendable {
             }
             rest = rest[..<slash]
         }
-        if let colon = rest.lastIndex(of: ":") {
-            guard let number = Int(rest[rest.index(after: colon)...]) else { throw RedisError.connection("bad port in \(shown)") }
-            port = number
-            rest = rest[..<colon]
+        var addresses: [RedisNodeAddress] = []
+        for part in cluster ? rest.split(separator: ",", omittingEmptySubsequences: false) : [rest] {
+            var address = RedisNodeAddress(host: "127.0.0.1", port: 6379)
+            var hostPart = part
+            if let colon = part.lastIndex(of: ":"), !part.hasSuffix("]") {
+                guard let number = Int(part[part.index(after: colon)...]), (1...65535).contains(number) else {
+                    throw RedisError.connection("bad port in \(shown)")
+                }
+                address.port = number
+                hostPart = part[..<colon]
+            }
+            if hostPart.hasPrefix("["), hostPart.hasSuffix("]") { hostPart = hostPart.dropFirst().dropLast() }
+            if !hostPart.isEmpty { address.host = String(hostPart) }
+            if cluster, part.isEmpty { throw RedisError.connection("an empty node in \(shown)") }
+            addresses.append(address)
         }
-        if !rest.isEmpty { host = String(rest) }
+        host = addresses[0].host
+        port = addresses[0].port
+        if cluster {
+            guard database == 0 else { throw RedisError.connection("a cluster has only database 0: \(shown)") }
+            clusterSeeds = addresses
+        }
     }
+
+    /// This configuration for one node of the cluster (or the server itself), with the same credentials.
+    public func node(_ address: RedisNodeAddress) -> RedisConfiguration {
+        var node = self
+        node.host = address.host
+        node.port = address.port
+        node.clusterSeeds = []
+        return node
+    }
+
+    public var address: RedisNodeAddress { RedisNodeAddress(host: host, port: port) }
 }
 
 /// The configuration as a URL without its password, so that printing or logging one shows no secret.
@@ -123,6 +174,7 @@ extension RedisConfiguration: CustomStringConvertible, CustomDebugStringConverti
         case (let user?, nil): "\(user):@"
         case (let user?, _?): "\(user):***@"
         }
+        if isCluster { return "redis+cluster://\(credentials)\(clusterSeeds.map(\.description).joined(separator: ","))" }
         return "redis://\(credentials)\(host):\(port)/\(database)"
     }
 

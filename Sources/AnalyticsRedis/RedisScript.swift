@@ -23,18 +23,20 @@ extension RedisClient {
     /// How Redis's answer to `EVALSHA` begins when the script is not in its cache. A script's own error
     /// may begin with `NOSCRIPT` too; that one is thrown, not taken for a missing script.
     static let missingScript = "NOSCRIPT No matching script"
+}
 
+extension RedisCommandRunner {
     /// Runs `script`; an error reply is thrown as `RedisError.server`.
     @discardableResult
     public func evaluate(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) async throws -> RedisReply {
-        let reply = try await pipeline([script.command(keys: keys, arguments: arguments)])[0]
+        let reply = try await pipeline([script.command(keys: keys, arguments: arguments)], timeout: nil)[0]
         return try await scriptReply(reply, of: script, keys: keys, arguments: arguments)
     }
 
     /// `reply`, an answer to `script.command(keys:arguments:)`, checked; after `NOSCRIPT`, the script's
     /// answer to `EVAL`, which also caches it.
     func scriptReply(_ reply: RedisReply, of script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) async throws -> RedisReply {
-        guard case .error(let message) = reply, message.hasPrefix(Self.missingScript) else { return try Self.checked(reply) }
+        guard case .error(let message) = reply, message.hasPrefix(RedisClient.missingScript) else { return try RedisClient.checked(reply) }
         return try await command(script.command(keys: keys, arguments: arguments, byText: true))
     }
 }

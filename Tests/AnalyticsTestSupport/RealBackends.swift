@@ -21,10 +21,34 @@ extension QueueBackend {
         return QueueUnderTest(queue: queue) { try await Task.sleep(for: $0) }
     }
 
+    /// `RedisStreamQueue` split into three partitions on `REDIS_URL`: what a cluster's queue does, on one server.
+    public static let redisPartitioned = QueueBackend("RedisStreamQueue in 3 partitions") { visibility in
+        var configuration = RedisUnderTest.queueConfiguration()
+        configuration.visibilityTimeout = visibility
+        configuration.partitions = 3
+        configuration.partitionWait = .milliseconds(50)
+        let queue = try RedisStreamQueue(url: RedisUnderTest.url, configuration: configuration)
+        return QueueUnderTest(queue: queue) { try await Task.sleep(for: $0) }
+    }
+
+    /// `RedisStreamQueue` on the cluster of `REDIS_CLUSTER_URL` (`redis+cluster://…`), in its default partitions.
+    public static let redisCluster = QueueBackend("RedisStreamQueue on a cluster") { visibility in
+        guard let url = RedisUnderTest.clusterURL else { throw RedisError.connection("REDIS_CLUSTER_URL is not set") }
+        var configuration = RedisQueueConfiguration()
+        configuration.keyPrefix = "test:\(UInt64.random(in: 0...UInt64.max))"
+        configuration.visibilityTimeout = visibility
+        configuration.partitionWait = .milliseconds(50)
+        ServerLeftovers.current?.keyPrefix(configuration.keyPrefix, on: url)
+        let queue = try RedisStreamQueue(url: url, configuration: configuration)
+        return QueueUnderTest(queue: queue) { try await Task.sleep(for: $0) }
+    }
+
     /// The commands of docs/operations.md's least-privilege user, as `ACL SETUSER` rules.
     public static let leastPrivilegeCommands = ["-@all", "+@stream", "+@sortedset", "+multi", "+exec", "+evalsha", "+eval", "+ping", "+select", "+@hash", "+time", "+mget", "+set"]
 
-    static var real: [QueueBackend] { [redis, redisLeastPrivilege] }
+    static var real: [QueueBackend] {
+        [redis, redisLeastPrivilege, redisPartitioned] + (RedisUnderTest.clusterURL == nil ? [] : [redisCluster])
+    }
 }
 
 extension StoreBackend {

@@ -1,3 +1,4 @@
+import Foundation
 import AnalyticsRedis
 
 /// The Redis server of the integration tests, and what a test makes on it of its own, removed when the
@@ -5,6 +6,9 @@ import AnalyticsRedis
 public enum RedisUnderTest {
     /// `REDIS_URL`, or a local default.
     public static var url: String { Integration.redisURL ?? "redis://127.0.0.1:6379/0" }
+
+    /// `REDIS_CLUSTER_URL`: a cluster (`redis+cluster://…`) the queue's suites also run on, when set.
+    public static var clusterURL: String? { ProcessInfo.processInfo.environment["REDIS_CLUSTER_URL"].flatMap { $0.isEmpty ? nil : $0 } }
 
     /// A queue configuration under a key prefix of the test's own.
     public static func queueConfiguration() -> RedisQueueConfiguration {

@@ -35,10 +35,13 @@ public final class ServerLeftovers: Sendable {
             try? await PostgresUnderTest.execute("DROP SCHEMA IF EXISTS \"\(name)\" CASCADE", on: url)
         }
         for (prefix, url) in keyPrefixes {
-            guard let configuration = try? RedisConfiguration(url: url) else { continue }
-            let redis = RedisClient(configuration: configuration, connections: 1)
-            try? await Self.deleteKeys(under: prefix, on: redis)
-            await redis.shutdown()
+            guard let configuration = try? RedisConfiguration(url: url),
+                  let masters = try? await RedisCluster.masters(of: configuration) else { continue }
+            for master in masters {
+                let redis = RedisClient(configuration: master, connections: 1)
+                try? await Self.deleteKeys(under: prefix, on: redis)
+                await redis.shutdown()
+            }
         }
         for (name, url) in aclUsers {
             guard let configuration = try? RedisConfiguration(url: url) else { continue }
@@ -54,7 +57,8 @@ public final class ServerLeftovers: Sendable {
             let reply = try await redis.command("SCAN", .init(cursor), "MATCH", .init(prefix + ":*"), "COUNT", 1000)
             guard let parts = reply.array, parts.count == 2, let next = parts[0].text, let keys = parts[1].array else { return }
             let names = keys.compactMap(\.text)
-            if !names.isEmpty { _ = try await redis.command(["DEL"] + names.map { RedisArgument($0) }) }
+            // One DEL a key: a cluster's node refuses one that names keys of several slots.
+            if !names.isEmpty { _ = try await redis.pipeline(names.map { ["DEL", RedisArgument($0)] }) }
             cursor = next
         } while cursor != "0"
     }
