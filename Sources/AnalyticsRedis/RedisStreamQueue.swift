@@ -170,7 +170,17 @@ public final class RedisStreamQueue: EventQueue {
         guard !events.isEmpty else { return }
         if partitions.count == 1 { return try await partitions[0].enqueue(events) }
         let index = Int(UInt(bitPattern: turn.add(1, ordering: .relaxed).oldValue) % UInt(partitions.count))
-        try await partitions[index].enqueue(events)
+        do {
+            try await partitions[index].enqueue(events, window: .seconds(1))
+        } catch {
+            // Its master is failing over (or has fewer replicas than `WAIT` asks for): once more, on a partition
+            // of another master when the map names one. Events the first attempt may have added are then
+            // queued twice, and stored once.
+            let master = topology.master(of: partitions[index].slot)
+            let others = (1..<partitions.count).map { (index + $0) % partitions.count }
+            let other = others.first { topology.master(of: partitions[$0].slot) != master } ?? others[0]
+            try await partitions[other].enqueue(events)
+        }
     }
 
     public func enqueue(_ events: [Event], drawing draws: [BucketDraw]) async throws -> BucketVerdict {

@@ -55,9 +55,9 @@ final class RedisTopology<Node: Sendable>: Sendable {
     /// error is one a redirection or a failover explains, for up to `clusterRetryWindow`. After `ASK`, `body`
     /// runs once on the node the slot's key is migrating to with `asking` true: it must send `ASKING` before
     /// its command (before `MULTI`, for a transaction).
-    func run<T>(slot: Int, _ body: (_ node: Node, _ asking: Bool) async throws -> T) async throws -> T {
+    func run<T>(slot: Int, window: Duration? = nil, _ body: (_ node: Node, _ asking: Bool) async throws -> T) async throws -> T {
         if let single { return try await body(single, false) }
-        let deadline = ContinuousClock.now + configuration.clusterRetryWindow
+        let deadline = ContinuousClock.now + (window ?? configuration.clusterRetryWindow)
         var pause: Duration = .milliseconds(20)
         var lastError: (any Error)?
         var askTarget: RedisNodeAddress?
@@ -87,6 +87,15 @@ final class RedisTopology<Node: Sendable>: Sendable {
             guard ContinuousClock.now + pause < deadline else { throw lastError ?? RedisError.connection("no master for slot \(slot)") }
             try await Task.sleep(for: pause)
             pause = min(pause * 2, .milliseconds(500))
+        }
+    }
+
+    /// The master the map names for `slot` now; nil before the map is read.
+    func master(of slot: Int) -> RedisNodeAddress? {
+        if single != nil { return configuration.address }
+        return state.withLock { state in
+            guard let index = state.slots?[slot], index >= 0 else { return nil }
+            return state.addresses[Int(index)]
         }
     }
 

@@ -29,7 +29,27 @@ struct VisitorKeyBackend: Sendable, CustomTestStringConvertible {
         })
     }
 
-    static var all: [VisitorKeyBackend] { [inMemory] + (Integration.enabled ? [redis] : []) }
+    /// On the cluster of `REDIS_CLUSTER_URL`: each day's key on the master of its slot.
+    static let redisCluster = VisitorKeyBackend(testDescription: "RedisVisitorKeyStore on a cluster") {
+        guard let url = RedisUnderTest.clusterURL else { throw RedisError.connection("REDIS_CLUSTER_URL is not set") }
+        let prefix = "test:\(UInt64.random(in: 0...UInt64.max))"
+        ServerLeftovers.current?.keyPrefix(prefix, on: url)
+        let first = try RedisVisitorKeyStore(url: url, keyPrefix: prefix)
+        let second = try RedisVisitorKeyStore(url: url, keyPrefix: prefix)
+        return (first, second, { day in
+            // Asked of every master: the one holding the key's slot answers, the others redirect.
+            for master in try await RedisCluster.masters(of: try RedisConfiguration(url: url)) {
+                let client = RedisClient(configuration: master, connections: 1)
+                defer { Task { await client.shutdown() } }
+                if case .integer(let seconds) = try? await client.command(["TTL", .init("\(prefix):visitor-key:\(day)")]) { return seconds }
+            }
+            return nil
+        })
+    }
+
+    static var all: [VisitorKeyBackend] {
+        [inMemory] + (Integration.enabled ? [redis] + (RedisUnderTest.clusterURL == nil ? [] : [redisCluster]) : [])
+    }
 }
 
 @Suite(.removesServerLeftovers) struct VisitorKeyStoreConformanceTests {

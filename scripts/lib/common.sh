@@ -52,6 +52,28 @@ else:
 ' "$@"
 }
 
+# Prints the first of six consecutive free TCP ports on 127.0.0.1 whose cluster bus ports (10000 above
+# each) are free too: for a local Redis Cluster (scripts/servers start-cluster).
+free_cluster_port() {
+  python3 -c '
+import random, socket
+def free(port):
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+for _ in range(500):
+    base = random.randrange(12000, 22000)
+    if all(free(base + i) and free(base + 10000 + i) for i in range(6)):
+        print(base)
+        break
+else:
+    raise SystemExit("no six free ports in a row")
+'
+}
+
 # Builds the release binary and prints its path. Cross-module optimization lets the compiler inline
 # and specialize SwiftNIO's and Hummingbird's generic code into the code that calls it.
 release_build() {
