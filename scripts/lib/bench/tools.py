@@ -411,6 +411,26 @@ def report(results_path):
         row(f"worst request per KiB: {worst_name}", f'{worst["cpu_us_per_kib"]} µs CPU a KiB ({worst["kib"]} KiB, {worst["status"]}, '
             f'answer {worst["answer_bytes"]:,} bytes)', f"valid 1000-event batch {ceiling} µs a KiB", f"{ratio:.2f}×",
             "≤ 3×, every answer ≤ 16 KiB", ratio <= 3 and all(c["answer_bytes"] <= 16384 for c in cost.values()))
+    so = r.get("scale_out")
+    if so:
+        ingest, drain = so.get("ingest", {}), so.get("drain", {})
+        single, cluster, waited = ingest.get("single"), ingest.get("cluster"), ingest.get("cluster_wait")
+        if single and cluster:
+            row("2 ingestion processes on a Redis Cluster (3 masters, 3 replicas, 12 partitions), POST /events (100 per batch)",
+                f'{cluster["rps"] * 100:,.0f} events/s, p99 {cluster["p99_ms"]} ms, non-200 {cluster["non200"]}',
+                f'the same on the single Redis {single["rps"] * 100:,.0f} events/s, p99 {single["p99_ms"]} ms',
+                f'{cluster["rps"] / single["rps"]:.2f}×', "shown (one machine: the cluster's cost), 0 non-200",
+                cluster["non200"] == 0 and single["non200"] == 0)
+        if cluster and waited:
+            row("the same with REDIS_WAIT_REPLICAS=1 (WAIT after each flush)",
+                f'{waited["rps"] * 100:,.0f} events/s, p50 {waited["p50_ms"]} ms, p99 {waited["p99_ms"]} ms, non-200 {waited["non200"]}',
+                f'without WAIT {cluster["rps"] * 100:,.0f} events/s, p50 {cluster["p50_ms"]} ms, p99 {cluster["p99_ms"]} ms',
+                f'{waited["rps"] / cluster["rps"]:.2f}×', "shown, 0 non-200", waited["non200"] == 0)
+        if "single" in drain and "cluster" in drain:
+            a, b = drain["cluster"], drain["single"]
+            row(f"3 workers draining {a['events']:,} events (live traffic) from the cluster",
+                f'{a["events_per_s"]:,.0f} events/s ({a["seconds"]} s)', f'from the single Redis {b["events_per_s"]:,.0f} events/s ({b["seconds"]} s)',
+                f'{a["events_per_s"] / b["events_per_s"]:.2f}×', "shown", True)
     f = r.get("freshness")
     if f:
         row(f'freshness at {f["rate"]:,} events/s', f'p50 {f["p50_ms"]} ms, p99 {f["p99_ms"]} ms, max queue depth {f["max_depth"]:,}',
