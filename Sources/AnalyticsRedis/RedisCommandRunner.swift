@@ -31,8 +31,13 @@ struct RedisSlotRunner<Node: Sendable>: RedisCommandRunner {
             guard topology.isCluster else { return try await client.pipeline(commands, timeout: timeout) }
             guard asking else { return try Self.redirectionsThrown(try await client.pipeline(commands, timeout: timeout)) }
             let (request, kept) = Self.asking(commands)
-            let replies = try Self.redirectionsThrown(try await client.pipeline(request, timeout: timeout))
-            return kept.map { replies[$0] }
+            let replies = try await client.pipeline(request, timeout: timeout)
+            // `ASKING` refused (an ACL without `+asking`): thrown as it is, not taken for the slot's answer.
+            let keptSet = Set(kept)
+            for (index, reply) in replies.enumerated() where !keptSet.contains(index) {
+                if case .error(let message) = reply { throw RedisError.server(message) }
+            }
+            return try Self.redirectionsThrown(kept.map { replies[$0] })
         }
     }
 
@@ -40,8 +45,7 @@ struct RedisSlotRunner<Node: Sendable>: RedisCommandRunner {
     /// commands of one slot are redirected together, so none of them ran but those without a key.
     static func redirectionsThrown(_ replies: [RedisReply]) throws -> [RedisReply] {
         for reply in replies {
-            if case .error(let message) = reply, RedisTopology<Node>.disposition(of: .server(message)) != .fail,
-               !message.hasPrefix("EXECABORT") {
+            if case .error(let message) = reply, RedisTopology<Node>.disposition(of: .server(message)) != .fail {
                 throw RedisError.server(message)
             }
         }

@@ -175,7 +175,7 @@ extension RedisConfiguration: CustomStringConvertible, CustomDebugStringConverti
         case (let user?, _?): "\(user):***@"
         }
         if isCluster { return "redis+cluster://\(credentials)\(clusterSeeds.map(\.description).joined(separator: ","))" }
-        return "redis://\(credentials)\(host):\(port)/\(database)"
+        return "redis://\(credentials)\(address)/\(database)"
     }
 
     public var debugDescription: String { description }

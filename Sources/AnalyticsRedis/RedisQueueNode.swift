@@ -21,20 +21,22 @@ struct RedisQueueNode: Sendable {
             maximumFlushes: configuration.writeConnections, maximumCommands: min(configuration.commandsPerFlush, 10_000))
     }
 
-    /// Writes `request` now, on its own, after `ASKING` (its slot is migrating to this node), as the group
-    /// committer would have.
+    /// Writes `request` after `ASKING` (its slot is migrating to this node), in the next flush: `ASKING` is
+    /// the command just before the request's own (before its `MULTI`), as the flag requires.
     func writeAsking(_ request: RESPRequest) async throws {
         var asking = RESPRequest([["ASKING"]])
         asking.append(request)
-        let outcomes = try await writerClient.pipelineOutcomes(writer.codec.request(for: [asking]))
-        try writer.codec.results(of: outcomes, for: [asking])[0].get()
+        try await writer.submit(asking)
     }
 
-    /// Runs one rate-limited add now, on its own, after `ASKING`.
+    /// Runs one rate-limited add after `ASKING`, on its own: the flushes' script call holds every request of
+    /// a flush, so this one goes on a connection of the general pool (the rate-limit pool's one connection
+    /// may be held by a flush for as long as requests keep coming).
     func limitedAddAsking(_ item: LimitedAdd) async throws -> LimitedAdds.Answer {
         var request = RESPRequest([["ASKING"]])
         request.append(limitedWriter.codec.request(for: [item]))
-        let outcomes = try await limitedClient.pipelineOutcomes(request)
+        let outcomes = try await client.pipelineOutcomes(request)
+        if case .error(let message) = outcomes.first { throw RedisError.server(message) }
         return try limitedWriter.codec.results(of: Array(outcomes.dropFirst()), for: [item])[0].get()
     }
 

@@ -55,7 +55,8 @@ final class RedisStreamPartition: Sendable {
                 groupReady.withLock { $0 = false }
                 try await ensureGroup()
                 return try await body()
-            } catch RedisError.connection {
+            } catch RedisError.connection where !topology.isCluster {
+                // On a cluster, `RedisTopology.run` has sent it again for its whole window already.
                 try await ensureGroup()
                 return try await body()
             }
@@ -78,12 +79,11 @@ final class RedisStreamPartition: Sendable {
 
     // MARK: Producing
 
-    /// Adds the events to this partition's stream, group-committed with every other write to its master;
-    /// in a cluster, trying for `window` at most (by default the configuration's retry window).
-    func enqueue(_ events: [Event], window: Duration? = nil) async throws {
+    /// Adds the events to this partition's stream, group-committed with every other write to its master.
+    func enqueue(_ events: [Event]) async throws {
         guard !events.isEmpty else { return }
         try await queueCall {
-            try await topology.run(slot: slot, window: window) { node, asking in
+            try await topology.run(slot: slot) { node, asking in
                 if asking { try await node.writeAsking(addRequest(events)) } else { try await node.writer.submit(addRequest(events)) }
             }
         }

@@ -15,16 +15,18 @@ public struct RedisQueueConfiguration: Sendable {
     public var writeConnections = 1
     /// Most commands one group-committed round trip carries; a single write with more goes alone.
     public var commandsPerFlush = 10_000
-    /// Streams the queue is split into: nil for the default, one on a server (the keys without a hash tag)
-    /// and `defaultClusterPartitions` on a cluster. Raise it freely; lower it only with the queue drained,
-    /// since nothing reads a partition past the count.
+    /// Streams the queue is split into: nil for the default, one on a server and `defaultClusterPartitions` on
+    /// a cluster. A partition's keys depend on its number alone, so raising the count keeps every partition
+    /// there was; lower it only with the queue drained, since nothing reads a partition past the count.
     public var partitions: Int?
     /// Replicas that must acknowledge each group-committed write (`WAIT`) before it counts as queued.
     public var replicaWait: ReplicaWait?
     /// Longest a `reserve` blocks on one partition of several before it looks at all of them again.
     public var partitionWait: Duration = .milliseconds(250)
 
-    public static let defaultClusterPartitions = 12
+    /// 16: a power of two, so that 2, 4, 8 or 16 masters with even shares of the slots hold as many
+    /// partitions each, and 3 masters hold 6, 5 and 5.
+    public static let defaultClusterPartitions = 16
     public static let maximumPartitions = 1024
 
     public init() {}
@@ -57,14 +59,16 @@ public struct RedisQueueConfiguration: Sendable {
 ///
 /// Partitions: the queue is one such stream with its keys, or, for a cluster (or when asked), several
 /// partitions, each with the keys above under `<prefix>:{<tag>}:` (`analytics:{p3}:events`), a hash tag of
-/// its own chosen so that the partitions' slots spread evenly over the slot space, and so over the masters.
+/// its own chosen so that the partitions' slots spread evenly over the slot space, and so over the masters
+/// (on one server, partition 0 keeps the keys without a tag).
 /// `enqueue` sends each call's events to the next partition in turn (one call's events stay together, in
 /// one transaction); `reserve` fills its batch from the partitions in turn, starting from a different one
 /// each time, and, when all are empty, blocks on one of them for `partitionWait` at most, so an idle queue
-/// delivers within that. Order is kept within a partition, not across them. A delivery's ID names its partition (`3/1717171717171-0`). Rate-limit
-/// buckets of a partitioned queue live in one slot of their own (`<prefix>:{limits}:limit:…`): the draw is
-/// decided there for every bucket at once, exactly, and the events are added to their partition next, so a
-/// failure between the two loses the tokens drawn (never lets more through than the limits allow).
+/// delivers within that. Order is kept within a partition, not across them. A delivery's ID names its
+/// partition (`3/1717171717171-0`). Rate-limit buckets of a partitioned queue live in one slot of their own
+/// (`<prefix>:{limits}:limit:…`): the draw is decided there for every bucket at once, exactly, and the
+/// events are added to their partition next, so a failure between the two loses the tokens drawn (never
+/// lets more through than the limits allow).
 ///
 /// Durability is Redis's: run it with `appendonly yes` and `appendfsync everysec` (at most a second of
 /// acknowledged writes can be lost if the machine itself fails), or `appendfsync always` for none.
@@ -93,33 +97,45 @@ public final class RedisStreamQueue: EventQueue {
         }
         qualified = count > 1 || redis.isCluster
         let prefix = configuration.keyPrefix
+        if redis.isCluster, prefix.contains("{") || prefix.contains("}") {
+            throw RedisError.connection("a cluster's key prefix may not hold { or }, which would put every partition in one slot: \(prefix)")
+        }
         let limitsPrefix = qualified ? "\(prefix):{limits}" : prefix
         limitsSlot = RedisSlot.of(limitsPrefix + ":limit:")
         let writes = PipelinedWrites(replicas: configuration.replicaWait)
         let limitedAdds = LimitedAdds(
             streamKey: Array((limitsPrefix + (qualified ? ":unused" : ":events")).utf8), bucketPrefix: limitsPrefix + ":limit:",
-            replicas: qualified ? nil : configuration.replicaWait)
+            // Bucket writes wait for replicas too: a failover that lost them would refill the buckets.
+            replicas: configuration.replicaWait)
         let topology = RedisTopology<RedisQueueNode>(
             configuration: redis,
             makeNode: { RedisQueueNode($0, configuration: configuration, writes: writes, limitedAdds: limitedAdds) },
             client: { $0.client }, close: { await $0.shutdown() })
         self.topology = topology
-        let qualified = qualified
+        let cluster = redis.isCluster
         partitions = (0..<count).map { index in
+            // On one server, partition 0 keeps the keys of a queue without partitions, so that raising the
+            // count from 1 leaves nothing behind; on a cluster every partition's keys share a tag.
             RedisStreamPartition(
-                keyPrefix: qualified ? "\(prefix):{\(Self.tag(of: index, among: count))}" : prefix, group: configuration.group,
+                keyPrefix: index == 0 && !cluster ? prefix : "\(prefix):{\(Self.tag(of: index))}", group: configuration.group,
                 visibilityTimeout: configuration.visibilityTimeout, topology: topology, clock: clock)
         }
     }
 
-    /// The hash tag of partition `index` of `count`: `p<index>`, or the first `p<index>.<n>` whose slot lies in
-    /// the partition's share of the slot space, so that partitions spread over the masters as evenly as the
-    /// masters split the slots.
-    static func tag(of index: Int, among count: Int) -> String {
-        let share = (index * RedisSlot.count / count)..<((index + 1) * RedisSlot.count / count)
-        if share.contains(RedisSlot.of("p\(index)")) { return "p\(index)" }
-        for attempt in 1... where share.contains(RedisSlot.of("p\(index).\(attempt)")) { return "p\(index).\(attempt)" }
-        fatalError("unreachable: every share of the slots is some tag's")
+    /// The hash tag of partition `index`: the first of `p<index>`, `p<index>.1`, `p<index>.2`, … whose slot lies
+    /// in the partition's cell of the slot space: the slots split into 1,024 cells, partition `index` in the
+    /// cell numbered by `index`'s ten bits reversed (0, 512, 256, 768, 128, …). So a partition's keys do not
+    /// depend on how many there are, and the first `n` partitions spread over the slots as evenly as `n`
+    /// points can: exactly for a power of two, and so over masters that split the slots evenly.
+    static func tag(of index: Int) -> String {
+        precondition((0..<RedisQueueConfiguration.maximumPartitions).contains(index))
+        var cell = 0
+        for bit in 0..<10 where index & (1 << bit) != 0 { cell |= 1 << (9 - bit) }
+        let width = RedisSlot.count / 1024
+        let slots = (cell * width)..<((cell + 1) * width)
+        if slots.contains(RedisSlot.of("p\(index)")) { return "p\(index)" }
+        for attempt in 1... where slots.contains(RedisSlot.of("p\(index).\(attempt)")) { return "p\(index).\(attempt)" }
+        fatalError("unreachable: every cell of the slots is some tag's")
     }
 
     /// The partitions' stream keys, in order (for operators and tests).
@@ -135,9 +151,10 @@ public final class RedisStreamQueue: EventQueue {
     private func qualify(_ id: DeliveryID, _ index: Int) -> DeliveryID { qualified ? "\(index)/\(id)" : id }
 
     /// The partition and the stream's own ID of a delivery or dead-letter ID; nil for one that names none.
+    /// An ID without a partition is partition 0's (one listed before the queue had partitions).
     private func split(_ id: DeliveryID) -> (index: Int, id: String)? {
-        guard qualified else { return (0, id) }
-        guard let slash = id.firstIndex(of: "/"), let index = Int(id[..<slash]), partitions.indices.contains(index) else { return nil }
+        guard qualified, let slash = id.firstIndex(of: "/") else { return (0, id) }
+        guard let index = Int(id[..<slash]), partitions.indices.contains(index) else { return nil }
         return (index, String(id[id.index(after: slash)...]))
     }
 
@@ -171,7 +188,7 @@ public final class RedisStreamQueue: EventQueue {
         if partitions.count == 1 { return try await partitions[0].enqueue(events) }
         let index = Int(UInt(bitPattern: turn.add(1, ordering: .relaxed).oldValue) % UInt(partitions.count))
         do {
-            try await partitions[index].enqueue(events, window: .seconds(1))
+            try await RedisRetryWindow.$current.withValue(.seconds(1)) { try await partitions[index].enqueue(events) }
         } catch {
             // Its master is failing over (or has fewer replicas than `WAIT` asks for): once more, on a partition
             // of another master when the map names one. Events the first attempt may have added are then
@@ -260,28 +277,42 @@ public final class RedisStreamQueue: EventQueue {
             let order = rotation()
             var taken: [Delivery] = []
             var failure: (any Error)?
-            var answered = false
+            var answered: [Int] = []
             for index in order where taken.count < wanted {
                 do {
-                    taken += qualified(try await partitions[index].reserve(consumer: consumer, max: wanted - taken.count, wait: .zero), index)
-                    answered = true
+                    // One try each: a partition whose master is down is passed over, not waited for.
+                    let got = try await RedisRetryWindow.$current.withValue(.zero) {
+                        try await partitions[index].reserve(consumer: consumer, max: wanted - taken.count, wait: .zero)
+                    }
+                    taken += qualified(got, index)
+                    answered.append(index)
                 } catch {
                     // A partition whose master is failing over: the others are read meanwhile.
                     failure = failure ?? error
                 }
             }
             if !taken.isEmpty { return taken }
-            if !answered, let failure { throw failure }
+            guard let index = answered.first else { throw failure ?? QueueUnavailable("no partition answered") }
             let left = deadline - ContinuousClock.now
             guard left > .zero else { return [] }
-            let index = order[0]
-            let woken = try await partitions[index].reserve(consumer: consumer, max: wanted, wait: min(left, partitionWait))
+            // A failure here is the next round's to find (the worker asks again at once).
+            guard let woken = try? await partitions[index].reserve(consumer: consumer, max: wanted, wait: min(left, partitionWait)) else { return [] }
             if !woken.isEmpty { return qualified(woken, index) }
         }
     }
 
     public func ack(_ ids: [DeliveryID]) async throws {
-        for (index, own) in grouped(ids).sorted(by: { $0.key < $1.key }) { try await partitions[index].ack(own) }
+        try await eachGroup(ids) { try await $0.ack($1) }
+    }
+
+    /// `body` with each partition the IDs name and its own IDs; a partition that fails does not keep the
+    /// others from theirs, and the first failure is thrown at the end.
+    private func eachGroup(_ ids: [DeliveryID], _ body: (RedisStreamPartition, [String]) async throws -> Void) async throws {
+        var failure: (any Error)?
+        for (index, own) in grouped(ids).sorted(by: { $0.key < $1.key }) {
+            do { try await body(partitions[index], own) } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
     }
 
     /// Entry IDs without repeats, in the stream's order, as the acknowledgement script takes them; anything
@@ -304,7 +335,7 @@ public final class RedisStreamQueue: EventQueue {
     }
 
     public func touch(_ ids: [DeliveryID], consumer: String) async throws {
-        for (index, own) in grouped(ids).sorted(by: { $0.key < $1.key }) { try await partitions[index].touch(own, consumer: consumer) }
+        try await eachGroup(ids) { try await $0.touch($1, consumer: consumer) }
     }
 
     @discardableResult
@@ -330,7 +361,10 @@ public final class RedisStreamQueue: EventQueue {
         var failure: (any Error)?
         for index in rotation() where claimed.count < Swift.max(1, max) {
             do {
-                claimed += qualified(try await partitions[index].reclaim(consumer: consumer, max: Swift.max(1, max) - claimed.count), index)
+                let got = try await RedisRetryWindow.$current.withValue(.zero) {
+                    try await partitions[index].reclaim(consumer: consumer, max: Swift.max(1, max) - claimed.count)
+                }
+                claimed += qualified(got, index)
             } catch {
                 failure = failure ?? error
             }
@@ -343,8 +377,7 @@ public final class RedisStreamQueue: EventQueue {
 
     public func depth() async throws -> QueueDepth {
         var total = QueueDepth(ready: 0, pending: 0, delayed: 0, dead: 0)
-        for partition in partitions {
-            let depth = try await partition.depth()
+        for depth in try await eachConcurrently({ try await $0.depth() }) {
             total.ready += depth.ready
             total.pending += depth.pending
             total.delayed += depth.delayed
@@ -355,12 +388,21 @@ public final class RedisStreamQueue: EventQueue {
 
     public func ages() async throws -> QueueAges {
         var oldest = QueueAges(oldestReady: nil, oldestPending: nil)
-        for partition in partitions {
-            let ages = try await partition.ages()
+        for ages in try await eachConcurrently({ try await $0.ages() }) {
             if let ready = ages.oldestReady { oldest.oldestReady = Swift.max(oldest.oldestReady ?? .zero, ready) }
             if let pending = ages.oldestPending { oldest.oldestPending = Swift.max(oldest.oldestPending ?? .zero, pending) }
         }
         return oldest
+    }
+
+    /// `body` of every partition at once (ingestion's admission asks for the depth every 250 ms): one round
+    /// trip's time, not one per partition.
+    private func eachConcurrently<T: Sendable>(_ body: @escaping @Sendable (RedisStreamPartition) async throws -> T) async throws -> [T] {
+        if partitions.count == 1 { return [try await body(partitions[0])] }
+        return try await withThrowingTaskGroup(of: T.self) { group in
+            for partition in partitions { group.addTask { try await body(partition) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
     }
 
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {

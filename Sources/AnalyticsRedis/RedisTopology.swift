@@ -16,6 +16,12 @@ import Synchronization
 /// The map is held by value per call: reading it costs a lock and an array lookup.
 final class RedisTopology<Node: Sendable>: Sendable {
     private struct State {
+        /// The addresses of the masters serving some slot.
+        var masters: [RedisNodeAddress] {
+            guard let slots else { return [] }
+            return Set(slots.filter { $0 >= 0 }).sorted().map { addresses[Int($0)] }
+        }
+
         /// The master of each slot, as an index into `addresses`; nil before the map is first read.
         var slots: [Int32]?
         var addresses: [RedisNodeAddress] = []
@@ -55,12 +61,15 @@ final class RedisTopology<Node: Sendable>: Sendable {
     /// error is one a redirection or a failover explains, for up to `clusterRetryWindow`. After `ASK`, `body`
     /// runs once on the node the slot's key is migrating to with `asking` true: it must send `ASKING` before
     /// its command (before `MULTI`, for a transaction).
-    func run<T>(slot: Int, window: Duration? = nil, _ body: (_ node: Node, _ asking: Bool) async throws -> T) async throws -> T {
+    func run<T>(slot: Int, _ body: (_ node: Node, _ asking: Bool) async throws -> T) async throws -> T {
         if let single { return try await body(single, false) }
-        let deadline = ContinuousClock.now + (window ?? configuration.clusterRetryWindow)
+        let deadline = ContinuousClock.now + (RedisRetryWindow.current ?? configuration.clusterRetryWindow)
         var pause: Duration = .milliseconds(20)
         var lastError: (any Error)?
         var askTarget: RedisNodeAddress?
+        // Redirections followed at once; past a few in a row (a slot handed back and forth while it
+        // migrates), the call waits like any other and the deadline holds.
+        var redirections = 0
         while true {
             do {
                 if let target = askTarget, let node = node(at: target) {
@@ -76,10 +85,12 @@ final class RedisTopology<Node: Sendable>: Sendable {
                 case .moved(let movedSlot, let address):
                     setMaster(of: movedSlot, to: address)
                     await readMap(olderThan: .milliseconds(100))
-                    continue
+                    redirections += 1
+                    if redirections <= 5 { continue }
                 case .ask(let address):
                     askTarget = address
-                    continue
+                    redirections += 1
+                    if redirections <= 5 { continue }
                 case .wait:
                     await readMap(olderThan: .milliseconds(250))
                 }
@@ -97,14 +108,6 @@ final class RedisTopology<Node: Sendable>: Sendable {
             guard let index = state.slots?[slot], index >= 0 else { return nil }
             return state.addresses[Int(index)]
         }
-    }
-
-    /// Every master the map names now (reading it first if it was never read).
-    func masters() async throws -> [Node] {
-        if let single { return [single] }
-        if state.withLock({ $0.slots == nil }) { try await readMapOrThrow() }
-        let addresses = state.withLock { state in Set(state.slots ?? []).map { state.addresses[Int($0)] } }
-        return addresses.compactMap { node(at: $0) }
     }
 
     func shutdown() async {
@@ -131,8 +134,8 @@ final class RedisTopology<Node: Sendable>: Sendable {
         case .connection: return .wait
         case .protocolViolation: return .fail
         case .server(let message):
-            if message.hasPrefix("MOVED "), let (slot, address) = redirection(message) { return .moved(slot: slot, to: address) }
-            if message.hasPrefix("ASK "), let (_, address) = redirection(message) { return .ask(address) }
+            if message.hasPrefix("MOVED ") { return redirection(message).map { .moved(slot: $0.0, to: $0.1) } ?? .wait }
+            if message.hasPrefix("ASK ") { return redirection(message).map { .ask($0.1) } ?? .wait }
             for prefix in ["TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "LOADING", "READONLY"] where message.hasPrefix(prefix) { return .wait }
             // A transaction whose commands were redirected as they were queued: nothing of it ran.
             if message.hasPrefix("EXECABORT"), ["MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"].contains(where: message.contains) { return .wait }
@@ -140,13 +143,15 @@ final class RedisTopology<Node: Sendable>: Sendable {
         }
     }
 
-    /// The slot and address of `MOVED 3999 127.0.0.1:6381` (or `ASK …`).
+    /// The slot and address of `MOVED 3999 127.0.0.1:6381` (or `ASK …`); nil for an address without a host
+    /// (`:6381`, the node that answered, unknown here), which a read of the map settles.
     static func redirection(_ message: String) -> (Int, RedisNodeAddress)? {
         let parts = message.split(separator: " ")
-        guard parts.count == 3, let slot = Int(parts[1]), let colon = parts[2].lastIndex(of: ":"),
+        guard parts.count == 3, let slot = Int(parts[1]), (0..<RedisSlot.count).contains(slot), let colon = parts[2].lastIndex(of: ":"),
               let port = Int(parts[2][parts[2].index(after: colon)...]) else { return nil }
         var host = parts[2][..<colon]
         if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty else { return nil }
         return (slot, RedisNodeAddress(host: String(host), port: port))
     }
 
@@ -206,12 +211,14 @@ final class RedisTopology<Node: Sendable>: Sendable {
                state.withLock({ $0.slots != nil }) {
                 return
             }
-            let known = state.withLock { state in Array(Set(state.slots ?? []).map { state.addresses[Int($0)] }) }
+            // The masters the map names, in a random order so that a dead one is not always asked first,
+            // then the URL's nodes.
+            let known = state.withLock { $0.masters }.shuffled()
             var lastError: any Error = RedisError.connection("no cluster node answered")
             for address in known + configuration.clusterSeeds.filter({ !known.contains($0) }) {
-                guard let node = node(at: address) else { return }
+                guard let node = node(at: address) else { throw RedisError.protocolViolation("the connections are shut down") }
                 do {
-                    let reply = try await client(node).command("CLUSTER", "SLOTS")
+                    let reply = try await client(node).command("CLUSTER", "SLOTS", timeout: .seconds(1))
                     let masters = try Self.slotMap(reply, askedOf: address)
                     install(masters)
                     return
@@ -255,6 +262,12 @@ final class RedisTopology<Node: Sendable>: Sendable {
         guard !map.isEmpty else { throw RedisError.server("CLUSTERDOWN the cluster serves no slots yet") }
         return map
     }
+}
+
+/// How long a cluster's call may keep being sent again, when not `clusterRetryWindow`: shorter where
+/// something else can be done meanwhile (a write sent to another master, the other partitions read).
+enum RedisRetryWindow {
+    @TaskLocal static var current: Duration?
 }
 
 /// A lock held across awaits, for one reader of the slot map at a time.

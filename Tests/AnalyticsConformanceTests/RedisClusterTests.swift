@@ -57,9 +57,14 @@ struct RedisClusterTests {
             #expect(Topology.disposition(of: .server(waited)) == .wait, "\(waited)")
         }
         #expect(Topology.disposition(of: .connection("Connection refused")) == .wait)
-        for thrown in ["ERR unknown command", "NOSCRIPT No matching script", "NOGROUP No such key", "OOM command not allowed", "MOVED nonsense"] {
+        for thrown in ["ERR unknown command", "NOSCRIPT No matching script", "NOGROUP No such key", "OOM command not allowed",
+                       "EXECABORT Transaction discarded because of previous errors."] {
             #expect(Topology.disposition(of: .server(thrown)) == .fail, "\(thrown)")
         }
+        // A redirection that names no host (or nothing at all) is settled by reading the map again.
+        #expect(Topology.disposition(of: .server("MOVED 1 :7001")) == .wait)
+        #expect(Topology.disposition(of: .server("MOVED nonsense")) == .wait)
+        #expect(Topology.disposition(of: .server("EXECABORT Transaction discarded because of: MOVED 3999 127.0.0.1:7002")) == .wait)
         #expect(Topology.disposition(of: .protocolViolation("x")) == .fail)
     }
 
@@ -72,18 +77,44 @@ struct RedisClusterTests {
         #expect(kept == [1, 3, 4, 5, 7])
     }
 
-    /// Partitions take even shares of the slot space, so three masters with the usual thirds of it hold
-    /// as many partitions each; one partition on one server keeps the keys it had before partitions.
-    @Test(arguments: [1, 2, 3, 6, 12, 64])
+    /// The first `n` partitions spread over the slot space as evenly as `n` points can: for a power of two,
+    /// exactly as many in each of `n` equal shares (and so on masters that split the slots evenly), and the
+    /// default 16 on the usual three masters' thirds as 6, 5 and 5.
+    @Test(arguments: [1, 2, 4, 8, 16, 64, 1024])
     func partitionsSpreadOverTheSlots(_ count: Int) {
-        let slots = (0..<count).map { RedisSlot.of("x:{\(RedisStreamQueue.tag(of: $0, among: count))}:events") }
-        for (index, slot) in slots.enumerated() {
-            #expect(slot >= index * RedisSlot.count / count && slot < (index + 1) * RedisSlot.count / count)
-        }
-        if count % 3 == 0 {
+        let slots = (0..<count).map { RedisSlot.of("x:{\(RedisStreamQueue.tag(of: $0))}:events") }
+        let shares = (0..<count).map { share in slots.filter { $0 * count / RedisSlot.count == share }.count }
+        #expect(shares == Array(repeating: 1, count: count))
+        if count == 16 {
             let thirds = [0...5460, 5461...10922, 10923...16383].map { third in slots.filter { third.contains($0) }.count }
-            #expect(thirds == [count / 3, count / 3, count / 3])
+            #expect(thirds == [6, 5, 5])
         }
+    }
+
+    /// A partition's keys do not depend on the count: raising it keeps every partition there was (on one
+    /// server, partition 0 keeps the keys of a queue without partitions).
+    @Test func raisingThePartitionCountKeepsEveryPartitionsKeys() async throws {
+        // Made, read and closed: nothing connects until a command is sent.
+        func keys(_ url: String, _ count: Int) async throws -> [String] {
+            var configuration = RedisQueueConfiguration()
+            configuration.partitions = count
+            let queue = try RedisStreamQueue(url: url, configuration: configuration)
+            await queue.shutdown()
+            return queue.streamKeys
+        }
+        let cluster = "redis+cluster://127.0.0.1:1"
+        let sixteen = try await keys(cluster, 16)
+        #expect(sixteen.count == 16 && Set(sixteen).count == 16)
+        #expect(Array(try await keys(cluster, 32).prefix(16)) == sixteen)
+        #expect(try await keys(cluster, 1).map { $0.hasPrefix("analytics:{p0") && $0.hasSuffix("}:events") } == [true])
+        let server = "redis://127.0.0.1:1/0"
+        #expect(try await keys(server, 1) == ["analytics:events"])
+        let three = try await keys(server, 3)
+        #expect(three.first == "analytics:events" && three[1].hasPrefix("analytics:{p1"))
+        #expect(Array(try await keys(server, 5).prefix(3)) == three)
+        var braced = RedisQueueConfiguration()
+        braced.keyPrefix = "a{b}"
+        #expect(throws: RedisError.self) { try RedisStreamQueue(url: cluster, configuration: braced) }
     }
 
     @Test func replicaWaitFailsWritesFewerReplicasHave() {

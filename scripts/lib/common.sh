@@ -53,11 +53,15 @@ else:
 }
 
 # Prints the first of six consecutive free TCP ports on 127.0.0.1 whose cluster bus ports (10000 above
-# each) are free too: for a local Redis Cluster (scripts/servers start-cluster).
+# each) are free too: for a local Redis Cluster (scripts/servers start-cluster). Ports given as arguments
+# (servers chosen but maybe not started yet) are not among the twelve.
 free_cluster_port() {
   python3 -c '
-import random, socket
+import random, socket, sys
+taken = {int(port) for port in sys.argv[1:]}
 def free(port):
+    if port in taken:
+        return False
     with socket.socket() as probe:
         try:
             probe.bind(("127.0.0.1", port))
@@ -71,7 +75,7 @@ for _ in range(500):
         break
 else:
     raise SystemExit("no six free ports in a row")
-'
+' "$@"
 }
 
 # Builds the release binary and prints its path. Cross-module optimization lets the compiler inline

@@ -415,18 +415,18 @@ def report(results_path):
     if so:
         ingest, drain = so.get("ingest", {}), so.get("drain", {})
         single, cluster, waited = ingest.get("single"), ingest.get("cluster"), ingest.get("cluster_wait")
-        if single and cluster:
-            row("2 ingestion processes on a Redis Cluster (3 masters, 3 replicas, 12 partitions), POST /events (100 per batch)",
+        if single and cluster and single["rps"]:
+            row("2 ingestion processes on a Redis Cluster (3 masters, 3 replicas, 16 partitions), POST /events (100 per batch)",
                 f'{cluster["rps"] * 100:,.0f} events/s, p99 {cluster["p99_ms"]} ms, non-200 {cluster["non200"]}',
                 f'the same on the single Redis {single["rps"] * 100:,.0f} events/s, p99 {single["p99_ms"]} ms',
                 f'{cluster["rps"] / single["rps"]:.2f}×', "shown (one machine: the cluster's cost), 0 non-200",
                 cluster["non200"] == 0 and single["non200"] == 0)
-        if cluster and waited:
+        if cluster and waited and cluster["rps"]:
             row("the same with REDIS_WAIT_REPLICAS=1 (WAIT after each flush)",
                 f'{waited["rps"] * 100:,.0f} events/s, p50 {waited["p50_ms"]} ms, p99 {waited["p99_ms"]} ms, non-200 {waited["non200"]}',
                 f'without WAIT {cluster["rps"] * 100:,.0f} events/s, p50 {cluster["p50_ms"]} ms, p99 {cluster["p99_ms"]} ms',
                 f'{waited["rps"] / cluster["rps"]:.2f}×', "shown, 0 non-200", waited["non200"] == 0)
-        if "single" in drain and "cluster" in drain:
+        if "single" in drain and "cluster" in drain and drain["single"]["events_per_s"]:
             a, b = drain["cluster"], drain["single"]
             row(f"3 workers draining {a['events']:,} events (live traffic) from the cluster",
                 f'{a["events_per_s"]:,.0f} events/s ({a["seconds"]} s)', f'from the single Redis {b["events_per_s"]:,.0f} events/s ({b["seconds"]} s)',
