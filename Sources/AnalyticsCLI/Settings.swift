@@ -110,8 +110,8 @@ struct BackendOptions: ParsableArguments {
         configuration.visibilityTimeout = visibility
         configuration.connections = max(configuration.connections, readers + 2)
         configuration.keyPrefix = Settings.string("redis.key.prefix", flag: redisKeyPrefix) ?? "analytics"
-        let partitions = Settings.int("redis.partitions", flag: redisPartitions, default: -1)
-        if partitions != -1 {
+        let partitions = Settings.int("redis.partitions", flag: redisPartitions, default: Int.min)
+        if partitions != Int.min {
             guard (1...RedisQueueConfiguration.maximumPartitions).contains(partitions) else {
                 Settings.usageError("redis.partitions", flag: redisPartitions.map { "\($0)" }, "must be between 1 and \(RedisQueueConfiguration.maximumPartitions)")
             }

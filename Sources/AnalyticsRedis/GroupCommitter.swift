@@ -71,7 +71,8 @@ public struct ReplicaWait: Sendable, Equatable {
     }
 
     /// The error for writes that fewer replicas than asked for acknowledged (the write itself is in the
-    /// master: answering with an error makes the sender send it again, and it is stored once).
+    /// master: answering with an error makes the sender send it again, stored once when the sender gave
+    /// its events an `event_id`, and maybe twice when the server did).
     func failure(_ outcome: WriteOutcome) -> RedisError? {
         switch outcome {
         case .integer(let acknowledged) where acknowledged >= replicas: nil

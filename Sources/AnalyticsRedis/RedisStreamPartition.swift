@@ -127,13 +127,17 @@ final class RedisStreamPartition: Sendable {
                 // a wake for new entries, whose events would wait for one more round trip.
                 if promote { try await promoteDueRetries() }
                 let (lease, entries, cursor) = try await take(consumer: consumer, max: Swift.max(1, max))
+                // Once entries are leased, the calls that hand them out take the whole retry window, whatever
+                // a caller asked for the read: given up, they would wait out the visibility timeout.
                 if let lease {
                     // Exactly how many entries the lease holds, which only the reply tells; then the
                     // undecodable ones leave it for the dead letters.
-                    try await client.evaluate(RedisStreamQueue.countScript, keys: [.init(leasesKey)], arguments: [.init(lease), .init(entries.count)])
-                    return try await deliveries(from: entries)
+                    return try await RedisRetryWindow.$current.withValue(nil) {
+                        try await client.evaluate(RedisStreamQueue.countScript, keys: [.init(leasesKey)], arguments: [.init(lease), .init(entries.count)])
+                        return try await deliveries(from: entries)
+                    }
                 }
-                if !entries.isEmpty { return try await deliveries(from: entries) }
+                if !entries.isEmpty { return try await RedisRetryWindow.$current.withValue(nil) { try await deliveries(from: entries) } }
                 let left = deadline - ContinuousClock.now
                 guard left > .zero, let cursor else { return [] }
                 // Until an entry after the cursor arrives; another consumer may take it first, and then this

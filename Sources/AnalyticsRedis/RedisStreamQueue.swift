@@ -79,6 +79,7 @@ public final class RedisStreamQueue: EventQueue {
     /// Whether delivery IDs carry their partition: false only for one partition on one server, whose keys
     /// and IDs are what they were before partitions existed.
     private let qualified: Bool
+    private let cluster: Bool
     private let partitionWait: Duration
     /// The slot of the rate-limit buckets of a partitioned queue.
     private let limitsSlot: Int
@@ -96,15 +97,18 @@ public final class RedisStreamQueue: EventQueue {
             throw RedisError.connection("partitions must be between 1 and \(RedisQueueConfiguration.maximumPartitions), not \(count)")
         }
         qualified = count > 1 || redis.isCluster
+        cluster = redis.isCluster
         let prefix = configuration.keyPrefix
         if redis.isCluster, prefix.contains("{") || prefix.contains("}") {
             throw RedisError.connection("a cluster's key prefix may not hold { or }, which would put every partition in one slot: \(prefix)")
         }
-        let limitsPrefix = qualified ? "\(prefix):{limits}" : prefix
+        // Buckets on one server keep their keys whatever the count, so that changing it refills none; on a
+        // cluster they share a slot of their own.
+        let limitsPrefix = redis.isCluster ? "\(prefix):{limits}" : prefix
         limitsSlot = RedisSlot.of(limitsPrefix + ":limit:")
         let writes = PipelinedWrites(replicas: configuration.replicaWait)
         let limitedAdds = LimitedAdds(
-            streamKey: Array((limitsPrefix + (qualified ? ":unused" : ":events")).utf8), bucketPrefix: limitsPrefix + ":limit:",
+            streamKey: Array((limitsPrefix + (redis.isCluster ? ":unused" : ":events")).utf8), bucketPrefix: limitsPrefix + ":limit:",
             // Bucket writes wait for replicas too: a failover that lost them would refill the buckets.
             replicas: configuration.replicaWait)
         let topology = RedisTopology<RedisQueueNode>(
@@ -112,7 +116,7 @@ public final class RedisStreamQueue: EventQueue {
             makeNode: { RedisQueueNode($0, configuration: configuration, writes: writes, limitedAdds: limitedAdds) },
             client: { $0.client }, close: { await $0.shutdown() })
         self.topology = topology
-        let cluster = redis.isCluster
+        let cluster = cluster
         partitions = (0..<count).map { index in
             // On one server, partition 0 keeps the keys of a queue without partitions, so that raising the
             // count from 1 leaves nothing behind; on a cluster every partition's keys share a tag.
@@ -151,10 +155,14 @@ public final class RedisStreamQueue: EventQueue {
     private func qualify(_ id: DeliveryID, _ index: Int) -> DeliveryID { qualified ? "\(index)/\(id)" : id }
 
     /// The partition and the stream's own ID of a delivery or dead-letter ID; nil for one that names none.
-    /// An ID without a partition is partition 0's (one listed before the queue had partitions).
+    /// On one server an ID without a partition is partition 0's (one listed before the queue had
+    /// partitions, whose keys partition 0 kept); on a cluster it names none.
     private func split(_ id: DeliveryID) -> (index: Int, id: String)? {
-        guard qualified, let slash = id.firstIndex(of: "/") else { return (0, id) }
-        guard let index = Int(id[..<slash]), partitions.indices.contains(index) else { return nil }
+        guard qualified else { return (0, id) }
+        guard let slash = id.firstIndex(of: "/") else { return cluster ? nil : (0, id) }
+        let number = id[..<slash]
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }), let index = Int(number),
+              partitions.indices.contains(index) else { return nil }
         return (index, String(id[id.index(after: slash)...]))
     }
 
@@ -174,6 +182,13 @@ public final class RedisStreamQueue: EventQueue {
         return groups
     }
 
+    /// The partitions whose masters have not failed lately, in `order`; all of them when every one has (one
+    /// try each tells whether they are back).
+    private func passingOverFailures(_ order: [Int]) -> [Int] {
+        let answering = order.filter { !topology.isFailing(slot: partitions[$0].slot) }
+        return answering.isEmpty ? order : answering
+    }
+
     /// Partition indices starting from the next in turn.
     private func rotation() -> [Int] {
         let start = turn.add(1, ordering: .relaxed).oldValue
@@ -186,16 +201,22 @@ public final class RedisStreamQueue: EventQueue {
     public func enqueue(_ events: [Event]) async throws {
         guard !events.isEmpty else { return }
         if partitions.count == 1 { return try await partitions[0].enqueue(events) }
-        let index = Int(UInt(bitPattern: turn.add(1, ordering: .relaxed).oldValue) % UInt(partitions.count))
+        let turn = Int(UInt(bitPattern: turn.add(1, ordering: .relaxed).oldValue) % UInt(partitions.count))
+        let order = (0..<partitions.count).map { (turn + $0) % partitions.count }
+        // The next partition in turn whose master has not failed lately.
+        let index = order.first { !topology.isFailing(slot: partitions[$0].slot) } ?? turn
         do {
             try await RedisRetryWindow.$current.withValue(.seconds(1)) { try await partitions[index].enqueue(events) }
         } catch {
-            // Its master is failing over (or has fewer replicas than `WAIT` asks for): once more, on a partition
-            // of another master when the map names one. Events the first attempt may have added are then
-            // queued twice, and stored once.
+            // Its master is failing over (or has fewer replicas than `WAIT` asks for): noted, so that the next
+            // writes pass it over for a while, and this one goes once more to a partition of another master
+            // when the map names one. Events the first attempt may have added are then queued twice: stored
+            // once when the sender gave them an `event_id`.
+            topology.noteFailure(ofMasterOf: partitions[index].slot)
             let master = topology.master(of: partitions[index].slot)
-            let others = (1..<partitions.count).map { (index + $0) % partitions.count }
-            let other = others.first { topology.master(of: partitions[$0].slot) != master } ?? others[0]
+            let others = order.filter { $0 != index }
+            let other = others.first { topology.master(of: partitions[$0].slot) != master && !topology.isFailing(slot: partitions[$0].slot) }
+                ?? others.first { topology.master(of: partitions[$0].slot) != master } ?? others[0]
             try await partitions[other].enqueue(events)
         }
     }
@@ -274,7 +295,7 @@ public final class RedisStreamQueue: EventQueue {
         let deadline = ContinuousClock.now + wait
         while true {
             // Up to `wanted` from the partitions in turn, so that a batch fills from several.
-            let order = rotation()
+            let order = passingOverFailures(rotation())
             var taken: [Delivery] = []
             var failure: (any Error)?
             var answered: [Int] = []
@@ -295,9 +316,18 @@ public final class RedisStreamQueue: EventQueue {
             guard let index = answered.first else { throw failure ?? QueueUnavailable("no partition answered") }
             let left = deadline - ContinuousClock.now
             guard left > .zero else { return [] }
-            // A failure here is the next round's to find (the worker asks again at once).
-            guard let woken = try? await partitions[index].reserve(consumer: consumer, max: wanted, wait: min(left, partitionWait)) else { return [] }
-            if !woken.isEmpty { return qualified(woken, index) }
+            let slice = min(left, partitionWait)
+            do {
+                let woken = try await RedisRetryWindow.$current.withValue(.zero) {
+                    try await partitions[index].reserve(consumer: consumer, max: wanted, wait: slice)
+                }
+                if !woken.isEmpty { return qualified(woken, index) }
+            } catch {
+                // Its master failed since the sweep: noted, and the slice waited out before the next sweep,
+                // so that a worker does not spin on it.
+                topology.noteFailure(ofMasterOf: partitions[index].slot)
+                try await Task.sleep(for: slice)
+            }
         }
     }
 
@@ -359,7 +389,7 @@ public final class RedisStreamQueue: EventQueue {
         if partitions.count == 1 { return qualified(try await partitions[0].reclaim(consumer: consumer, max: max), 0) }
         var claimed: [Delivery] = []
         var failure: (any Error)?
-        for index in rotation() where claimed.count < Swift.max(1, max) {
+        for index in passingOverFailures(rotation()) where claimed.count < Swift.max(1, max) {
             do {
                 let got = try await RedisRetryWindow.$current.withValue(.zero) {
                     try await partitions[index].reclaim(consumer: consumer, max: Swift.max(1, max) - claimed.count)

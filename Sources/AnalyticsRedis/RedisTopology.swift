@@ -28,6 +28,8 @@ final class RedisTopology<Node: Sendable>: Sendable {
         var nodes: [RedisNodeAddress: Node] = [:]
         /// When the map was last read, so that many calls failing at once read it once.
         var readAt: ContinuousClock.Instant?
+        /// Masters that failed a call lately (unreachable, or without the replicas `WAIT` asked for), and when.
+        var failures: [RedisNodeAddress: ContinuousClock.Instant] = [:]
         var shutDown = false
     }
 
@@ -80,6 +82,7 @@ final class RedisTopology<Node: Sendable>: Sendable {
                 return try await body(try await node(for: slot), false)
             } catch let error as RedisError {
                 lastError = error
+                if case .connection = error, let address = master(of: slot) { noteFailure(of: address) }
                 switch Self.disposition(of: error) {
                 case .fail: throw error
                 case .moved(let movedSlot, let address):
@@ -98,6 +101,30 @@ final class RedisTopology<Node: Sendable>: Sendable {
             guard ContinuousClock.now + pause < deadline else { throw lastError ?? RedisError.connection("no master for slot \(slot)") }
             try await Task.sleep(for: pause)
             pause = min(pause * 2, .milliseconds(500))
+        }
+    }
+
+    /// How long a master that failed a call counts as failing: calls that can go elsewhere do meanwhile.
+    static var failureMemory: Duration { .seconds(2) }
+
+    /// Notes that the master of `slot` failed a call (its partitions' writes go elsewhere for a while).
+    func noteFailure(ofMasterOf slot: Int) {
+        if let address = master(of: slot) { noteFailure(of: address) }
+    }
+
+    private func noteFailure(of address: RedisNodeAddress) {
+        guard single == nil else { return }
+        state.withLock { $0.failures[address] = ContinuousClock.now }
+    }
+
+    /// Whether the master of `slot` failed a call within `failureMemory`: a call that can go to another
+    /// slot (a write, a sweep over partitions) passes it over rather than wait on it.
+    func isFailing(slot: Int) -> Bool {
+        guard single == nil else { return false }
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            guard let index = state.slots?[slot], index >= 0, let at = state.failures[state.addresses[Int(index)]] else { return false }
+            return now - at < Self.failureMemory
         }
     }
 
@@ -138,7 +165,7 @@ final class RedisTopology<Node: Sendable>: Sendable {
             if message.hasPrefix("ASK ") { return redirection(message).map { .ask($0.1) } ?? .wait }
             for prefix in ["TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "LOADING", "READONLY"] where message.hasPrefix(prefix) { return .wait }
             // A transaction whose commands were redirected as they were queued: nothing of it ran.
-            if message.hasPrefix("EXECABORT"), ["MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"].contains(where: message.contains) { return .wait }
+            if message.hasPrefix("EXECABORT"), [": MOVED ", ": ASK ", ": TRYAGAIN", ": CLUSTERDOWN"].contains(where: message.contains) { return .wait }
             return .fail
         }
     }
@@ -253,7 +280,7 @@ final class RedisTopology<Node: Sendable>: Sendable {
         var map: [(ClosedRange<Int>, RedisNodeAddress)] = []
         for range in ranges {
             guard let parts = range.array, parts.count >= 3, let start = parts[0].integer, let end = parts[1].integer,
-                  start <= end, let master = parts[2].array, master.count >= 2, let port = master[1].integer else {
+                  start >= 0, start <= end, let master = parts[2].array, master.count >= 2, let port = master[1].integer else {
                 throw RedisError.protocolViolation("CLUSTER SLOTS: \(range)")
             }
             let host = master[0].text ?? ""

@@ -121,14 +121,21 @@ python_for_senders() {
 }
 
 # Prints the path of a schemathesis command (pinned version, from PyPI), installing it into
-# .build-python/ when neither the system python nor that folder has it.
+# .build-python/ when neither the system python nor that folder has it. Its hooks
+# (scripts/lib/contract/schemathesis_hooks.py) import jsonschema, which schemathesis itself does not
+# bring: it is installed beside it (the cross-check may have used the system python's and left this
+# folder without one).
 schemathesis_binary() {
   local version=4.32.5
-  if command -v st >/dev/null && st --version 2>/dev/null | grep -q "$version"; then command -v st; return 0; fi
+  if command -v st >/dev/null && st --version 2>/dev/null | grep -q "$version" \
+    && "$(head -1 "$(command -v st)" | sed 's/^#!//')" -c 'import jsonschema' 2>/dev/null; then
+    command -v st; return 0
+  fi
   local venv="$ROOT/.build-python"
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" >&2 2>/dev/null || { ensure_packages python3-venv >&2; python3 -m venv "$venv" >&2; }
   fi
   "$venv/bin/st" --version 2>/dev/null | grep -q "$version" || "$venv/bin/python" -m pip install --quiet "schemathesis==$version" >&2
+  "$venv/bin/python" -c 'import jsonschema' 2>/dev/null || "$venv/bin/python" -m pip install --quiet jsonschema >&2
   echo "$venv/bin/st"
 }
