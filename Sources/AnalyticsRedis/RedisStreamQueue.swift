@@ -466,7 +466,21 @@ public final class RedisStreamQueue: EventQueue {
         return total
     }
 
+    /// Succeeds when some partition answers, one try each, all at once: while a master fails over, the
+    /// others take every write, so a process is still ready (a readiness check that failed on any master
+    /// would take every ingestion process out of a load balancer at once).
     public func ping() async throws {
-        for partition in partitions { try await partition.ping() }
+        if partitions.count == 1 { return try await partitions[0].ping() }
+        let failures = try await RedisRetryWindow.$current.withValue(.zero) {
+            try await eachConcurrently { partition -> QueueUnavailable? in
+                do {
+                    try await partition.ping()
+                    return nil
+                } catch {
+                    return error as? QueueUnavailable ?? QueueUnavailable("\(error)")
+                }
+            }
+        }
+        if let failure = failures.first(where: { $0 != nil }) ?? nil, failures.allSatisfy({ $0 != nil }) { throw failure }
     }
 }

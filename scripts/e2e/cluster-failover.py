@@ -147,6 +147,15 @@ def main():
         os.kill(int(replica[1]), signal.SIGCONT)
         for worker in workers:
             worker.send_signal(signal.SIGCONT)
+        # Before the replica is promoted, the other masters take every write: ingestion stays ready.
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{ingest}/readyz", timeout=5) as response:
+                ready = response.status
+        except urllib.error.HTTPError as error:
+            ready = error.code
+        except (urllib.error.URLError, TimeoutError) as error:
+            ready = str(error)
+        check(ready == 200, f"ingestion ready while a master is down ({ready})")
         promoted = wait_until(lambda: sum(1 for port, role, _ in nodes(servers) if role == "master" and port != killed[0]) == 3,
                               f"the replica of :{killed[0]} promoted", seconds=30)
         failover = time.monotonic() - killed_at
