@@ -19,13 +19,14 @@ import Testing
     func aBucketPaysForItsEventsAndRefusesOnceEmpty(_ backend: QueueBackend) async throws {
         let subject = try await backend.make(.seconds(30))
         let queue = subject.queue
-        // Slow enough that what the test's own calls take (seconds, on a loaded machine) cannot refill it.
-        let limit = RateLimit(perSecond: 0.1, burst: 5)
+        // Slow enough that what the test's own calls take (seconds, on a loaded machine: the suites run in
+        // parallel on two cores) cannot refill it.
+        let limit = RateLimit(perSecond: 0.01, burst: 5)
         #expect(try await queue.enqueue(makeEvents(3), drawing: [draw("a", limit, cost: 3)]) == .queued)
         let refused = try await queue.enqueue(makeEvents(3), drawing: [draw("a", limit, cost: 3)])
-        // Two tokens left, three needed, at one in ten seconds: 10 s, less what the calls themselves took.
+        // Two tokens left, three needed, at one in 100 seconds: 100 s, less what the calls themselves took.
         let wait = try #require(retryAfter(refused))
-        #expect(wait <= .seconds(10) && wait > .seconds(5), "\(wait)")
+        #expect(wait <= .seconds(100) && wait > .seconds(50), "\(wait)")
         #expect(try await queue.depth().ready == 3, "a refused enqueue adds nothing")
     }
 
@@ -44,11 +45,11 @@ import Testing
     func aDrawLargerThanTheBurstNeedsAFullBucketAndLeavesItOwing(_ backend: QueueBackend) async throws {
         let subject = try await backend.make(.seconds(30))
         let queue = subject.queue
-        let limit = RateLimit(perSecond: 0.1, burst: 5)
+        let limit = RateLimit(perSecond: 0.01, burst: 5)
         #expect(try await queue.enqueue(makeEvents(8), drawing: [draw("big", limit, cost: 8)]) == .queued)
-        // Minus three: one token is 40 s away.
+        // Minus three: one token is 400 s away.
         let wait = try #require(retryAfter(try await queue.enqueue(makeEvents(1), drawing: [draw("big", limit)])))
-        #expect(wait <= .seconds(40) && wait > .seconds(35), "\(wait)")
+        #expect(wait <= .seconds(400) && wait > .seconds(350), "\(wait)")
         #expect(try await queue.depth().ready == 8)
     }
 

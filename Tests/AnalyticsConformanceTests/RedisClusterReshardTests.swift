@@ -44,26 +44,35 @@ import Testing
         let fromID = try #require(try await from.command("CLUSTER", "MYID").text)
         let toID = try #require(try await to.command("CLUSTER", "MYID").text)
 
+        // The rest of the slot's keys, then the slot is the target's everywhere: also when the test fails
+        // half way, so that the cluster is not left with a slot migrating.
+        let target = to.configuration
+        func finishMigration() async throws {
+            while true {
+                let keys = (try await from.command("CLUSTER", "GETKEYSINSLOT", .init(slot), "100")).array?.compactMap(\.text) ?? []
+                if keys.isEmpty { break }
+                try await from.command(["MIGRATE", .init(target.host), .init(target.port), "", "0", "5000", "KEYS"] + keys.map { RedisArgument($0) })
+            }
+            for client in [to, from] + clients.filter({ $0 !== from && $0 !== to }) {
+                try await client.command("CLUSTER", "SETSLOT", .init(slot), "NODE", .init(toID))
+            }
+        }
+
         // Migrating: the stream moves first, the rest of the slot's keys stay behind for now.
         try await to.command("CLUSTER", "SETSLOT", .init(slot), "IMPORTING", .init(fromID))
-        try await from.command("CLUSTER", "SETSLOT", .init(slot), "MIGRATING", .init(toID))
-        let target = to.configuration
-        try await from.command("MIGRATE", .init(target.host), .init(target.port), "", "0", "5000", "KEYS", .init(streamKey))
-        // The source answers ASK for the stream: the events go to the importing master after ASKING.
-        try await queue.enqueue(makeEvents(2, site: "during"))
-        try await queue.enqueue(makeEvents(1, site: "during-single"))
-        let length = try await to.pipeline([["ASKING"], ["XLEN", .init(streamKey)]])
-        #expect(length.last?.integer == 6, "the three entries moved and the three added after ASKING: \(length)")
-
-        // The rest of the slot's keys, then the slot is the target's everywhere.
-        while true {
-            let keys = (try await from.command("CLUSTER", "GETKEYSINSLOT", .init(slot), "100")).array?.compactMap(\.text) ?? []
-            if keys.isEmpty { break }
-            try await from.command(["MIGRATE", .init(target.host), .init(target.port), "", "0", "5000", "KEYS"] + keys.map { RedisArgument($0) })
+        do {
+            try await from.command("CLUSTER", "SETSLOT", .init(slot), "MIGRATING", .init(toID))
+            try await from.command("MIGRATE", .init(target.host), .init(target.port), "", "0", "5000", "KEYS", .init(streamKey))
+            // The source answers ASK for the stream: the events go to the importing master after ASKING.
+            try await queue.enqueue(makeEvents(2, site: "during"))
+            try await queue.enqueue(makeEvents(1, site: "during-single"))
+            let length = try await to.pipeline([["ASKING"], ["XLEN", .init(streamKey)]])
+            #expect(length.last?.integer == 6, "the three entries moved and the three added after ASKING: \(length)")
+        } catch {
+            try? await finishMigration()
+            throw error
         }
-        for client in [to, from] + clients.filter({ $0 !== from && $0 !== to }) {
-            try await client.command("CLUSTER", "SETSLOT", .init(slot), "NODE", .init(toID))
-        }
+        try await finishMigration()
 
         // The queue still names the source for the slot: MOVED takes it to the target. Every event is there.
         let rest = try await queue.reserve(consumer: "a", max: 100, wait: .zero)

@@ -188,7 +188,8 @@ import Testing
             for index in 0..<3 { try await client.send(site: "demo", type: "view", path: "/\(index)") }
             let start = ContinuousClock.now
             await #expect(throws: AnalyticsClientError.shutdownTimedOut(events: 3)) { try await client.shutdown() }
-            #expect(ContinuousClock.now - start < .seconds(5))
+            // Far below the hours 1,000 attempts would take, and far above a loaded machine's stalls.
+            #expect(ContinuousClock.now - start < .seconds(30))
         }
     }
 
@@ -224,7 +225,8 @@ import Testing
             try await Task.sleep(for: .milliseconds(200))
             stopping.cancel()
             await #expect(throws: AnalyticsClientError.shutdownTimedOut(events: 1)) { try await stopping.value }
-            #expect(ContinuousClock.now - start < .seconds(5))
+            // Far below the hours 1,000 attempts would take, and far above a loaded machine's stalls.
+            #expect(ContinuousClock.now - start < .seconds(30))
         }
     }
 }

@@ -5,9 +5,10 @@ import JSONSchemaValidation
 import NIOCore
 import Testing
 
-/// No request costs more than its size: the attacks that once did, each answered with a small 400 in a
-/// time far below what they took before (the limits are generous; the old behaviour exceeded them many
-/// times over: a 50 MB answer, 3.6 s for one request).
+/// No request costs more than its size: the attacks that once did (a 50 MB answer, 3.6 s for one request)
+/// are each answered with a small 400 that shows the work was cut short. What they cost in CPU a KiB, as a
+/// ratio to the largest valid batch, is measured by `scripts/bench` (step 2b), not timed here: the suites
+/// run in parallel on two cores, where one request's time says little (a 0.5 s request took 10 s in CI).
 @Suite struct BoundedWorkTests {
     /// 174,762 empty objects in 512 KiB: refused as too long a batch before any item is validated.
     @Test(arguments: setups)
@@ -16,14 +17,12 @@ import Testing
         #expect(body.utf8.count <= 512 * 1024)
         let pipeline = Pipeline()
         try await pipeline.ingestion().test(setup) { client in
-            let took = try await ContinuousClock().measure {
-                try await client.execute(uri: "/events", method: .post, headers: jsonHeaders, body: ByteBuffer(string: body)) { response in
-                    #expect(response.status == .badRequest)
-                    #expect(response.violations == [" maxItems"])
-                    #expect(response.body.readableBytes < 1024)
-                }
+            try await client.execute(uri: "/events", method: .post, headers: jsonHeaders, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .badRequest)
+                // One violation: no item was validated (each would have added its own).
+                #expect(response.violations == [" maxItems"])
+                #expect(response.body.readableBytes < 1024)
             }
-            #expect(took < .seconds(10))
         }
         #expect(try await pipeline.queued().isEmpty)
     }
@@ -56,30 +55,20 @@ import Testing
         let body = "[{" + members + "}]"
         #expect(body.utf8.count <= 512 * 1024)
         try await Pipeline().ingestion().test(setup) { client in
-            let took = try await ContinuousClock().measure {
-                try await client.execute(uri: "/events", method: .post, headers: jsonHeaders, body: ByteBuffer(string: body)) { response in
-                    #expect(response.status == .badRequest)
-                    #expect(response.violations.count == ContractViolation.maximumDetails)
-                    #expect(response.json["omitted"] == .number(65_000 + 4 - 100))
-                }
+            try await client.execute(uri: "/events", method: .post, headers: jsonHeaders, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.violations.count == ContractViolation.maximumDetails)
+                #expect(response.json["omitted"] == .number(65_000 + 4 - 100))
+                #expect(response.body.readableBytes < 16 * 1024)
             }
-            // About 0.1 s in a debug build; the quadratic check took 3.6 s in a release build.
-            #expect(took < .seconds(10))
         }
     }
 
-    /// The parser alone: twice the keys take about twice the time, not four times.
-    @Test func duplicateKeysAreFoundInLinearTime() throws {
-        func parseTime(_ count: Int) throws -> Duration {
-            let text = "{" + (0..<count).map { #""key-\#($0)":\#($0)"# }.joined(separator: ",") + "}"
-            let clock = ContinuousClock()
-            let started = clock.now
-            #expect(try JSONParser.parse(text).objectValue?.count == count)
-            return clock.now - started
-        }
-        _ = try parseTime(1000)
-        // About 0.2 s in a debug build; the quadratic check needed minutes for this many keys.
-        #expect(try parseTime(200_000) < .seconds(10))
+    /// The parser alone finds a repeated key among many (in linear time: the bench's object of 65,000 keys
+    /// costs no more a KiB than a valid batch).
+    @Test func duplicateKeysAreFoundAmongMany() throws {
+        let text = "{" + (0..<200_000).map { #""key-\#($0)":\#($0)"# }.joined(separator: ",") + "}"
+        #expect(try JSONParser.parse(text).objectValue?.count == 200_000)
         // A repeat far in is still found, and keys equal only by canonical equivalence are not repeats.
         let repeated = "{" + (0..<50_000).map { #""k\#($0)":0"# }.joined(separator: ",") + #","k49999":1}"#
         #expect(throws: JSONParseError.self) { try JSONParser.parse(repeated) }
