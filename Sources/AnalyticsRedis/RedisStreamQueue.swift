@@ -294,6 +294,9 @@ public final class RedisStreamQueue: EventQueue {
         let wanted = Swift.max(1, max)
         let deadline = ContinuousClock.now + wait
         while true {
+            // The last sweep starts at or after the deadline: what arrived while the call waited is found
+            // even when a sweep (a call to each partition) takes long, as on a loaded machine.
+            let last = ContinuousClock.now >= deadline
             // Up to `wanted` from the partitions in turn, so that a batch fills from several.
             let order = passingOverFailures(rotation())
             var taken: [Delivery] = []
@@ -314,8 +317,9 @@ public final class RedisStreamQueue: EventQueue {
             }
             if !taken.isEmpty { return taken }
             guard let index = answered.first else { throw failure ?? QueueUnavailable("no partition answered") }
+            if last { return [] }
             let left = deadline - ContinuousClock.now
-            guard left > .zero else { return [] }
+            guard left > .zero else { continue }
             let slice = min(left, partitionWait)
             do {
                 let woken = try await RedisRetryWindow.$current.withValue(.zero) {

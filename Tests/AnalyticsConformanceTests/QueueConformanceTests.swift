@@ -40,32 +40,32 @@ import Testing
     /// age while pending, and an empty queue has neither.
     @Test(arguments: QueueBackend.all)
     func agesCountFromWhenTheOldestEventsWereQueued(_ backend: QueueBackend) async throws {
-        // Real time for Redis: the gaps are seconds wide, so that a loaded machine's delays between the calls
-        // (hundreds of milliseconds under the full suite) cannot blur them.
-        let subject = try await backend.make(.seconds(30))
+        // Real time for Redis: the gap is 10 s wide, so that a loaded machine's delays between the calls
+        // (seconds, at worst, under the full suite on two cores) cannot blur it.
+        let subject = try await backend.make(.seconds(60))
         let queue = subject.queue
         #expect(try await queue.ages() == QueueAges(oldestReady: nil, oldestPending: nil))
         try await queue.enqueue(makeEvents(2))
-        try await subject.pass(.milliseconds(2500))
+        try await subject.pass(.seconds(10))
         try await queue.enqueue(makeEvents(1))
         let waiting = try await queue.ages()
         #expect(waiting.oldestPending == nil)
-        #expect(waiting.oldestReady.map { $0 >= .milliseconds(2450) && $0 < .seconds(30) } == true, "\(waiting)")
+        #expect(waiting.oldestReady.map { $0 >= .milliseconds(9950) && $0 < .seconds(60) } == true, "\(waiting)")
         let first = try await queue.reserve(consumer: "a", max: 1, wait: .zero)
         try await subject.pass(.milliseconds(300))
         let reserved = try await queue.ages()
-        #expect(reserved.oldestPending.map { $0 >= .milliseconds(2750) && $0 < .seconds(30) } == true, "\(reserved)")
-        #expect(reserved.oldestReady.map { $0 >= .milliseconds(2750) } == true, "the second event, queued with the first: \(reserved)")
+        #expect(reserved.oldestPending.map { $0 >= .milliseconds(10_250) && $0 < .seconds(60) } == true, "\(reserved)")
+        #expect(reserved.oldestReady.map { $0 >= .milliseconds(10_250) } == true, "the second event, queued with the first: \(reserved)")
         let rest = try await queue.reserve(consumer: "a", max: 10, wait: .zero)
         let drained = try await queue.ages()
         #expect(drained.oldestReady == nil, "\(drained)")
-        #expect(drained.oldestPending.map { $0 >= .milliseconds(2750) } == true, "\(drained)")
+        #expect(drained.oldestPending.map { $0 >= .milliseconds(10_250) } == true, "\(drained)")
         try await queue.ack(first.map(\.id))
         let second = try await queue.ages()
-        #expect(second.oldestPending.map { $0 >= .milliseconds(2750) } == true, "the second, queued with the first: \(second)")
+        #expect(second.oldestPending.map { $0 >= .milliseconds(10_250) } == true, "the second, queued with the first: \(second)")
         try await queue.ack([rest[0].id])
         let third = try await queue.ages()
-        #expect(third.oldestPending.map { $0 >= .milliseconds(300) && $0 < .milliseconds(2450) } == true, "the third alone: \(third)")
+        #expect(third.oldestPending.map { $0 >= .milliseconds(300) && $0 < .milliseconds(9950) } == true, "the third alone: \(third)")
         try await queue.ack(rest.map(\.id))
         #expect(try await queue.ages() == QueueAges(oldestReady: nil, oldestPending: nil))
     }
@@ -82,13 +82,15 @@ import Testing
 
     @Test(arguments: QueueBackend.all)
     func unacknowledgedDeliveriesAreReclaimedAfterTheVisibilityTimeout(_ backend: QueueBackend) async throws {
-        let subject = try await backend.make(.seconds(3))
+        // The calls that expect nothing reclaimable come within the timeout of the lease they look at: 10 s,
+        // far above a loaded machine's delays between two calls.
+        let subject = try await backend.make(.seconds(10))
         let queue = subject.queue
         let events = makeEvents(4)
         try await queue.enqueue(events)
         let taken = try await queue.reserve(consumer: "crashed", max: 4, wait: .zero)
         #expect(try await queue.reclaim(consumer: "rescuer", max: 10).isEmpty)
-        try await subject.pass(.milliseconds(4500))
+        try await subject.pass(.milliseconds(10_500))
         let reclaimed = try await queue.reclaim(consumer: "rescuer", max: 10)
         #expect(Set(reclaimed.map(\.event.id)) == Set(events.map(\.id)))
         #expect(Set(reclaimed.map(\.id)) == Set(taken.map(\.id)))
@@ -100,15 +102,17 @@ import Testing
 
     @Test(arguments: QueueBackend.all)
     func touchKeepsADeliveryFromBeingReclaimed(_ backend: QueueBackend) async throws {
-        let subject = try await backend.make(.seconds(3))
+        // 6 s between the calls and a 10 s timeout: the lease would have run out by the first reclaim without
+        // the touch, and the touch leaves 4 s for a loaded machine's delays.
+        let subject = try await backend.make(.seconds(10))
         let queue = subject.queue
         try await queue.enqueue(makeEvents(2))
         let taken = try await queue.reserve(consumer: "slow", max: 2, wait: .zero)
-        try await subject.pass(.milliseconds(2100))
+        try await subject.pass(.seconds(6))
         try await queue.touch(taken.map(\.id), consumer: "slow")
-        try await subject.pass(.milliseconds(2100))
+        try await subject.pass(.seconds(6))
         #expect(try await queue.reclaim(consumer: "other", max: 10).isEmpty)
-        try await subject.pass(.milliseconds(2100))
+        try await subject.pass(.seconds(6))
         #expect(try await queue.reclaim(consumer: "other", max: 10).count == 2)
     }
 

@@ -185,11 +185,13 @@ struct RedisStreamQueueTests {
     /// A lease with more entries than a reclaim may take is split: the first part goes now, the rest at the
     /// next reclaim, each entry once.
     @Test func aLeaseLargerThanAReclaimIsSplit() async throws {
-        let (queue, raw, stream) = try Self.queueAndClient(visibilityTimeout: .seconds(1))
+        // The two reclaims must come within the visibility timeout of each other (else the second takes the
+        // first's too): 10 s, far above a loaded machine's delays between two calls.
+        let (queue, raw, stream) = try Self.queueAndClient(visibilityTimeout: .seconds(10))
         let events = makeEvents(5, site: "split")
         try await queue.enqueue(events)
         #expect(try await queue.reserve(consumer: "crashed", max: 10, wait: .zero).count == 5)
-        try await Task.sleep(for: .milliseconds(1500))
+        try await Task.sleep(for: .milliseconds(10_500))
         let first = try await queue.reclaim(consumer: "a", max: 2)
         let rest = try await queue.reclaim(consumer: "b", max: 10)
         #expect(first.map(\.event) == Array(events[..<2]))

@@ -118,7 +118,7 @@ import Testing
             let port = try #require(client.port)
             // Declares a megabyte, sends a few bytes, and waits: the answer must come without the rest.
             let head = "POST /event HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"site"
-            let answer = try RawHTTP.exchange(port: port, send: head, timeoutSeconds: 20)
+            let answer = try await RawHTTP.exchange(port: port, send: head, timeoutSeconds: 20)
             #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer.prefix(80))")
         }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -10,8 +12,17 @@ enum RawHTTP {
     struct Failure: Error { let reason: String }
 
     /// Sends `text` to 127.0.0.1:`port` and returns what comes back before the server stops sending or
-    /// `timeoutSeconds` pass without a byte.
-    static func exchange(port: Int, send text: String, timeoutSeconds: Int) throws -> String {
+    /// `timeoutSeconds` pass without a byte. The socket calls block, so they run on a thread of their own,
+    /// not on one of the cooperative pool's (two here), which the other suites need meanwhile.
+    static func exchange(port: Int, send text: String, timeoutSeconds: Int) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try blockingExchange(port: port, send: text, timeoutSeconds: timeoutSeconds) })
+            }.start()
+        }
+    }
+
+    private static func blockingExchange(port: Int, send text: String, timeoutSeconds: Int) throws -> String {
         #if canImport(Glibc)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else

@@ -1,5 +1,5 @@
 import AnalyticsCore
-import AnalyticsHTTP
+@testable import AnalyticsHTTP
 import AnalyticsSpec
 import AnalyticsTestSupport
 import Hummingbird
@@ -112,11 +112,9 @@ private final class PingStub: EventStore {
             // cooperative threads busy (a /readyz that waits for the ping answers only when the watchdog
             // releases it, at 60 s; a request of the bounded-work suite took 20 times its time in CI).
             #expect(first < .seconds(40), "the deadline is 2 s; took \(first)")
-            // The ping is stuck past its deadline: a later check answers at once, without a second ping.
-            let second = try await clock.measure {
-                try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .serviceUnavailable) }
-            }
-            #expect(second < .seconds(2), "\(second)")
+            // The ping is stuck past its deadline: a later check fails without a second ping (and at once,
+            // which `aCheckRunPastItsDeadlineFailsLaterRequestsAtOnce` shows without racing a 2 s deadline).
+            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .serviceUnavailable) }
             #expect(store.pings == 1)
             // Once the ping returns, the next check is a new one, and it answers.
             store.release()
@@ -129,5 +127,42 @@ private final class PingStub: EventStore {
             #expect(store.pings == 2)
         }
         #expect(logs.recorded.contains { $0.level == .warning && $0.message == "readiness check did not answer in time" })
+    }
+    /// The probe alone, its clock moved by hand: a check that has run past its deadline is stuck, and a
+    /// request then fails at once rather than wait for a deadline of its own; one within the deadline waits
+    /// for the running check. No second check starts while the first runs.
+    @Test func aCheckRunPastItsDeadlineFailsLaterRequestsAtOnce() async throws {
+        let store = PingStub(.hang)
+        let start = ContinuousClock.now
+        let passed = Mutex(Duration.zero)
+        // How many requests have read the clock (each does once, as it comes).
+        let readings = Mutex(0)
+        // A minute's deadline: a request that waited for one would take it, far beyond the bound below.
+        let probe = ReadinessProbe(timeout: .seconds(60), now: {
+            readings.withLock { $0 += 1 }
+            return start + passed.withLock { $0 }
+        }) { try await store.ping() }
+        defer { store.release() }
+        let first = Task { await probe.outcome() }
+        while store.pings == 0 { try await Task.sleep(for: .milliseconds(5)) }
+
+        passed.withLock { $0 = .seconds(59) }
+        let joining = Task { await probe.outcome() }
+        while readings.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        passed.withLock { $0 = .seconds(61) }
+        let clock = ContinuousClock()
+        let asked = clock.now
+        let stuck = await probe.outcome()
+        #expect(clock.now - asked < .seconds(30), "a stuck check answers at once")
+        guard case .timedOut = stuck else { Issue.record("expected a timeout, got \(stuck)"); return }
+        #expect(store.pings == 1)
+
+        // The check returns within the first two requests' deadlines: both have its answer.
+        store.release()
+        guard case .ok = await first.value else { Issue.record("the first request did not get the check's answer"); return }
+        guard case .ok = await joining.value else { Issue.record("the joining request did not get the check's answer"); return }
+        #expect(store.pings == 1)
+        guard case .ok = await probe.outcome() else { Issue.record("a new check did not answer"); return }
+        #expect(store.pings == 2)
     }
 }

@@ -37,17 +37,23 @@ final class ReadinessProbe: Sendable {
 
     let timeout: Duration
     private let check: @Sendable () async throws -> Void
+    /// When a check started and how long it has run: a test moves it to make a check stuck without waiting.
+    private let now: @Sendable () -> ContinuousClock.Instant
     private let state = Mutex(State())
 
-    init(timeout: Duration, check: @escaping @Sendable () async throws -> Void) {
+    init(
+        timeout: Duration, now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
+        check: @escaping @Sendable () async throws -> Void
+    ) {
         self.timeout = timeout
+        self.now = now
         self.check = check
     }
 
     /// The outcome of the check this call starts, or of the one already running; `timedOut` when it has
     /// not answered within `timeout`, or had already run longer than that.
     func outcome() async -> Outcome {
-        let now = ContinuousClock.now
+        let now = self.now()
         let timeout = self.timeout
         enum Start { case join(Int), start(Int), stuck }
         let start = state.withLock { state -> Start in
