@@ -91,7 +91,8 @@ public final class RedisStreamQueue: EventQueue {
     public init(url: String, configuration: RedisQueueConfiguration = RedisQueueConfiguration(), clock: any WallClock = SystemClock()) throws {
         let redis = try RedisConfiguration(url: url)
         visibilityTimeout = configuration.visibilityTimeout
-        partitionWait = configuration.partitionWait
+        // Never zero: an idle worker would sweep the partitions back to back.
+        partitionWait = max(configuration.partitionWait, .milliseconds(1))
         let count = configuration.partitions ?? (redis.isCluster ? RedisQueueConfiguration.defaultClusterPartitions : 1)
         guard (1...RedisQueueConfiguration.maximumPartitions).contains(count) else {
             throw RedisError.connection("partitions must be between 1 and \(RedisQueueConfiguration.maximumPartitions), not \(count)")
@@ -330,7 +331,8 @@ public final class RedisStreamQueue: EventQueue {
                 // Its master failed since the sweep: noted, and the slice waited out before the next sweep,
                 // so that a worker does not spin on it.
                 topology.noteFailure(ofMasterOf: partitions[index].slot)
-                try await Task.sleep(for: slice)
+                let rest = min(slice, deadline - ContinuousClock.now)
+                if rest > .zero { try await Task.sleep(for: rest) }
             }
         }
     }
