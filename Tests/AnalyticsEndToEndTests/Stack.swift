@@ -44,7 +44,7 @@ final class Stack: @unchecked Sendable {
     let ingestPort: Int
     let reportPort: Int
     let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
-        timeout: .init(connect: .seconds(2), read: .seconds(10)),
+        timeout: .init(connect: .seconds(2), read: .seconds(30)),
         connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
     private(set) var processes: [String: ChildProcess] = [:]
 
@@ -118,7 +118,7 @@ final class Stack: @unchecked Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await http.execute(request, timeout: .seconds(10))
+        let response = try await http.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), String(buffer: bytes))
     }
@@ -126,7 +126,7 @@ final class Stack: @unchecked Sendable {
     func get(_ uri: String, port: Int? = nil, token: String? = nil) async throws -> (status: Int, body: String) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port ?? reportPort)\(uri)")
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        let response = try await http.execute(request, timeout: .seconds(10))
+        let response = try await http.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), String(buffer: bytes))
     }

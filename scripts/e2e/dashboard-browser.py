@@ -395,7 +395,7 @@ try:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     send([dict(event, timestamp=stamp) for event in make_events(SITE, 7, 27)])
     wait_until(lambda: serve.stats(SITE)["total_views"] == len(history) + 7, "7 more events stored", 30)
-    check(wait_until(lambda: page_view()["views"] == shown + 7, "the 30-second refresh", 40),
+    check(wait_until(lambda: page_view()["views"] == shown + 7, "the 30-second refresh", 90),
           f"the refresh shows the 7 new events ({shown} → {shown + 7} views today) without a reload")
     compare("today, refreshed", expected_view(*days("today", local_today())))
 
