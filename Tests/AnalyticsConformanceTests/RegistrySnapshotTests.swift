@@ -96,9 +96,11 @@ struct RegistrySnapshotTests {
     }
 
     /// The time to refuse a wrong token does not depend on how many of its leading characters are right:
-    /// not on whether its id is a live token's, nor on all but its last character being right. Rounds
-    /// interleave the candidates in a shuffled order, and medians of rounds are compared, so that what the
-    /// machine does meanwhile touches every candidate alike.
+    /// not on whether its id is a live token's, nor on all but its last character being right (code that
+    /// skipped the digest for an unknown id would refuse that one several times faster). Rounds interleave
+    /// the candidates in a shuffled order, and each candidate's fastest round is compared, since what the
+    /// machine does meanwhile only ever adds time; the suites run in parallel on two cores, so a run whose
+    /// rounds were all disturbed is measured again, up to three times.
     @Test func refusingAWrongTokenTakesAsLongWhateverItsPrefix() {
         let (secret, id) = Credentials.newReadToken()
         let tokens = (0..<1000).map { _ in Credentials.newReadToken() }.map {
@@ -112,21 +114,25 @@ struct RegistrySnapshotTests {
             String(secret.dropLast()) + last,  // all but the last character
         ]
         var generator = SystemRandomNumberGenerator()
-        var samples = [[Duration]](repeating: [], count: candidates.count)
         let clock = ContinuousClock()
-        for _ in 0..<61 {
-            for index in candidates.indices.shuffled(using: &generator) {
-                let candidate = candidates[index]
-                var refused = 0
-                let elapsed = clock.measure {
-                    for _ in 0..<300 where snapshot.token(presented: candidate) == nil { refused += 1 }
+        var runs: [[Duration]] = []
+        for _ in 0..<3 {
+            var fastest = [Duration](repeating: .seconds(3600), count: candidates.count)
+            for _ in 0..<61 {
+                for index in candidates.indices.shuffled(using: &generator) {
+                    let candidate = candidates[index]
+                    var refused = 0
+                    let elapsed = clock.measure {
+                        for _ in 0..<300 where snapshot.token(presented: candidate) == nil { refused += 1 }
+                    }
+                    #expect(refused == 300)
+                    fastest[index] = min(fastest[index], elapsed)
                 }
-                #expect(refused == 300)
-                samples[index].append(elapsed)
             }
+            runs.append(fastest)
+            if fastest.max()! / fastest.min()! < 1.25 { break }
         }
-        let medians = samples.map { $0.sorted()[$0.count / 2] }
-        let ratio = medians.max()! / medians.min()!
-        #expect(ratio < 1.25, "median times \(medians)")
+        let ratios = runs.map { $0.max()! / $0.min()! }
+        #expect(ratios.contains { $0 < 1.25 }, "fastest rounds \(runs), ratios \(ratios)")
     }
 }
