@@ -328,8 +328,8 @@ public final class RedisStreamQueue: EventQueue {
                 }
                 if !woken.isEmpty { return qualified(woken, index) }
             } catch {
-                // Its master failed since the sweep: noted, and the slice waited out before the next sweep,
-                // so that a worker does not spin on it.
+                // Its master failed since the sweep: noted, and the slice waited out (up to the deadline,
+                // after which one last sweep follows) before the next sweep, so that a worker does not spin.
                 topology.noteFailure(ofMasterOf: partitions[index].slot)
                 let rest = min(slice, deadline - ContinuousClock.now)
                 if rest > .zero { try await Task.sleep(for: rest) }
